@@ -1,0 +1,45 @@
+# Portcullis: two commands do everything on a fresh Debian 12 machine.
+#   make run   — install what is missing, start the sandbox, build, open the app connected to it
+#   make test  — install what is missing, start the sandbox, run every test, stop the sandbox
+# Both are idempotent and quiet when there is nothing to do.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+export PATH := $(HOME)/.cargo/bin:$(PATH)
+
+.PHONY: help setup sandbox-up sandbox-down ui app run test lint fmt clean-workspace
+
+help:
+	@echo "make run    open Portcullis on the local sandbox (needs a display)"
+	@echo "make test   run every test (unit, store, connectors, CLI, desktop UI end to end)"
+	@echo "make lint   cargo fmt --check and clippy -D warnings"
+
+setup:
+	@scripts/setup.sh
+
+sandbox-up: setup
+	@scripts/sandbox up
+
+sandbox-down:
+	@scripts/sandbox down
+
+ui: setup
+	@cargo run -q -p xtask -- build-ui
+
+app: ui
+	@cargo build -q -p portcullis-app -p portcullis-cli
+
+run: setup
+	@scripts/run.sh
+
+test: setup
+	@scripts/test.sh
+
+lint: setup
+	@cargo fmt --all -- --check
+	@cargo clippy -q --all-targets -- -D warnings
+	@cargo clippy -q -p portcullis-e2e --all-targets -- -D warnings
+	@cargo clippy -q -p portcullis-ui --target wasm32-unknown-unknown -- -D warnings
+
+clean-workspace:
+	@rm -rf .cache/workspace

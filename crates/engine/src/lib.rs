@@ -1,0 +1,59 @@
+//! The application API of Portcullis: everything the desktop shell and the CLI call.
+//!
+//! A [`Workspace`] is one cache directory (SQLite database) plus the OS keychain. The engine never
+//! sees a UI handle: long work reports through a `&dyn Fn(Progress)` callback, so the CLI and the
+//! Tauri shell drive it the same way, and every failure is an [`EngineError`] that converts in one
+//! place into the `{code, message}` the UI branches on.
+
+mod backends;
+mod chart;
+mod error;
+mod overview;
+mod secrets;
+
+pub use error::EngineError;
+pub use secrets::KEYCHAIN_SERVICE;
+
+use portcullis_store::Store;
+use std::path::{Path, PathBuf};
+
+pub type Result<T, E = EngineError> = std::result::Result<T, E>;
+
+/// The cache file inside a workspace directory.
+pub const CACHE_FILE: &str = "cache.db";
+
+/// One workspace: a cache directory and the backends registered in it.
+pub struct Workspace {
+    dir: PathBuf,
+    store: Store,
+}
+
+impl Workspace {
+    /// The platform data directory (`~/.local/share/portcullis` on Linux).
+    pub fn default_dir() -> Result<PathBuf> {
+        directories::ProjectDirs::from("dev", "portcullis", "portcullis")
+            .map(|d| d.data_dir().to_path_buf())
+            .ok_or(EngineError::NoHomeDir)
+    }
+
+    /// Opens (creating if needed) the workspace in `dir`.
+    pub async fn open(dir: &Path) -> Result<Workspace> {
+        std::fs::create_dir_all(dir).map_err(|source| EngineError::Io {
+            what: format!("creating the workspace directory {}", dir.display()),
+            source,
+        })?;
+        let store = Store::open(&dir.join(CACHE_FILE)).await?;
+        Ok(Workspace {
+            dir: dir.to_path_buf(),
+            store,
+        })
+    }
+
+    pub fn dir(&self) -> &Path {
+        &self.dir
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+}

@@ -1,0 +1,230 @@
+//! Backends: the systems Portcullis connects to, what each can do, and how its credential is found.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::fmt;
+use std::str::FromStr;
+
+/// The closed set of backend kinds Portcullis knows how to talk to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "snake_case")]
+pub enum BackendKind {
+    /// An OAuth 2.0 / OIDC authorization server (discovery, introspection, revocation).
+    Oauth2,
+    /// HashiCorp Vault or OpenBao (same HTTP API).
+    Vault,
+    /// PostgreSQL roles and privileges.
+    Postgres,
+    /// Keycloak Admin REST API.
+    Keycloak,
+    /// Kong Gateway Admin API.
+    Kong,
+    /// Kubernetes RBAC.
+    Kubernetes,
+}
+
+impl BackendKind {
+    pub const ALL: [BackendKind; 6] = [
+        BackendKind::Oauth2,
+        BackendKind::Vault,
+        BackendKind::Postgres,
+        BackendKind::Keycloak,
+        BackendKind::Kong,
+        BackendKind::Kubernetes,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            BackendKind::Oauth2 => "oauth2",
+            BackendKind::Vault => "vault",
+            BackendKind::Postgres => "postgres",
+            BackendKind::Keycloak => "keycloak",
+            BackendKind::Kong => "kong",
+            BackendKind::Kubernetes => "kubernetes",
+        }
+    }
+
+    /// A person's name for the kind, for headings and dialogs.
+    pub fn label(self) -> &'static str {
+        match self {
+            BackendKind::Oauth2 => "OAuth 2.0 / OIDC server",
+            BackendKind::Vault => "Vault / OpenBao",
+            BackendKind::Postgres => "PostgreSQL",
+            BackendKind::Keycloak => "Keycloak",
+            BackendKind::Kong => "Kong Gateway",
+            BackendKind::Kubernetes => "Kubernetes RBAC",
+        }
+    }
+
+    /// What the credential of this kind is, said to the person typing it.
+    pub fn credential_hint(self) -> &'static str {
+        match self {
+            BackendKind::Oauth2 => "client secret of the console's client (client id goes in the URL as user: https://CLIENT_ID@host/)",
+            BackendKind::Vault => "a Vault/OpenBao token for the console's own least-privilege policy",
+            BackendKind::Postgres => "the password of the role named in the URL (postgres://ROLE@host:port/db)",
+            BackendKind::Keycloak => "client secret of a service-account client (client id in the URL as user)",
+            BackendKind::Kong => "an Admin API token (Kong-Admin-Token), if the Admin API requires one",
+            BackendKind::Kubernetes => "a bearer token of a ServiceAccount allowed to read RBAC",
+        }
+    }
+}
+
+impl fmt::Display for BackendKind {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+impl FromStr for BackendKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        BackendKind::ALL
+            .into_iter()
+            .find(|k| k.as_str() == s)
+            .ok_or_else(|| {
+                let known: Vec<&str> = BackendKind::ALL.iter().map(|k| k.as_str()).collect();
+                format!("unknown backend kind `{s}` (known: {})", known.join(", "))
+            })
+    }
+}
+
+/// Where the console finds a backend's credential. Only a *reference* is ever stored.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum CredentialRef {
+    /// The backend needs no credential (e.g. an unauthenticated local Admin API).
+    None,
+    /// In the OS keychain under service `portcullis`, account = `account`.
+    Keychain { account: String },
+    /// In the environment variable `var` (headless use); only the name is stored.
+    Env { var: String },
+}
+
+impl CredentialRef {
+    pub fn describe(&self) -> String {
+        match self {
+            CredentialRef::None => "no credential".to_string(),
+            CredentialRef::Keychain { .. } => "OS keychain".to_string(),
+            CredentialRef::Env { var } => format!("environment variable ${var}"),
+        }
+    }
+}
+
+/// What a backend can do, so that screens say plainly what is unavailable instead of guessing.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Capabilities {
+    /// Can list principals (users, roles, clients).
+    pub list_principals: bool,
+    /// Can list its live credentials (tokens, sessions, keys).
+    pub list_credentials: bool,
+    /// Can look a credential up by its value (token triage).
+    pub token_lookup: bool,
+    /// Has an audit trail the console can read (so usage-based findings are possible).
+    pub audit: bool,
+    /// Can revoke credentials.
+    pub revoke: bool,
+    /// Can prove a revoked credential is dead.
+    pub verify: bool,
+    /// Plain-language notes on limits ("no admin API lists tokens: bring tokens to triage").
+    pub notes: Vec<String>,
+}
+
+/// A request to register a backend.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct NewBackend {
+    pub name: String,
+    pub kind: BackendKind,
+    pub url: String,
+    /// How the credential is supplied: keychain (the secret travels separately, once) or env var.
+    pub credential: NewCredential,
+}
+
+/// The credential part of [`NewBackend`]. A keychain secret is taken once and never returned.
+#[derive(Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(tag = "source", rename_all = "snake_case")]
+pub enum NewCredential {
+    None,
+    Keychain { secret: String },
+    Env { var: String },
+}
+
+impl fmt::Debug for NewCredential {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            NewCredential::None => f.write_str("None"),
+            NewCredential::Keychain { .. } => f.write_str("Keychain { secret: <redacted> }"),
+            NewCredential::Env { var } => write!(f, "Env {{ var: {var:?} }}"),
+        }
+    }
+}
+
+/// A registered backend as screens and `backend list` show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct BackendInfo {
+    pub id: i64,
+    pub name: String,
+    pub kind: BackendKind,
+    pub url: String,
+    pub credential: CredentialRef,
+    pub capabilities: Capabilities,
+    pub created_at: DateTime<Utc>,
+    pub last_check: Option<CheckSummary>,
+    pub last_sync: Option<SyncRunInfo>,
+}
+
+/// The outcome of the last reachability + identity check, kept so the Backends page can show it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckSummary {
+    pub at: DateTime<Utc>,
+    pub ok: bool,
+    pub message: String,
+}
+
+/// One right the console needs on a backend and whether it has it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RightCheck {
+    /// The right in the backend's own words (`sudo on auth/token/accessors`, `pg_read_all_stats`).
+    pub right: String,
+    /// What Portcullis uses it for.
+    pub needed_for: String,
+    pub granted: bool,
+}
+
+/// The result of `backend check`: reachable, who the console is there, and which of its rights hold.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CheckReport {
+    pub backend: String,
+    pub ok: bool,
+    /// Who the backend says the console is (token display name, role, client id).
+    pub identity: Option<String>,
+    /// Server product and version where the backend tells it.
+    pub server: Option<String>,
+    /// When the console's own credential expires, if the backend says.
+    pub credential_expires_at: Option<DateTime<Utc>>,
+    pub rights: Vec<RightCheck>,
+    pub latency_ms: u64,
+    pub error: Option<crate::IpcError>,
+}
+
+/// One sync run of one backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncRunInfo {
+    pub id: i64,
+    pub backend: String,
+    pub started_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
+    pub ok: Option<bool>,
+    pub counts: SyncCounts,
+    pub error: Option<crate::IpcError>,
+}
+
+/// What a sync run saw and changed.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCounts {
+    pub principals: u64,
+    pub roles: u64,
+    pub permissions: u64,
+    pub grants: u64,
+    pub credentials: u64,
+    pub audit_events: u64,
+}

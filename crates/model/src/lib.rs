@@ -1,0 +1,18 @@
+//! The vocabulary every part of Portcullis speaks.
+//!
+//! This crate compiles for `wasm32-unknown-unknown` as well as natively, so it holds only plain data
+//! (serde DTOs, ids, error codes, progress events) and no IO: the Yew UI deserialises exactly the
+//! types the engine serialises, and nothing that crosses IPC can carry a secret because no type here
+//! has a field for one.
+
+pub mod backend;
+pub mod error;
+pub mod inventory;
+pub mod overview;
+pub mod progress;
+
+pub use backend::*;
+pub use error::*;
+pub use inventory::*;
+pub use overview::*;
+pub use progress::*;

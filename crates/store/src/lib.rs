@@ -1,0 +1,256 @@
+//! The local cache: one SQLite file per workspace, opened through sqlx.
+//!
+//! Migrations are embedded and forward-only, run at open. A database written by a newer Portcullis
+//! is refused with [`StoreError::SchemaTooNew`] before anything touches it, because a cache is
+//! cheap to rebuild and a silently half-understood one is not. The file is created with mode 0600:
+//! it holds who-can-do-what for an organisation, even though it never holds a secret.
+
+mod backends;
+mod counts;
+mod sync_runs;
+mod time;
+
+pub use backends::{BackendRow, CheckRecord};
+pub use time::{parse_ts, ts};
+
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::SqlitePool;
+use std::path::{Path, PathBuf};
+use std::str::FromStr;
+
+static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("the cache at {path} was written by a newer Portcullis (schema {found}, this build knows up to {known}); upgrade Portcullis or open another workspace")]
+    SchemaTooNew {
+        path: String,
+        found: i64,
+        known: i64,
+    },
+    #[error("cannot prepare the cache file {path}: {source}")]
+    File {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("cache migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("cache query failed: {0}")]
+    Sql(#[from] sqlx::Error),
+    #[error("cache holds an unreadable value in {what}: {detail}")]
+    Corrupt { what: &'static str, detail: String },
+    #[error("{what} `{name}` not found")]
+    NotFound { what: &'static str, name: String },
+    #[error("{what} `{name}` already exists")]
+    Conflict { what: &'static str, name: String },
+}
+
+pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// A handle on the cache. Cheap to clone (a pool inside).
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: SqlitePool,
+    path: Option<PathBuf>,
+}
+
+impl Store {
+    /// Opens (creating if needed) the cache file and brings its schema up to date.
+    pub async fn open(path: &Path) -> Result<Store> {
+        create_private_file(path)?;
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(std::time::Duration::from_secs(10));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .connect_with(opts)
+            .await?;
+        let store = Store {
+            pool,
+            path: Some(path.to_path_buf()),
+        };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    /// A private in-memory cache, for tests.
+    pub async fn in_memory() -> Result<Store> {
+        let opts = SqliteConnectOptions::from_str("sqlite::memory:")?.foreign_keys(true);
+        // One connection: every connection to `:memory:` would be its own database.
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await?;
+        let store = Store { pool, path: None };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    pub fn pool(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    pub fn path(&self) -> Option<&Path> {
+        self.path.as_deref()
+    }
+
+    /// The newest schema version this build understands.
+    pub fn known_schema_version() -> i64 {
+        MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let has_table: Option<(String,)> = sqlx::query_as(
+            "SELECT name FROM sqlite_master WHERE type = 'table' AND name = '_sqlx_migrations'",
+        )
+        .fetch_optional(&self.pool)
+        .await?;
+        if has_table.is_some() {
+            let (found,): (Option<i64>,) =
+                sqlx::query_as("SELECT MAX(version) FROM _sqlx_migrations")
+                    .fetch_one(&self.pool)
+                    .await?;
+            let known = Self::known_schema_version();
+            if let Some(found) = found.filter(|f| *f > known) {
+                return Err(StoreError::SchemaTooNew {
+                    path: self
+                        .path
+                        .as_ref()
+                        .map(|p| p.display().to_string())
+                        .unwrap_or_else(|| ":memory:".into()),
+                    found,
+                    known,
+                });
+            }
+        }
+        MIGRATOR.run(&self.pool).await?;
+        Ok(())
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}
+
+/// Creates the database file with mode 0600 before SQLite does (SQLite would use the umask), and
+/// tightens an existing file that is more open than that.
+fn create_private_file(path: &Path) -> Result<()> {
+    let err = |source| StoreError::File {
+        path: path.display().to_string(),
+        source,
+    };
+    if let Some(parent) = path.parent() {
+        std::fs::create_dir_all(parent).map_err(err)?;
+    }
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .mode(0o600)
+            .open(path)
+            .map_err(err)?;
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(0o600)).map_err(err)?;
+    }
+    #[cfg(not(unix))]
+    {
+        std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(path)
+            .map_err(err)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn opens_twice_and_migrations_are_idempotent() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let s = Store::open(&path).await.unwrap();
+        s.close().await;
+        let s = Store::open(&path).await.unwrap();
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM _sqlx_migrations")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(n as usize, MIGRATOR.iter().count());
+    }
+
+    #[cfg(unix)]
+    #[tokio::test]
+    async fn database_file_is_private() {
+        use std::os::unix::fs::PermissionsExt;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        Store::open(&path).await.unwrap();
+        let mode = std::fs::metadata(&path).unwrap().permissions().mode() & 0o777;
+        assert_eq!(mode, 0o600);
+    }
+
+    #[tokio::test]
+    async fn newer_schema_is_refused_with_a_clear_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let s = Store::open(&path).await.unwrap();
+        let future = Store::known_schema_version() + 1;
+        sqlx::query(
+            "INSERT INTO _sqlx_migrations (version, description, installed_on, success, checksum, execution_time)
+             VALUES (?, 'from the future', CURRENT_TIMESTAMP, 1, x'00', 0)",
+        )
+        .bind(future)
+        .execute(s.pool())
+        .await
+        .unwrap();
+        s.close().await;
+        match Store::open(&path).await {
+            Err(StoreError::SchemaTooNew { found, known, .. }) => {
+                assert_eq!(found, future);
+                assert_eq!(known, future - 1);
+            }
+            other => panic!("expected SchemaTooNew, got {other:?}"),
+        }
+    }
+
+    #[tokio::test]
+    async fn foreign_keys_and_fts5_are_available() {
+        let s = Store::in_memory().await.unwrap();
+        let (fk,): (i64,) = sqlx::query_as("PRAGMA foreign_keys")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(fk, 1);
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_fts")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+
+    #[tokio::test]
+    async fn journal_rejects_update_and_delete() {
+        let s = Store::in_memory().await.unwrap();
+        sqlx::query(
+            "INSERT INTO journal (at, actor, action, target, state, prev_hash, hash)
+             VALUES ('2026-01-01T00:00:00Z', 'me', 'revoke', 'x', 'planned', '', 'h1')",
+        )
+        .execute(s.pool())
+        .await
+        .unwrap();
+        let upd = sqlx::query("UPDATE journal SET state = 'sent'")
+            .execute(s.pool())
+            .await;
+        assert!(upd.unwrap_err().to_string().contains("append-only"));
+        let del = sqlx::query("DELETE FROM journal").execute(s.pool()).await;
+        assert!(del.unwrap_err().to_string().contains("append-only"));
+    }
+}

@@ -1,0 +1,45 @@
+//! Sync-run records: one row per run per backend, with counts, duration and error.
+
+use portcullis_model::{ErrorCode, IpcError, SyncCounts, SyncRunInfo};
+use sqlx::Row;
+
+use crate::{parse_ts, Result, Store, StoreError};
+
+impl Store {
+    /// The most recent sync run of a backend, if it was ever synced.
+    pub async fn last_sync_run(&self, backend_id: i64) -> Result<Option<SyncRunInfo>> {
+        let row = sqlx::query(
+            "SELECT r.id, b.name, r.started_at, r.finished_at, r.ok, r.counts, r.error_code, r.error_message
+             FROM sync_runs r JOIN backends b ON b.id = r.backend_id
+             WHERE r.backend_id = ? ORDER BY r.id DESC LIMIT 1",
+        )
+        .bind(backend_id)
+        .fetch_optional(&self.pool)
+        .await?;
+        let Some(row) = row else { return Ok(None) };
+        let corrupt = |what: &'static str, detail: String| StoreError::Corrupt { what, detail };
+        let started: String = row.try_get("started_at")?;
+        let finished: Option<String> = row.try_get("finished_at")?;
+        let counts: String = row.try_get("counts")?;
+        let code: Option<String> = row.try_get("error_code")?;
+        let message: Option<String> = row.try_get("error_message")?;
+        let error = match (code, message) {
+            (Some(code), message) => Some(IpcError::new(
+                serde_json::from_value(serde_json::Value::String(code.clone()))
+                    .unwrap_or(ErrorCode::Internal),
+                message.unwrap_or(code),
+            )),
+            _ => None,
+        };
+        Ok(Some(SyncRunInfo {
+            id: row.try_get("id")?,
+            backend: row.try_get("name")?,
+            started_at: parse_ts(&started).ok_or_else(|| corrupt("sync_runs.started_at", started))?,
+            finished_at: finished.as_deref().and_then(parse_ts),
+            ok: row.try_get("ok")?,
+            counts: serde_json::from_str::<SyncCounts>(&counts)
+                .map_err(|e| corrupt("sync_runs.counts", e.to_string()))?,
+            error,
+        }))
+    }
+}
