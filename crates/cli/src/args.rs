@@ -37,6 +37,83 @@ pub enum Command {
     },
     /// Counts from the cache per backend.
     Overview,
+    /// Pull inventory and new audit events from backends into the cache (all when none named).
+    /// Incremental and resumable; Ctrl-C stops after the current batch.
+    Sync { backends: Vec<String> },
+    /// List principals (users, services, clients, groups) from the cache.
+    Principals {
+        #[arg(long)]
+        backend: Option<String>,
+        /// Substring of the name or id.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// List credentials from the cache, across backends.
+    Credentials(CredentialArgs),
+    /// Token triage: what a token is and which backend recognises it (token read from stdin).
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+    /// Revoke cached credentials by id (see `portcullis credentials`), verified by the backend.
+    Revoke {
+        /// Credential ids.
+        #[arg(required = true)]
+        ids: Vec<i64>,
+        /// Revoke without asking.
+        #[arg(long)]
+        yes: bool,
+    },
+    /// Print the revocation journal; --verify checks its hash chain (exit 1 if broken).
+    Journal {
+        #[arg(long)]
+        verify: bool,
+    },
+}
+
+#[derive(Debug, Args)]
+pub struct CredentialArgs {
+    #[arg(long)]
+    pub backend: Option<String>,
+    /// Principal id or name.
+    #[arg(long)]
+    pub principal: Option<String>,
+    /// active | expired | revoked | unknown
+    #[arg(long, value_parser = parse_status)]
+    pub status: Option<portcullis_model::CredentialStatus>,
+    /// Only credentials that never expire.
+    #[arg(long)]
+    pub never_expires: bool,
+    /// Substring of id, principal, client, scopes.
+    #[arg(long)]
+    pub search: Option<String>,
+    /// expires | issued | last_used | principal | status
+    #[arg(long)]
+    pub sort: Option<String>,
+    #[arg(long)]
+    pub desc: bool,
+    #[arg(long)]
+    pub limit: Option<u32>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TokenCommand {
+    /// Inspect a token read from stdin (never pass a token as an argument).
+    Inspect {
+        /// Ask only this backend (default: every backend that can look tokens up).
+        #[arg(long)]
+        backend: Option<String>,
+    },
+    /// Revoke a token read from stdin on one backend, then verify it is dead.
+    Revoke {
+        #[arg(long)]
+        backend: String,
+    },
+}
+
+fn parse_status(s: &str) -> Result<portcullis_model::CredentialStatus, String> {
+    serde_json::from_value(serde_json::Value::String(s.to_string()))
+        .map_err(|_| format!("unknown status `{s}` (active, expired, revoked, unknown)"))
 }
 
 #[derive(Debug, Subcommand)]
@@ -62,6 +139,10 @@ pub struct AddArgs {
     /// postgres: postgres://ROLE@host:port/db).
     #[arg(long)]
     pub url: String,
+    /// A local audit log to read usage from (Vault file audit device, node-oidc-provider event
+    /// log, PostgreSQL jsonlog file).
+    #[arg(long, value_name = "PATH")]
+    pub audit_log: Option<String>,
     /// Store only this environment variable's NAME; its value is read at each use (headless).
     #[arg(long, value_name = "VAR", conflicts_with = "no_credential")]
     pub credential_env: Option<String>,

@@ -10,7 +10,7 @@ use crate::output::{ago, Output};
 
 /// The secret for the keychain: a hidden prompt on a terminal, else all of stdin (one trailing
 /// newline dropped). Never an argument, which would land in shell history and `ps`.
-fn read_secret(name: &str) -> Result<String, EngineError> {
+pub fn read_secret(name: &str) -> Result<String, EngineError> {
     let stdin = std::io::stdin();
     let secret = if stdin.is_terminal() {
         rpassword::prompt_password(format!("Credential for {name} (input hidden): ")).map_err(
@@ -52,6 +52,7 @@ pub async fn add(ws: &Workspace, args: AddArgs, out: &Output) -> Result<ExitCode
             kind: args.kind,
             url: args.url,
             credential,
+            audit_log: args.audit_log,
         })
         .await?;
     if out.json {
@@ -104,7 +105,14 @@ pub async fn list(ws: &Workspace, out: &Output) -> Result<ExitCode, EngineError>
         })
         .collect();
     out.table(
-        &["NAME", "KIND", "URL", "CREDENTIAL", "LAST CHECK", "LAST SYNC"],
+        &[
+            "NAME",
+            "KIND",
+            "URL",
+            "CREDENTIAL",
+            "LAST CHECK",
+            "LAST SYNC",
+        ],
         rows,
     );
     Ok(ExitCode::SUCCESS)
@@ -135,7 +143,11 @@ pub async fn check(ws: &Workspace, name: &str, out: &Output) -> Result<ExitCode,
                     .unwrap_or_default()
             );
             if let Some(exp) = report.credential_expires_at {
-                println!("  console credential expires {} ({})", exp.to_rfc3339(), ago(exp));
+                println!(
+                    "  console credential expires {} ({})",
+                    exp.to_rfc3339(),
+                    ago(exp)
+                );
             }
             for r in &report.rights {
                 println!(
@@ -185,7 +197,16 @@ pub async fn overview(ws: &Workspace, out: &Output) -> Result<ExitCode, EngineEr
         })
         .collect();
     out.table(
-        &["BACKEND", "KIND", "PRINCIPALS", "ROLES", "PERMISSIONS", "GRANTS", "CREDENTIALS", "EVENTS"],
+        &[
+            "BACKEND",
+            "KIND",
+            "PRINCIPALS",
+            "ROLES",
+            "PERMISSIONS",
+            "GRANTS",
+            "CREDENTIALS",
+            "EVENTS",
+        ],
         rows,
     );
     Ok(ExitCode::SUCCESS)

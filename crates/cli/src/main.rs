@@ -6,13 +6,15 @@
 
 mod args;
 mod backend;
+mod cache;
 mod output;
+mod token;
 
 use clap::Parser;
 use portcullis_engine::{EngineError, Workspace};
 use std::process::ExitCode;
 
-use args::{BackendCommand, Cli, Command};
+use args::{BackendCommand, Cli, Command, TokenCommand};
 use output::Output;
 
 fn main() -> ExitCode {
@@ -26,7 +28,9 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            out.error(&EngineError::Internal(format!("cannot start the async runtime: {e}")).into());
+            out.error(
+                &EngineError::Internal(format!("cannot start the async runtime: {e}")).into(),
+            );
             return ExitCode::from(3);
         }
     };
@@ -53,6 +57,17 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode, EngineError> {
             BackendCommand::Remove { name } => backend::remove(&ws, &name, out).await,
         },
         Command::Overview => backend::overview(&ws, out).await,
+        Command::Sync { backends } => cache::sync(&ws, &backends, out).await,
+        Command::Principals { backend, search } => {
+            cache::principals(&ws, backend.as_deref(), search.as_deref(), out).await
+        }
+        Command::Credentials(args) => cache::credentials(&ws, args, out).await,
+        Command::Token { command } => match command {
+            TokenCommand::Inspect { backend } => token::inspect(&ws, backend.as_deref(), out).await,
+            TokenCommand::Revoke { backend } => token::revoke(&ws, &backend, out).await,
+        },
+        Command::Revoke { ids, yes } => token::revoke_ids(&ws, &ids, yes, out).await,
+        Command::Journal { verify } => token::journal(&ws, verify, out).await,
     }
 }
 
@@ -67,5 +82,6 @@ fn init_tracing(verbose: u8) {
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
 }

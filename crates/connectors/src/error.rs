@@ -7,7 +7,9 @@ use std::time::Duration;
 pub enum ConnectorError {
     #[error("{target} is unreachable ({detail}); check that it runs and that the URL and port are right")]
     Unreachable { target: String, detail: String },
-    #[error("TLS with {target} failed ({detail}); check the URL scheme and the server certificate")]
+    #[error(
+        "TLS with {target} failed ({detail}); check the URL scheme and the server certificate"
+    )]
     Tls { target: String, detail: String },
     #[error("{target} rejected the console's credential: {detail}")]
     Unauthorized { target: String, detail: String },

@@ -222,7 +222,11 @@ pub fn summarize_body(body: &[u8]) -> String {
                     serde_json::Value::String(s) => s.clone(),
                     serde_json::Value::Array(a) => a
                         .iter()
-                        .map(|x| x.as_str().map(str::to_string).unwrap_or_else(|| x.to_string()))
+                        .map(|x| {
+                            x.as_str()
+                                .map(str::to_string)
+                                .unwrap_or_else(|| x.to_string())
+                        })
                         .collect::<Vec<_>>()
                         .join("; "),
                     other => other.to_string(),
@@ -235,7 +239,10 @@ pub fn summarize_body(body: &[u8]) -> String {
 }
 
 fn truncate(s: &str, max: usize) -> String {
-    let one_line: String = s.chars().map(|c| if c.is_control() { ' ' } else { c }).collect();
+    let one_line: String = s
+        .chars()
+        .map(|c| if c.is_control() { ' ' } else { c })
+        .collect();
     if one_line.chars().count() <= max {
         one_line
     } else {
@@ -274,7 +281,9 @@ mod tests {
         ] {
             Mock::given(method("GET"))
                 .and(path(p))
-                .respond_with(ResponseTemplate::new(status).set_body_string("{\"errors\":[\"no\"]}"))
+                .respond_with(
+                    ResponseTemplate::new(status).set_body_string("{\"errors\":[\"no\"]}"),
+                )
                 .mount(&server)
                 .await;
             let err = get_json(&server, p).await.unwrap_err();

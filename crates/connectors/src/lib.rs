@@ -8,14 +8,23 @@
 
 mod error;
 pub mod http;
+pub mod jsonl;
+pub mod keycloak;
+pub mod kong;
+pub mod kubernetes;
 pub mod oauth2;
 pub mod postgres;
+pub mod sink;
 pub mod vault;
 
 pub use error::ConnectorError;
+pub use sink::{AuditSink, Cursor, RevokeTarget, SinkError, VecAuditSink};
 
 use async_trait::async_trait;
-use portcullis_model::{BackendKind, Capabilities, CheckReport};
+use portcullis_model::{
+    BackendKind, Capabilities, CheckReport, Inventory, Progress, RevokeReceipt, TokenInfo,
+    Verification,
+};
 use secrecy::SecretString;
 use std::time::Duration;
 
@@ -30,6 +39,9 @@ pub struct BackendConfig {
     pub url: String,
     pub secret: Option<SecretString>,
     pub timeout: Duration,
+    /// A local audit log to read usage from (Vault file audit device, node-oidc-provider event
+    /// log, PostgreSQL jsonlog, Kong file-log), when the backend does not serve it over its API.
+    pub audit_log: Option<std::path::PathBuf>,
 }
 
 #[async_trait]
@@ -41,7 +53,39 @@ pub trait Connector: Send + Sync {
     /// Fails only when the backend cannot be reached or refuses the credential; a missing right is
     /// reported in [`CheckReport::rights`].
     async fn check(&self) -> Result<CheckReport, ConnectorError>;
+
+    /// Reads principals, roles, permissions, grants and credentials in one pass.
+    async fn inventory(&self, progress: &ProgressFn<'_>) -> Result<Inventory, ConnectorError>;
+
+    /// Reads audit events after `since` (None: from the start), pushing batches with the cursor
+    /// that follows each. Returns the cursor to resume from next time.
+    async fn audit(
+        &self,
+        since: Option<Cursor>,
+        sink: &mut dyn AuditSink,
+    ) -> Result<Option<Cursor>, ConnectorError>;
+
+    /// Token triage: what the backend knows of a token value. `Ok(None)`: the backend does not
+    /// recognise it.
+    async fn lookup_token(
+        &self,
+        token: &SecretString,
+    ) -> Result<Option<TokenInfo>, ConnectorError> {
+        let _ = token;
+        Err(ConnectorError::Unsupported(format!(
+            "{} cannot look a token up by its value",
+            self.kind().label()
+        )))
+    }
+
+    async fn revoke(&self, target: &RevokeTarget) -> Result<RevokeReceipt, ConnectorError>;
+
+    /// Asks the backend whether a revoked target is really dead.
+    async fn verify_revoked(&self, target: &RevokeTarget) -> Result<Verification, ConnectorError>;
 }
+
+/// Progress callback handed to connectors.
+pub type ProgressFn<'a> = dyn Fn(Progress) + Send + Sync + 'a;
 
 /// Builds the connector for a backend kind.
 pub fn build(config: BackendConfig) -> Result<Box<dyn Connector>, ConnectorError> {
@@ -49,12 +93,9 @@ pub fn build(config: BackendConfig) -> Result<Box<dyn Connector>, ConnectorError
         BackendKind::Oauth2 => Ok(Box::new(oauth2::OAuth2::new(config)?)),
         BackendKind::Vault => Ok(Box::new(vault::Vault::new(config)?)),
         BackendKind::Postgres => Ok(Box::new(postgres::Postgres::new(config)?)),
-        kind @ (BackendKind::Keycloak | BackendKind::Kong | BackendKind::Kubernetes) => {
-            Err(ConnectorError::Unsupported(format!(
-                "the {} connector is not available in this build yet",
-                kind.label()
-            )))
-        }
+        BackendKind::Keycloak => Ok(Box::new(keycloak::Keycloak::new(config)?)),
+        BackendKind::Kong => Ok(Box::new(kong::Kong::new(config)?)),
+        BackendKind::Kubernetes => Ok(Box::new(kubernetes::Kubernetes::new(config)?)),
     }
 }
 
@@ -64,10 +105,9 @@ pub fn capabilities_of(kind: BackendKind) -> Capabilities {
         BackendKind::Oauth2 => oauth2::capabilities(),
         BackendKind::Vault => vault::capabilities(),
         BackendKind::Postgres => postgres::capabilities(),
-        BackendKind::Keycloak | BackendKind::Kong | BackendKind::Kubernetes => Capabilities {
-            notes: vec!["connector not available in this build yet".into()],
-            ..Capabilities::default()
-        },
+        BackendKind::Keycloak => keycloak::capabilities(),
+        BackendKind::Kong => kong::capabilities(),
+        BackendKind::Kubernetes => kubernetes::capabilities(),
     }
 }
 
@@ -117,16 +157,19 @@ mod tests {
     }
 
     #[test]
-    fn unavailable_kinds_say_so() {
-        let err = build(BackendConfig {
-            name: "kc".into(),
-            kind: BackendKind::Keycloak,
-            url: "http://127.0.0.1:1".into(),
-            secret: None,
-            timeout: DEFAULT_TIMEOUT,
-        })
-        .err()
-        .unwrap();
-        assert_eq!(err.code(), portcullis_model::ErrorCode::Unsupported);
+    fn kong_and_kubernetes_build() {
+        for kind in [BackendKind::Kong, BackendKind::Kubernetes] {
+            let c = build(BackendConfig {
+                name: "x".into(),
+                kind,
+                url: "http://127.0.0.1:1".into(),
+                secret: None,
+                timeout: DEFAULT_TIMEOUT,
+                audit_log: None,
+            })
+            .unwrap();
+            assert_eq!(c.kind(), kind);
+            assert_eq!(c.capabilities(), capabilities_of(kind));
+        }
     }
 }

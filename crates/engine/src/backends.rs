@@ -17,7 +17,10 @@ fn validate_name(name: &str) -> Result<()> {
         && name
             .chars()
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
-        && name.chars().next().is_some_and(|c| c.is_ascii_alphanumeric());
+        && name
+            .chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_alphanumeric());
     if ok {
         Ok(())
     } else {
@@ -49,6 +52,11 @@ impl Workspace {
             name: row.name,
             kind: row.kind,
             url: row.url,
+            audit_log: row
+                .config
+                .get("audit_log")
+                .and_then(|v| v.as_str())
+                .map(str::to_string),
             credential: row.credential_ref,
             created_at: row.created_at,
             last_check: row.last_check,
@@ -81,6 +89,7 @@ impl Workspace {
             url: url.clone(),
             secret: None,
             timeout: DEFAULT_TIMEOUT,
+            audit_log: None,
         })?;
         let credential_ref = match &req.credential {
             NewCredential::None => CredentialRef::None,
@@ -113,7 +122,7 @@ impl Workspace {
                 req.kind,
                 &url,
                 &credential_ref,
-                &serde_json::json!({}),
+                &serde_json::json!({ "audit_log": req.audit_log.as_deref().map(str::trim).filter(|p| !p.is_empty()) }),
             )
             .await;
         match inserted {
@@ -171,7 +180,10 @@ impl Workspace {
             .collect();
         let message = match (&report.error, missing.is_empty()) {
             (Some(e), _) => e.message.clone(),
-            (None, true) => report.identity.clone().unwrap_or_else(|| "reachable".into()),
+            (None, true) => report
+                .identity
+                .clone()
+                .unwrap_or_else(|| "reachable".into()),
             (None, false) => format!("reachable; missing rights: {}", missing.join(", ")),
         };
         self.store
@@ -188,15 +200,27 @@ impl Workspace {
     }
 
     async fn run_check(&self, row: &BackendRow) -> Result<CheckReport> {
+        Ok(self.connector(row).await?.check().await?)
+    }
+
+    /// Builds the connector of a registered backend, fetching its secret just in time.
+    pub(crate) async fn connector(
+        &self,
+        row: &BackendRow,
+    ) -> Result<Box<dyn connectors::Connector>> {
         let secret = secrets::resolve(&row.name, &row.credential_ref).await?;
-        let connector = connectors::build(BackendConfig {
+        Ok(connectors::build(BackendConfig {
             name: row.name.clone(),
             kind: row.kind,
             url: row.url.clone(),
             secret,
             timeout: DEFAULT_TIMEOUT,
-        })?;
-        Ok(connector.check().await?)
+            audit_log: row
+                .config
+                .get("audit_log")
+                .and_then(|v| v.as_str())
+                .map(std::path::PathBuf::from),
+        })?)
     }
 
     /// Checks every backend, reporting progress after each.
@@ -249,6 +273,7 @@ mod tests {
             kind: BackendKind::Vault,
             url: url.into(),
             credential: NewCredential::Env { var: var.into() },
+            audit_log: None,
         }
     }
 
@@ -302,8 +327,14 @@ mod tests {
         assert!(!check.ok);
         assert!(check.message.contains("unreachable"), "{}", check.message);
         let seen = seen.into_inner().unwrap();
-        assert!(matches!(seen.first(), Some(Progress::Started { total: Some(1), .. })));
-        assert!(matches!(seen.last(), Some(Progress::Finished { ok: false, .. })));
+        assert!(matches!(
+            seen.first(),
+            Some(Progress::Started { total: Some(1), .. })
+        ));
+        assert!(matches!(
+            seen.last(),
+            Some(Progress::Finished { ok: false, .. })
+        ));
     }
 
     #[tokio::test]

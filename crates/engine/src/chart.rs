@@ -22,7 +22,8 @@ pub fn stacked_bars(
     let mut svg = String::new();
     {
         let root = SVGBackend::with_string(&mut svg, size).into_drawing_area();
-        draw(&root, title, segments, bars).map_err(|e| EngineError::Internal(format!("chart: {e}")))?;
+        draw(&root, title, segments, bars)
+            .map_err(|e| EngineError::Internal(format!("chart: {e}")))?;
         root.present()
             .map_err(|e| EngineError::Internal(format!("chart: {e}")))?;
     }
@@ -76,7 +77,10 @@ fn draw<DB: DrawingBackend>(
             let top = below + bar.values.get(s).copied().unwrap_or(0);
             let i = i as u32;
             let mut r = Rectangle::new(
-                [(SegmentValue::Exact(i), below), (SegmentValue::Exact(i + 1), top)],
+                [
+                    (SegmentValue::Exact(i), below),
+                    (SegmentValue::Exact(i + 1), top),
+                ],
                 color.filled(),
             );
             r.set_margin(0, 0, 14, 14);
@@ -105,7 +109,10 @@ mod tests {
     fn renders_svg_with_labels() {
         let svg = stacked_bars(
             "Credentials per backend",
-            &[("active", RGBColor(0, 128, 0)), ("revoked", RGBColor(128, 0, 0))],
+            &[
+                ("active", RGBColor(0, 128, 0)),
+                ("revoked", RGBColor(128, 0, 0)),
+            ],
             &[
                 StackedBar {
                     label: "bao".into(),
@@ -126,7 +133,13 @@ mod tests {
 
     #[test]
     fn empty_data_says_so() {
-        let svg = stacked_bars("Credentials", &[("active", RGBColor(0, 0, 0))], &[], (300, 200)).unwrap();
+        let svg = stacked_bars(
+            "Credentials",
+            &[("active", RGBColor(0, 0, 0))],
+            &[],
+            (300, 200),
+        )
+        .unwrap();
         assert!(svg.contains("nothing cached yet"));
     }
 }

@@ -24,6 +24,8 @@ pub enum EngineError {
         #[source]
         source: std::io::Error,
     },
+    #[error("cancelled: {0}")]
+    Cancelled(String),
     #[error("internal error: {0}")]
     Internal(String),
 }
@@ -41,6 +43,7 @@ impl EngineError {
             EngineError::MissingCredential { .. } => ErrorCode::MissingCredential,
             EngineError::NoHomeDir => ErrorCode::InvalidInput,
             EngineError::Io { .. } => ErrorCode::Storage,
+            EngineError::Cancelled(_) => ErrorCode::Cancelled,
             EngineError::Internal(_) => ErrorCode::Internal,
         }
     }

@@ -9,10 +9,17 @@ mod backends;
 mod chart;
 mod error;
 mod overview;
+mod revoke;
 mod secrets;
+mod sync;
+mod triage;
+mod views;
 
 pub use error::EngineError;
+pub use revoke::{current_actor, revocable_by_id};
 pub use secrets::KEYCHAIN_SERVICE;
+pub use tokio_util::sync::CancellationToken;
+pub use views::grant_paths;
 
 use portcullis_store::Store;
 use std::path::{Path, PathBuf};

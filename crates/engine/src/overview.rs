@@ -28,7 +28,9 @@ impl Workspace {
                 .iter()
                 .map(|b| {
                     let c = &b.counts;
-                    let expiring = c.active_credentials.saturating_sub(c.never_expiring_credentials);
+                    let expiring = c
+                        .active_credentials
+                        .saturating_sub(c.never_expiring_credentials);
                     StackedBar {
                         label: b.backend.clone(),
                         values: vec![
@@ -81,7 +83,10 @@ mod tests {
             name: "pg".into(),
             kind: BackendKind::Postgres,
             url: "postgres://portcullis@127.0.0.1:5432/acme".into(),
-            credential: NewCredential::Env { var: "PG_PW".into() },
+            credential: NewCredential::Env {
+                var: "PG_PW".into(),
+            },
+            audit_log: None,
         })
         .await
         .unwrap();

@@ -137,6 +137,10 @@ pub struct NewBackend {
     pub url: String,
     /// How the credential is supplied: keychain (the secret travels separately, once) or env var.
     pub credential: NewCredential,
+    /// A local audit log to read usage from (Vault file audit device, node-oidc-provider event
+    /// log, PostgreSQL jsonlog file), when the backend does not serve it over its API.
+    #[serde(default)]
+    pub audit_log: Option<String>,
 }
 
 /// The credential part of [`NewBackend`]. A keychain secret is taken once and never returned.
@@ -166,6 +170,8 @@ pub struct BackendInfo {
     pub kind: BackendKind,
     pub url: String,
     pub credential: CredentialRef,
+    #[serde(default)]
+    pub audit_log: Option<String>,
     pub capabilities: Capabilities,
     pub created_at: DateTime<Utc>,
     pub last_check: Option<CheckSummary>,
@@ -218,8 +224,10 @@ pub struct SyncRunInfo {
     pub error: Option<crate::IpcError>,
 }
 
-/// What a sync run saw and changed.
+/// What a sync run saw and changed: inventory totals after the run, rows written, and audit
+/// events that were new.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct SyncCounts {
     pub principals: u64,
     pub roles: u64,
@@ -227,4 +235,18 @@ pub struct SyncCounts {
     pub grants: u64,
     pub credentials: u64,
     pub audit_events: u64,
+    #[serde(default)]
+    pub rows_written: u64,
+    #[serde(default)]
+    pub rows_deleted: u64,
+}
+
+/// The outcome of syncing one backend.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncReport {
+    pub backend: String,
+    pub ok: bool,
+    pub counts: SyncCounts,
+    pub duration_ms: u64,
+    pub error: Option<crate::IpcError>,
 }

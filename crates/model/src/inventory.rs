@@ -200,3 +200,162 @@ pub struct AuditEvent {
     pub source_ip: Option<String>,
     pub raw: serde_json::Value,
 }
+
+/// Everything a connector read from a backend in one pass. The store replaces a backend's cached
+/// inventory with it, writing only the rows that changed.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Inventory {
+    pub principals: Vec<Principal>,
+    pub roles: Vec<Role>,
+    pub permissions: Vec<Permission>,
+    pub grants: Vec<Grant>,
+    pub credentials: Vec<Credential>,
+}
+
+/// What a backend says about a token a reviewer brought (token triage). Never holds the value.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TokenInfo {
+    pub backend: String,
+    /// SHA-256 hex of the token value.
+    pub fingerprint: String,
+    pub active: bool,
+    pub kind: CredentialKind,
+    /// The backend's own id for it (Vault accessor, jti), when it has one.
+    pub external_id: Option<String>,
+    pub client: Option<String>,
+    pub subject: Option<String>,
+    pub scopes: Vec<String>,
+    pub audience: Vec<String>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    /// Remaining backend-specific facts (display name, renewable, orphan, token type...).
+    pub attrs: serde_json::Value,
+}
+
+/// What a backend answered when asked to revoke something.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevokeReceipt {
+    /// What was done, in the backend's terms ("POST auth/token/revoke-accessor", "ALTER ROLE x NOLOGIN").
+    pub action: String,
+    pub at: DateTime<Utc>,
+    /// What the revocation does not do, said plainly ("access tokens already issued stay valid
+    /// until they expire").
+    pub caveats: Vec<String>,
+    pub detail: serde_json::Value,
+}
+
+/// The backend's own proof that a revoked credential is dead (or not).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Verification {
+    pub dead: bool,
+    /// How it was checked and what the backend said ("lookup-accessor answered 400: invalid accessor").
+    pub evidence: String,
+    pub at: DateTime<Utc>,
+}
+
+/// A credential as listed on the Credentials page and by `portcullis credentials`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CredentialView {
+    pub id: i64,
+    pub backend: String,
+    pub backend_kind: crate::BackendKind,
+    pub external_id: String,
+    pub kind: CredentialKind,
+    pub principal: Option<String>,
+    pub principal_name: Option<String>,
+    pub client: Option<String>,
+    pub scopes: Vec<String>,
+    pub issued_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub status: CredentialStatus,
+    /// `sync` or `triage`.
+    pub origin: String,
+    pub attrs: serde_json::Value,
+}
+
+/// Filters for listing credentials; every field narrows.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct CredentialFilter {
+    pub backend: Option<String>,
+    pub principal: Option<String>,
+    pub kind: Option<CredentialKind>,
+    pub status: Option<CredentialStatus>,
+    /// Only credentials without expiry.
+    #[serde(default)]
+    pub never_expires: bool,
+    /// Free text over id, principal, client and scopes.
+    pub search: Option<String>,
+    /// `expires`, `issued`, `last_used`, `principal`, `backend` (default: backend then principal).
+    pub sort: Option<String>,
+    #[serde(default)]
+    pub descending: bool,
+    pub limit: Option<u32>,
+}
+
+/// A principal as listed by `portcullis principals` and the UI.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PrincipalView {
+    pub id: i64,
+    pub backend: String,
+    pub backend_kind: crate::BackendKind,
+    pub external_id: String,
+    pub kind: PrincipalKind,
+    pub name: String,
+    pub enabled: bool,
+    /// Direct grants: role / group / permission ids this principal holds.
+    pub grants: Vec<String>,
+    pub credentials: u64,
+    pub attrs: serde_json::Value,
+}
+
+/// Why a credential's principal has a scope: each hop from the principal to the permission.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GrantPath {
+    pub permission: String,
+    pub hops: Vec<String>,
+}
+
+/// The detail panel of one credential.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct CredentialDetail {
+    pub credential: CredentialView,
+    pub paths: Vec<GrantPath>,
+    pub recent_events: Vec<AuditEventView>,
+}
+
+/// An audit event as shown in lists.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEventView {
+    pub id: i64,
+    pub backend: String,
+    pub at: DateTime<Utc>,
+    pub actor: Option<String>,
+    pub credential: Option<String>,
+    pub action: String,
+    pub resource: Option<String>,
+    pub outcome: Outcome,
+    pub source_ip: Option<String>,
+}
+
+/// What one backend said about a token brought to triage.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct TriageResult {
+    pub backend: String,
+    pub backend_kind: crate::BackendKind,
+    /// `Some`: the backend recognises the token as live.
+    pub token: Option<TokenInfo>,
+    pub error: Option<crate::IpcError>,
+}
+
+/// One revocation, end to end: what was sent, what the backend answered, and the proof.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RevocationOutcome {
+    pub backend: String,
+    pub target: String,
+    /// Journal sequence number of the action's first (planned) entry.
+    pub journal_seq: i64,
+    pub receipt: Option<RevokeReceipt>,
+    pub verification: Option<Verification>,
+    pub error: Option<crate::IpcError>,
+}

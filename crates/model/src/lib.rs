@@ -8,11 +8,13 @@
 pub mod backend;
 pub mod error;
 pub mod inventory;
+pub mod journal;
 pub mod overview;
 pub mod progress;
 
 pub use backend::*;
 pub use error::*;
 pub use inventory::*;
+pub use journal::*;
 pub use overview::*;
 pub use progress::*;

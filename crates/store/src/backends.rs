@@ -178,7 +178,13 @@ mod tests {
         assert!(b.last_check.is_none());
 
         let dup = s
-            .insert_backend("bao", BackendKind::Vault, "x", &cred, &serde_json::json!({}))
+            .insert_backend(
+                "bao",
+                BackendKind::Vault,
+                "x",
+                &cred,
+                &serde_json::json!({}),
+            )
             .await;
         assert!(matches!(dup, Err(StoreError::Conflict { .. })));
 

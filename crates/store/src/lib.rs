@@ -5,12 +5,18 @@
 //! cheap to rebuild and a silently half-understood one is not. The file is created with mode 0600:
 //! it holds who-can-do-what for an organisation, even though it never holds a secret.
 
+mod audit;
 mod backends;
 mod counts;
+mod inventory;
+mod journal;
 mod sync_runs;
 mod time;
+mod views;
 
 pub use backends::{BackendRow, CheckRecord};
+pub use inventory::InventoryChanges;
+pub use journal::NewJournalEntry;
 pub use time::{parse_ts, ts};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};

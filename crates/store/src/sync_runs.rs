@@ -3,9 +3,49 @@
 use portcullis_model::{ErrorCode, IpcError, SyncCounts, SyncRunInfo};
 use sqlx::Row;
 
-use crate::{parse_ts, Result, Store, StoreError};
+use crate::{parse_ts, ts, Result, Store, StoreError};
 
 impl Store {
+    /// Opens a run record. A run left open by a crash is closed first as interrupted.
+    pub async fn start_sync_run(&self, backend_id: i64) -> Result<i64> {
+        let now = ts(chrono::Utc::now());
+        sqlx::query(
+            "UPDATE sync_runs SET finished_at = ?, ok = 0, error_code = 'cancelled',
+                    error_message = 'interrupted (the app or CLI stopped mid-sync); the next sync resumed'
+             WHERE backend_id = ? AND finished_at IS NULL",
+        )
+        .bind(&now)
+        .bind(backend_id)
+        .execute(&self.pool)
+        .await?;
+        let res = sqlx::query("INSERT INTO sync_runs (backend_id, started_at) VALUES (?, ?)")
+            .bind(backend_id)
+            .bind(&now)
+            .execute(&self.pool)
+            .await?;
+        Ok(res.last_insert_rowid())
+    }
+
+    pub async fn finish_sync_run(
+        &self,
+        run_id: i64,
+        counts: &SyncCounts,
+        error: Option<&IpcError>,
+    ) -> Result<()> {
+        sqlx::query(
+            "UPDATE sync_runs SET finished_at = ?, ok = ?, counts = ?, error_code = ?, error_message = ? WHERE id = ?",
+        )
+        .bind(ts(chrono::Utc::now()))
+        .bind(error.is_none())
+        .bind(serde_json::to_string(counts).unwrap_or_else(|_| "{}".into()))
+        .bind(error.map(|e| e.code.as_str()))
+        .bind(error.map(|e| e.message.clone()))
+        .bind(run_id)
+        .execute(&self.pool)
+        .await?;
+        Ok(())
+    }
+
     /// The most recent sync run of a backend, if it was ever synced.
     pub async fn last_sync_run(&self, backend_id: i64) -> Result<Option<SyncRunInfo>> {
         let row = sqlx::query(
@@ -34,7 +74,8 @@ impl Store {
         Ok(Some(SyncRunInfo {
             id: row.try_get("id")?,
             backend: row.try_get("name")?,
-            started_at: parse_ts(&started).ok_or_else(|| corrupt("sync_runs.started_at", started))?,
+            started_at: parse_ts(&started)
+                .ok_or_else(|| corrupt("sync_runs.started_at", started))?,
             finished_at: finished.as_deref().and_then(parse_ts),
             ok: row.try_get("ok")?,
             counts: serde_json::from_str::<SyncCounts>(&counts)

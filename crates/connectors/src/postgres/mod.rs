@@ -12,7 +12,19 @@ use sqlx::{ConnectOptions, Connection, Row};
 use std::str::FromStr;
 use std::time::{Duration, Instant};
 
-use crate::{display_url, parse_url, BackendConfig, Connector, ConnectorError};
+mod audit;
+mod inventory;
+mod logread;
+mod revoke;
+
+pub use audit::parse_line as parse_jsonlog_line;
+
+use crate::jsonl::{read_jsonl, FileCursor};
+use crate::{
+    display_url, parse_url, AuditSink, BackendConfig, Connector, ConnectorError, Cursor,
+    ProgressFn, RevokeTarget,
+};
+use portcullis_model::{Inventory, RevokeReceipt, Verification};
 
 pub fn capabilities() -> Capabilities {
     Capabilities {
@@ -33,6 +45,8 @@ pub struct Postgres {
     options: PgConnectOptions,
     target: String,
     timeout: Duration,
+    /// A jsonlog file to read instead of reading the log over SQL.
+    audit_log: Option<std::path::PathBuf>,
 }
 
 impl Postgres {
@@ -56,6 +70,7 @@ impl Postgres {
             options,
             target,
             timeout: config.timeout,
+            audit_log: config.audit_log,
         })
     }
 
@@ -129,6 +144,37 @@ impl Connector for Postgres {
         capabilities()
     }
 
+    async fn inventory(&self, progress: &ProgressFn<'_>) -> Result<Inventory, ConnectorError> {
+        self.read_inventory(progress).await
+    }
+
+    async fn audit(
+        &self,
+        since: Option<Cursor>,
+        sink: &mut dyn AuditSink,
+    ) -> Result<Option<Cursor>, ConnectorError> {
+        if let Some(path) = &self.audit_log {
+            let summary = read_jsonl(
+                path,
+                FileCursor::parse(since.as_deref()),
+                sink,
+                audit::parse_line,
+            )
+            .await?;
+            return Ok(Some(summary.cursor.encode()));
+        }
+        let cursor = self.read_log_over_sql(since, sink).await?;
+        Ok(Some(cursor))
+    }
+
+    async fn revoke(&self, target: &RevokeTarget) -> Result<RevokeReceipt, ConnectorError> {
+        self.do_revoke(target).await
+    }
+
+    async fn verify_revoked(&self, target: &RevokeTarget) -> Result<Verification, ConnectorError> {
+        self.do_verify(target).await
+    }
+
     async fn check(&self) -> Result<CheckReport, ConnectorError> {
         let started = Instant::now();
         let mut conn = self.connect().await?;
@@ -139,7 +185,7 @@ impl Connector for Postgres {
                     r.rolvaliduntil::text AS valid_until,
                     pg_has_role(current_user, 'pg_read_all_stats', 'MEMBER') AS read_stats,
                     pg_has_role(current_user, 'pg_signal_backend', 'MEMBER') AS signal,
-                    has_function_privilege('pg_read_file(text)', 'EXECUTE') AS read_file,
+                    has_function_privilege('pg_read_file(text, bigint, bigint)', 'EXECUTE') AS read_file,
                     has_function_privilege('pg_current_logfile(text)', 'EXECUTE') AS logfile
              FROM pg_roles r WHERE r.rolname = current_user",
         )
@@ -168,7 +214,7 @@ impl Connector for Postgres {
                 granted: superuser || get("rolcreaterole")?,
             },
             RightCheck {
-                right: "EXECUTE on pg_read_file(text)".into(),
+                right: "EXECUTE on pg_read_file(text, bigint, bigint)".into(),
                 needed_for: "reading pgaudit / jsonlog lines over SQL".into(),
                 granted: get("read_file")?,
             },
@@ -197,9 +243,7 @@ impl Connector for Postgres {
                 format!("role {me}")
             }),
             server: Some(format!("PostgreSQL {version}")),
-            credential_expires_at: valid_until
-                .as_deref()
-                .and_then(parse_pg_timestamp),
+            credential_expires_at: valid_until.as_deref().and_then(parse_pg_timestamp),
             rights,
             latency_ms: started.elapsed().as_millis() as u64,
             error: None,
@@ -230,6 +274,7 @@ mod tests {
             url: "http://127.0.0.1:5432".into(),
             secret: None,
             timeout: DEFAULT_TIMEOUT,
+            audit_log: None,
         })
         .err()
         .unwrap();
@@ -255,6 +300,7 @@ mod tests {
             url: format!("postgres://portcullis@127.0.0.1:{port}/acme"),
             secret: Some(SecretString::from("pw".to_string())),
             timeout: Duration::from_secs(3),
+            audit_log: None,
         })
         .unwrap();
         let err = pg.check().await.unwrap_err();

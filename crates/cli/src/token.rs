@@ -1,0 +1,223 @@
+//! `portcullis token inspect|revoke` (token on stdin), `portcullis revoke ID...`, `portcullis journal`.
+
+use portcullis_engine::{EngineError, Workspace};
+use portcullis_model::RevocationOutcome;
+use secrecy::SecretString;
+use std::io::IsTerminal;
+use std::process::ExitCode;
+
+use crate::backend::read_secret;
+use crate::output::Output;
+
+fn read_token() -> Result<SecretString, EngineError> {
+    let t = read_secret("the token")?;
+    let t = t.trim().to_string();
+    if t.is_empty() {
+        return Err(EngineError::InvalidInput(
+            "no token on stdin: pipe it in, e.g. `pbpaste | portcullis token inspect`".into(),
+        ));
+    }
+    Ok(SecretString::from(t))
+}
+
+pub async fn inspect(
+    ws: &Workspace,
+    backend: Option<&str>,
+    out: &Output,
+) -> Result<ExitCode, EngineError> {
+    let token = read_token()?;
+    let results = ws.triage_token(&token, backend).await?;
+    let recognised = results.iter().any(|r| r.token.is_some());
+    if out.json {
+        out.json(&results);
+    } else {
+        for r in &results {
+            match (&r.token, &r.error) {
+                (Some(t), _) => {
+                    println!(
+                        "{}: RECOGNISED — {} {}",
+                        r.backend,
+                        if t.active { "active" } else { "inactive" },
+                        t.kind.as_str()
+                    );
+                    println!("  fingerprint {}", &t.fingerprint[..16]);
+                    if let Some(id) = &t.external_id {
+                        println!("  id          {id}");
+                    }
+                    if let Some(c) = &t.client {
+                        println!("  client      {c}");
+                    }
+                    if let Some(s) = &t.subject {
+                        println!("  subject     {s}");
+                    }
+                    println!("  scopes      {}", t.scopes.join(" "));
+                    if !t.audience.is_empty() {
+                        println!("  audience    {}", t.audience.join(" "));
+                    }
+                    println!(
+                        "  issued      {}",
+                        t.issued_at
+                            .map(|d| d.to_rfc3339())
+                            .unwrap_or_else(|| "unknown".into())
+                    );
+                    println!(
+                        "  expires     {}",
+                        t.expires_at
+                            .map(|d| d.to_rfc3339())
+                            .unwrap_or_else(|| "never".into())
+                    );
+                }
+                (None, Some(e)) => {
+                    println!("{}: could not ask [{}] {}", r.backend, e.code, e.message)
+                }
+                (None, None) => println!("{}: not recognised", r.backend),
+            }
+        }
+        if recognised {
+            println!("Revoke it: <same token> | portcullis token revoke --backend NAME");
+        }
+    }
+    Ok(if recognised {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    })
+}
+
+fn print_outcome(o: &RevocationOutcome) {
+    match (&o.verification, &o.error) {
+        (Some(v), None) => println!(
+            "{} {}: revoked and VERIFIED dead — {}",
+            o.backend, o.target, v.evidence
+        ),
+        (_, Some(e)) => println!(
+            "{} {}: FAILED [{}] {}",
+            o.backend, o.target, e.code, e.message
+        ),
+        (None, None) => println!("{} {}: sent, not verified", o.backend, o.target),
+    }
+    if let Some(r) = &o.receipt {
+        for c in &r.caveats {
+            println!("  note: {c}");
+        }
+    }
+    println!("  journal entry #{}", o.journal_seq);
+}
+
+fn exit_for(outcomes: &[RevocationOutcome]) -> ExitCode {
+    if outcomes
+        .iter()
+        .all(|o| o.error.is_none() && o.verification.as_ref().is_some_and(|v| v.dead))
+    {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::from(1)
+    }
+}
+
+pub async fn revoke(ws: &Workspace, backend: &str, out: &Output) -> Result<ExitCode, EngineError> {
+    let token = read_token()?;
+    let o = ws.revoke_token(backend, &token).await?;
+    if out.json {
+        out.json(&[&o]);
+    } else {
+        print_outcome(&o);
+    }
+    Ok(exit_for(std::slice::from_ref(&o)))
+}
+
+pub async fn revoke_ids(
+    ws: &Workspace,
+    ids: &[i64],
+    yes: bool,
+    out: &Output,
+) -> Result<ExitCode, EngineError> {
+    let mut views = Vec::new();
+    for id in ids {
+        views.push(ws.credential_detail(*id).await?.credential);
+    }
+    if !yes {
+        if !std::io::stdin().is_terminal() {
+            return Err(EngineError::InvalidInput(
+                "refusing to revoke without confirmation: pass --yes".into(),
+            ));
+        }
+        println!("About to revoke {} credential(s):", views.len());
+        for v in &views {
+            println!(
+                "  #{} {} {} {} ({})",
+                v.id,
+                v.backend,
+                v.kind.as_str(),
+                v.external_id,
+                v.principal_name
+                    .clone()
+                    .or(v.principal.clone())
+                    .unwrap_or_default()
+            );
+        }
+        let answer =
+            rpassword::prompt_password(format!("Type `revoke {}` to confirm: ", views.len()))
+                .unwrap_or_default();
+        if answer.trim() != format!("revoke {}", views.len()) {
+            println!("Nothing revoked.");
+            return Ok(ExitCode::from(1));
+        }
+    }
+    let mut outcomes = Vec::new();
+    for v in &views {
+        outcomes.push(ws.revoke_credential(v.id).await?);
+    }
+    if out.json {
+        out.json(&outcomes);
+    } else {
+        outcomes.iter().for_each(print_outcome);
+    }
+    Ok(exit_for(&outcomes))
+}
+
+pub async fn journal(ws: &Workspace, verify: bool, out: &Output) -> Result<ExitCode, EngineError> {
+    if verify {
+        let v = ws.journal_verify().await?;
+        if out.json {
+            out.json(&v);
+        } else {
+            println!("{} {}", if v.ok { "OK" } else { "BROKEN" }, v.message);
+            if let Some(h) = &v.head {
+                println!("head {h}");
+            }
+        }
+        return Ok(if v.ok {
+            ExitCode::SUCCESS
+        } else {
+            ExitCode::from(1)
+        });
+    }
+    let entries = ws.journal(0, i64::MAX).await?;
+    if out.json {
+        out.json(&entries);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if entries.is_empty() {
+        println!("The journal is empty: nothing has been revoked from this workspace.");
+    }
+    let rows = entries
+        .into_iter()
+        .map(|e| {
+            vec![
+                e.seq.to_string(),
+                e.at.to_rfc3339(),
+                e.actor,
+                e.state.as_str().into(),
+                e.target,
+                e.action_seq.map(|s| format!("#{s}")).unwrap_or_default(),
+                e.hash[..12].to_string(),
+            ]
+        })
+        .collect();
+    out.table(
+        &["SEQ", "AT", "ACTOR", "STATE", "TARGET", "OF", "HASH"],
+        rows,
+    );
+    Ok(ExitCode::SUCCESS)
+}

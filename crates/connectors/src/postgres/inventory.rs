@@ -1,0 +1,333 @@
+//! Reading PostgreSQL's access model from the catalogs.
+//!
+//! Every role is a principal (a role that cannot log in is shown as a group); membership is a
+//! principal→principal grant; role attributes (SUPERUSER, CREATEROLE, BYPASSRLS, ...) and
+//! privileges from the ACLs of tables, columns, routines and schemas are permissions granted
+//! directly to the role. ACLs are read with `aclexplode` from `pg_class`/`pg_proc`/
+//! `pg_namespace`, which any role may read, rather than from `information_schema`, which only
+//! shows what the current role can see. Credentials are login rights (with VALID UNTIL as expiry)
+//! and live sessions from `pg_stat_activity`.
+
+use chrono::{DateTime, Utc};
+use portcullis_model::{
+    Action, Credential, CredentialKind, CredentialStatus, Grant, Inventory, NodeKind, Permission,
+    Principal, PrincipalKind, Progress,
+};
+use serde_json::json;
+use sqlx::postgres::PgConnection;
+use sqlx::Row;
+use std::collections::BTreeMap;
+
+use super::{parse_pg_timestamp, Postgres};
+use crate::{ConnectorError, ProgressFn};
+
+/// Privilege name → action class.
+pub fn action_of(privilege: &str) -> Action {
+    match privilege {
+        "SELECT" | "USAGE" => Action::Read,
+        "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE" | "CREATE" => Action::Write,
+        "EXECUTE" => Action::Execute,
+        "OWNER" | "SUPERUSER" | "CREATEROLE" | "BYPASSRLS" | "CREATEDB" | "REPLICATION" => {
+            Action::Admin
+        }
+        _ => Action::Other,
+    }
+}
+
+fn privilege_permission(object_kind: &str, object: &str, privilege: &str) -> Permission {
+    Permission {
+        external_id: format!("{object_kind}:{object}:{privilege}"),
+        name: format!("{privilege} on {object_kind} {object}"),
+        resource: object.to_string(),
+        action: action_of(privilege),
+        raw: json!({"object_kind": object_kind, "object": object, "privilege": privilege}),
+    }
+}
+
+const ROLE_ATTRIBUTES: [(&str, &str); 5] = [
+    ("rolsuper", "SUPERUSER"),
+    ("rolcreaterole", "CREATEROLE"),
+    ("rolbypassrls", "BYPASSRLS"),
+    ("rolcreatedb", "CREATEDB"),
+    ("rolreplication", "REPLICATION"),
+];
+
+impl Postgres {
+    pub(crate) async fn read_inventory(
+        &self,
+        progress: &ProgressFn<'_>,
+    ) -> Result<Inventory, ConnectorError> {
+        let task = "postgres inventory".to_string();
+        progress(Progress::Started {
+            task: task.clone(),
+            total: Some(4),
+        });
+        let mut conn = self.connect().await?;
+        let mut inv = Inventory::default();
+        let mut perms: BTreeMap<String, Permission> = BTreeMap::new();
+        let mut grant = |inv: &mut Inventory, role: &str, p: Permission| {
+            inv.grants.push(Grant {
+                from_kind: NodeKind::Principal,
+                from_id: role.to_string(),
+                to_kind: NodeKind::Permission,
+                to_id: p.external_id.clone(),
+            });
+            perms.entry(p.external_id.clone()).or_insert(p);
+        };
+
+        // Roles, their attributes and login rights.
+        let roles = sqlx::query(
+            "SELECT rolname::text, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin,
+                    rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil::text AS valid_until
+             FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| self.map_error(e, "SELECT on pg_roles"))?;
+        let now = Utc::now();
+        for r in &roles {
+            let get_b = |c: &str| r.try_get::<bool, _>(c).unwrap_or(false);
+            let name: String = r
+                .try_get("rolname")
+                .map_err(|e| self.map_error(e, "pg_roles"))?;
+            let can_login = get_b("rolcanlogin");
+            let valid_until: Option<String> = r.try_get("valid_until").ok().flatten();
+            let expires = valid_until.as_deref().and_then(parse_pg_timestamp);
+            inv.principals.push(Principal {
+                external_id: name.clone(),
+                kind: if can_login {
+                    PrincipalKind::User
+                } else {
+                    PrincipalKind::Group
+                },
+                name: name.clone(),
+                enabled: can_login,
+                attrs: json!({
+                    "login": can_login,
+                    "superuser": get_b("rolsuper"),
+                    "createrole": get_b("rolcreaterole"),
+                    "bypassrls": get_b("rolbypassrls"),
+                    "createdb": get_b("rolcreatedb"),
+                    "replication": get_b("rolreplication"),
+                    "inherit": get_b("rolinherit"),
+                    "valid_until": valid_until,
+                    "connection_limit": r.try_get::<i32, _>("rolconnlimit").ok(),
+                }),
+            });
+            for (col, attr) in ROLE_ATTRIBUTES {
+                if get_b(col) {
+                    grant(
+                        &mut inv,
+                        &name,
+                        privilege_permission("cluster", "cluster", attr),
+                    );
+                }
+            }
+            if can_login {
+                inv.credentials.push(Credential {
+                    external_id: format!("login:{name}"),
+                    kind: CredentialKind::Login,
+                    principal_external_id: Some(name.clone()),
+                    client: None,
+                    scopes: Vec::new(),
+                    issued_at: None,
+                    expires_at: expires,
+                    last_used_at: None,
+                    status: match expires {
+                        Some(t) if t <= now => CredentialStatus::Expired,
+                        _ => CredentialStatus::Active,
+                    },
+                    attrs: json!({"valid_until": valid_until}),
+                });
+            }
+        }
+        progress(Progress::Advanced {
+            task: task.clone(),
+            done: 1,
+            total: Some(4),
+            message: format!("{} roles", roles.len()),
+        });
+
+        // Membership: member → group role.
+        let members = sqlx::query(
+            "SELECT m.rolname::text AS member, g.rolname::text AS grp, am.admin_option
+             FROM pg_auth_members am
+             JOIN pg_roles m ON m.oid = am.member
+             JOIN pg_roles g ON g.oid = am.roleid
+             WHERE m.rolname !~ '^pg_'",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| self.map_error(e, "SELECT on pg_auth_members"))?;
+        for m in &members {
+            let member: String = m
+                .try_get("member")
+                .map_err(|e| self.map_error(e, "pg_auth_members"))?;
+            let group: String = m
+                .try_get("grp")
+                .map_err(|e| self.map_error(e, "pg_auth_members"))?;
+            inv.grants.push(Grant {
+                from_kind: NodeKind::Principal,
+                from_id: member,
+                to_kind: NodeKind::Principal,
+                to_id: group,
+            });
+        }
+
+        // Object privileges from ACLs, and ownership.
+        let acl_rows = sqlx::query(
+            "WITH objs AS (
+               SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'view' WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind,
+                      format('%s.%s', n.nspname, c.relname) AS obj, c.relacl AS acl, c.relowner AS owner
+               FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
+               WHERE c.relkind IN ('r','v','m','p','S','f')
+                 AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_toast'
+               UNION ALL
+               SELECT 'routine', format('%s.%s(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
+                      p.proacl, p.proowner
+               FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
+               WHERE n.nspname NOT IN ('pg_catalog','information_schema')
+               UNION ALL
+               SELECT 'schema', n.nspname, n.nspacl, n.nspowner
+               FROM pg_namespace n
+               WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_'
+             )
+             SELECT kind, obj, pg_get_userbyid(owner)::text AS owner_name,
+                    CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END AS grantee,
+                    a.privilege_type::text AS privilege
+             FROM objs LEFT JOIN LATERAL aclexplode(objs.acl) a ON true",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| self.map_error(e, "SELECT on pg_class / pg_proc / pg_namespace"))?;
+        let mut owners = std::collections::HashSet::new();
+        for r in &acl_rows {
+            let kind: String = r.try_get("kind").map_err(|e| self.map_error(e, "acl"))?;
+            let obj: String = r.try_get("obj").map_err(|e| self.map_error(e, "acl"))?;
+            let owner: String = r
+                .try_get("owner_name")
+                .map_err(|e| self.map_error(e, "acl"))?;
+            if owners.insert((kind.clone(), obj.clone())) && !owner.starts_with("pg_") {
+                grant(&mut inv, &owner, privilege_permission(&kind, &obj, "OWNER"));
+            }
+            let grantee: Option<String> = r.try_get("grantee").ok().flatten();
+            let privilege: Option<String> = r.try_get("privilege").ok().flatten();
+            if let (Some(g), Some(p)) = (grantee, privilege) {
+                // The owner's own ACL entries restate ownership; skip them.
+                if g != owner {
+                    grant(&mut inv, &g, privilege_permission(&kind, &obj, &p));
+                }
+            }
+        }
+        progress(Progress::Advanced {
+            task: task.clone(),
+            done: 2,
+            total: Some(4),
+            message: format!("{} object privileges", acl_rows.len()),
+        });
+
+        // Column privileges.
+        let cols = sqlx::query(
+            "SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS obj,
+                    pg_get_userbyid(x.grantee)::text AS grantee, x.privilege_type::text AS privilege
+             FROM pg_attribute a
+             JOIN pg_class c ON c.oid = a.attrelid
+             JOIN pg_namespace n ON n.oid = c.relnamespace
+             CROSS JOIN LATERAL aclexplode(a.attacl) x
+             WHERE a.attacl IS NOT NULL AND n.nspname NOT IN ('pg_catalog','information_schema')",
+        )
+        .fetch_all(&mut conn)
+        .await
+        .map_err(|e| self.map_error(e, "SELECT on pg_attribute"))?;
+        for r in &cols {
+            let obj: String = r.try_get("obj").map_err(|e| self.map_error(e, "columns"))?;
+            let g: String = r
+                .try_get("grantee")
+                .map_err(|e| self.map_error(e, "columns"))?;
+            let p: String = r
+                .try_get("privilege")
+                .map_err(|e| self.map_error(e, "columns"))?;
+            grant(&mut inv, &g, privilege_permission("column", &obj, &p));
+        }
+
+        // Live sessions.
+        inv.credentials.extend(self.sessions(&mut conn).await?);
+        progress(Progress::Finished {
+            task,
+            ok: true,
+            message: format!(
+                "{} roles, {} permissions, {} credentials",
+                inv.principals.len(),
+                perms.len(),
+                inv.credentials.len()
+            ),
+        });
+        inv.permissions = perms.into_values().collect();
+        Ok(inv)
+    }
+
+    pub(crate) async fn sessions(
+        &self,
+        conn: &mut PgConnection,
+    ) -> Result<Vec<Credential>, ConnectorError> {
+        let rows = sqlx::query(
+            "SELECT pid, usename::text AS usename, datname::text AS datname, application_name,
+                    client_addr::text AS client_addr, state, backend_start, state_change,
+                    extract(epoch from backend_start)::bigint AS start_epoch
+             FROM pg_stat_activity
+             WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND usename IS NOT NULL",
+        )
+        .fetch_all(conn)
+        .await
+        .map_err(|e| self.map_error(e, "SELECT on pg_stat_activity"))?;
+        let mut out = Vec::new();
+        for r in rows {
+            let pid: i32 = r
+                .try_get("pid")
+                .map_err(|e| self.map_error(e, "pg_stat_activity"))?;
+            let epoch: i64 = r.try_get("start_epoch").unwrap_or(0);
+            let started: Option<DateTime<Utc>> = r.try_get("backend_start").ok();
+            let changed: Option<DateTime<Utc>> = r.try_get("state_change").ok().flatten();
+            out.push(Credential {
+                // pid alone is reused by the OS; with the start time it names one session.
+                external_id: format!("session:{pid}:{epoch}"),
+                kind: CredentialKind::Session,
+                principal_external_id: r.try_get("usename").ok(),
+                client: r
+                    .try_get::<Option<String>, _>("application_name")
+                    .ok()
+                    .flatten()
+                    .filter(|s| !s.is_empty()),
+                scopes: Vec::new(),
+                issued_at: started,
+                expires_at: None,
+                last_used_at: changed,
+                status: CredentialStatus::Active,
+                attrs: json!({
+                    "pid": pid,
+                    "database": r.try_get::<Option<String>, _>("datname").ok().flatten(),
+                    "client_addr": r.try_get::<Option<String>, _>("client_addr").ok().flatten(),
+                    "state": r.try_get::<Option<String>, _>("state").ok().flatten(),
+                }),
+            });
+        }
+        Ok(out)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn privileges_map_to_action_classes() {
+        assert_eq!(action_of("SELECT"), Action::Read);
+        assert_eq!(action_of("UPDATE"), Action::Write);
+        assert_eq!(action_of("EXECUTE"), Action::Execute);
+        assert_eq!(action_of("SUPERUSER"), Action::Admin);
+        assert_eq!(action_of("TRIGGER"), Action::Other);
+        let p = privilege_permission("table", "billing.invoices", "SELECT");
+        assert_eq!(p.external_id, "table:billing.invoices:SELECT");
+        assert_eq!(p.resource, "billing.invoices");
+    }
+}

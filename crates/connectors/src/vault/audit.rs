@@ -1,0 +1,111 @@
+//! The file audit device's JSON lines → audit events.
+//!
+//! Only `response` entries are imported: each carries the request, the auth block and the error,
+//! so it is the whole story of one call; `request` entries would count every call twice. Token
+//! ids and accessors arrive HMAC'd; the accessor's HMAC is kept as the event's credential and
+//! matched to a token through `sys/audit-hash` at sync time.
+
+use chrono::{DateTime, Utc};
+use portcullis_model::{AuditEvent, Outcome};
+
+use crate::jsonl::{parse_json_line, LineOutcome};
+
+pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
+    let v = parse_json_line(line)?;
+    let kind = v
+        .get("type")
+        .and_then(|t| t.as_str())
+        .ok_or("no `type` field: not a Vault audit entry")?;
+    if kind != "response" {
+        return Ok(LineOutcome::Skip);
+    }
+    let at: DateTime<Utc> = v
+        .get("time")
+        .and_then(|t| t.as_str())
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc))
+        .ok_or("missing or invalid `time`")?;
+    let request = v.get("request").ok_or("no `request` block")?;
+    // A few internal entries carry no request id: the line itself is then its identity.
+    let id = request
+        .get("id")
+        .and_then(|i| i.as_str())
+        .map(str::to_string)
+        .unwrap_or_else(|| crate::jsonl::content_key(line));
+    let auth = v.get("auth");
+    let s = |x: Option<&serde_json::Value>, key: &str| {
+        x.and_then(|o| o.get(key))
+            .and_then(|v| v.as_str())
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    let error = v.get("error").and_then(|e| e.as_str()).unwrap_or("");
+    let outcome = if error.is_empty() {
+        Outcome::Allow
+    } else if error.contains("permission denied") {
+        Outcome::Deny
+    } else {
+        Outcome::Error
+    };
+    let actor = s(auth.and_then(|a| a.get("metadata")), "username")
+        .or_else(|| s(auth, "entity_id"))
+        .or_else(|| s(auth, "display_name"));
+    Ok(LineOutcome::Event(Box::new(AuditEvent {
+        dedup_key: format!("{id}:response"),
+        at,
+        actor,
+        // A refused token (disabled entity, expired) leaves `auth` empty; the request still
+        // names the token's accessor HMAC.
+        credential: s(auth, "accessor").or_else(|| s(Some(request), "client_token_accessor")),
+        action: s(Some(request), "operation").unwrap_or_else(|| "unknown".into()),
+        resource: s(Some(request), "path"),
+        outcome,
+        source_ip: s(Some(request), "remote_address"),
+        raw: v,
+    })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DENIED: &str = r#"{"time":"2026-11-22T07:01:18.579211518Z","type":"response","auth":{"accessor":"hmac-sha256:3f66","display_name":"userpass-bob","metadata":{"username":"bob"},"entity_id":"e976"},"request":{"id":"48087f7b","operation":"update","path":"secret/data/billing/db","remote_address":"127.0.0.1"},"error":"1 error occurred:\n\t* permission denied\n\n"}"#;
+
+    #[test]
+    fn denied_response_becomes_a_deny_event() {
+        let LineOutcome::Event(ev) = parse_line(DENIED, 1).unwrap() else {
+            panic!("expected an event")
+        };
+        assert_eq!(ev.outcome, Outcome::Deny);
+        assert_eq!(ev.actor.as_deref(), Some("bob"));
+        assert_eq!(ev.credential.as_deref(), Some("hmac-sha256:3f66"));
+        assert_eq!(ev.resource.as_deref(), Some("secret/data/billing/db"));
+        assert_eq!(ev.action, "update");
+        assert_eq!(ev.dedup_key, "48087f7b:response");
+    }
+
+    #[test]
+    fn request_entries_are_skipped_and_garbage_rejected() {
+        let req = DENIED.replace("\"type\":\"response\"", "\"type\":\"request\"");
+        assert!(matches!(parse_line(&req, 1), Ok(LineOutcome::Skip)));
+        for bad in [
+            "",
+            "{",
+            "[]",
+            "{\"type\":3}",
+            "{\"type\":\"response\"}",
+            "{\"type\":\"response\",\"time\":\"nope\",\"request\":{\"id\":\"x\"}}",
+        ] {
+            assert!(parse_line(bad, 1).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn every_truncation_of_a_real_line_is_an_error_not_a_panic() {
+        for cut in 0..DENIED.len() {
+            if DENIED.is_char_boundary(cut) {
+                let _ = parse_line(&DENIED[..cut], 1);
+            }
+        }
+    }
+}

@@ -1,0 +1,96 @@
+//! Token triage: a responder pastes a token (or imports a file of them) and learns which backend
+//! recognises it, what it is and what it can do. Only the fingerprint and metadata are kept; the
+//! value lives in a `SecretString` for the duration of the call.
+
+use futures::future::join_all;
+use portcullis_model::{Credential, CredentialStatus, IpcError, TriageResult};
+use secrecy::SecretString;
+
+use crate::{EngineError, Result, Workspace};
+
+impl Workspace {
+    /// Asks every backend that can look tokens up (or only `backend`) about `token`, and records
+    /// what a backend recognises as a triaged credential.
+    pub async fn triage_token(
+        &self,
+        token: &SecretString,
+        backend: Option<&str>,
+    ) -> Result<Vec<TriageResult>> {
+        use secrecy::ExposeSecret;
+        if token.expose_secret().trim().is_empty() {
+            return Err(EngineError::InvalidInput("the token is empty".into()));
+        }
+        let rows = match backend {
+            Some(name) => vec![self.store.backend_by_name(name).await?],
+            None => self
+                .store
+                .list_backends()
+                .await?
+                .into_iter()
+                .filter(|b| portcullis_connectors::capabilities_of(b.kind).token_lookup)
+                .collect(),
+        };
+        if rows.is_empty() {
+            return Err(EngineError::InvalidInput(
+                "no backend can look tokens up: add an OAuth 2.0, Vault/OpenBao or Keycloak backend first".into(),
+            ));
+        }
+        let lookups = rows.iter().map(|row| async move {
+            let result = async {
+                let connector = self.connector(row).await?;
+                Ok::<_, EngineError>(connector.lookup_token(token).await?)
+            }
+            .await;
+            (row, result)
+        });
+        let mut out = Vec::new();
+        for (row, result) in join_all(lookups).await {
+            match result {
+                Ok(Some(mut info)) => {
+                    info.backend = row.name.clone();
+                    let credential = Credential {
+                        external_id: info
+                            .external_id
+                            .clone()
+                            .unwrap_or_else(|| info.fingerprint.clone()),
+                        kind: info.kind,
+                        principal_external_id: info.subject.clone(),
+                        client: info.client.clone(),
+                        scopes: info.scopes.clone(),
+                        issued_at: info.issued_at,
+                        expires_at: info.expires_at,
+                        last_used_at: None,
+                        status: if info.active {
+                            CredentialStatus::Active
+                        } else {
+                            CredentialStatus::Revoked
+                        },
+                        attrs: serde_json::json!({ "fingerprint": info.fingerprint, "source": "triage", "details": info.attrs }),
+                    };
+                    self.store
+                        .upsert_triaged_credential(row.id, &credential)
+                        .await?;
+                    out.push(TriageResult {
+                        backend: row.name.clone(),
+                        backend_kind: row.kind,
+                        token: Some(info),
+                        error: None,
+                    });
+                }
+                Ok(None) => out.push(TriageResult {
+                    backend: row.name.clone(),
+                    backend_kind: row.kind,
+                    token: None,
+                    error: None,
+                }),
+                Err(e) => out.push(TriageResult {
+                    backend: row.name.clone(),
+                    backend_kind: row.kind,
+                    token: None,
+                    error: Some(IpcError::from(e)),
+                }),
+            }
+        }
+        Ok(out)
+    }
+}

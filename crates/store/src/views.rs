@@ -1,0 +1,269 @@
+//! Read models for screens and the CLI: credentials and principals joined with their backend,
+//! filtered and sorted in SQL.
+
+use portcullis_model::{
+    AuditEventView, BackendKind, CredentialFilter, CredentialKind, CredentialStatus,
+    CredentialView, Outcome, PrincipalKind, PrincipalView,
+};
+use sqlx::{QueryBuilder, Row, Sqlite};
+
+use crate::{parse_ts, ts, Result, Store, StoreError};
+
+fn corrupt(what: &'static str, detail: impl Into<String>) -> StoreError {
+    StoreError::Corrupt {
+        what,
+        detail: detail.into(),
+    }
+}
+
+fn cred_kind(s: &str) -> Result<CredentialKind> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| corrupt("credentials.kind", s))
+}
+
+fn cred_status(s: &str) -> Result<CredentialStatus> {
+    serde_json::from_value(serde_json::Value::String(s.into()))
+        .map_err(|_| corrupt("credentials.status", s))
+}
+
+fn row_to_credential(r: &sqlx::sqlite::SqliteRow) -> Result<CredentialView> {
+    let kind: String = r.try_get("kind")?;
+    let status: String = r.try_get("status")?;
+    let bkind: String = r.try_get("backend_kind")?;
+    let scopes: String = r.try_get("scopes")?;
+    let attrs: String = r.try_get("attrs")?;
+    let t = |c: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        Ok(r.try_get::<Option<String>, _>(c)?
+            .as_deref()
+            .and_then(parse_ts))
+    };
+    Ok(CredentialView {
+        id: r.try_get("id")?,
+        backend: r.try_get("backend")?,
+        backend_kind: bkind
+            .parse::<BackendKind>()
+            .map_err(|e| corrupt("backends.kind", e))?,
+        external_id: r.try_get("external_id")?,
+        kind: cred_kind(&kind)?,
+        principal: r.try_get("principal_external_id")?,
+        principal_name: r.try_get("principal_name")?,
+        client: r.try_get("client")?,
+        scopes: serde_json::from_str(&scopes).unwrap_or_default(),
+        issued_at: t("issued_at")?,
+        expires_at: t("expires_at")?,
+        last_used_at: t("last_used_at")?,
+        status: cred_status(&status)?,
+        origin: r.try_get("origin")?,
+        attrs: serde_json::from_str(&attrs).unwrap_or(serde_json::Value::Null),
+    })
+}
+
+const CREDENTIAL_SELECT: &str = "SELECT c.id, b.name AS backend, b.kind AS backend_kind, c.external_id, c.kind,
+        c.principal_external_id, p.name AS principal_name, c.client, c.scopes, c.issued_at, c.expires_at,
+        c.last_used_at, CASE WHEN c.status = 'active' AND c.expires_at IS NOT NULL AND c.expires_at <= ";
+
+impl Store {
+    pub async fn list_credentials(&self, f: &CredentialFilter) -> Result<Vec<CredentialView>> {
+        let now = ts(chrono::Utc::now());
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(CREDENTIAL_SELECT);
+        q.push_bind(now.clone());
+        q.push(
+            " THEN 'expired' ELSE c.status END AS status, c.origin, c.attrs
+             FROM credentials c JOIN backends b ON b.id = c.backend_id
+             LEFT JOIN principals p ON p.backend_id = c.backend_id AND p.external_id = c.principal_external_id
+             WHERE 1 = 1",
+        );
+        if let Some(b) = &f.backend {
+            q.push(" AND b.name = ").push_bind(b.clone());
+        }
+        if let Some(p) = &f.principal {
+            q.push(" AND (c.principal_external_id = ")
+                .push_bind(p.clone());
+            q.push(" OR p.name = ").push_bind(p.clone()).push(")");
+        }
+        if let Some(k) = f.kind {
+            q.push(" AND c.kind = ").push_bind(k.as_str());
+        }
+        if let Some(s) = f.status {
+            match s {
+                CredentialStatus::Expired => {
+                    q.push(
+                        " AND (c.status = 'expired' OR (c.status = 'active' AND c.expires_at <= ",
+                    )
+                    .push_bind(now.clone())
+                    .push("))");
+                }
+                CredentialStatus::Active => {
+                    q.push(" AND c.status = 'active' AND (c.expires_at IS NULL OR c.expires_at > ")
+                        .push_bind(now.clone())
+                        .push(")");
+                }
+                other => {
+                    q.push(" AND c.status = ").push_bind(other.as_str());
+                }
+            }
+        }
+        if f.never_expires {
+            q.push(" AND c.expires_at IS NULL");
+        }
+        if let Some(s) = f.search.as_ref().filter(|s| !s.trim().is_empty()) {
+            let like = format!("%{}%", s.trim().replace('%', "\\%").replace('_', "\\_"));
+            q.push(" AND (c.external_id LIKE ")
+                .push_bind(like.clone())
+                .push(" ESCAPE '\\'");
+            for col in [
+                "c.principal_external_id",
+                "p.name",
+                "c.client",
+                "c.scopes",
+                "b.name",
+            ] {
+                q.push(" OR ")
+                    .push(col)
+                    .push(" LIKE ")
+                    .push_bind(like.clone())
+                    .push(" ESCAPE '\\'");
+            }
+            q.push(")");
+        }
+        let dir = if f.descending { " DESC" } else { " ASC" };
+        let order = match f.sort.as_deref() {
+            Some("expires") => "c.expires_at IS NULL, c.expires_at",
+            Some("issued") => "c.issued_at",
+            Some("last_used") => "c.last_used_at IS NULL, c.last_used_at",
+            Some("principal") => "COALESCE(p.name, c.principal_external_id)",
+            Some("status") => "c.status",
+            _ => "b.name, COALESCE(p.name, c.principal_external_id)",
+        };
+        q.push(" ORDER BY ").push(order).push(dir).push(", c.id");
+        q.push(" LIMIT ")
+            .push_bind(i64::from(f.limit.unwrap_or(10_000)));
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter().map(row_to_credential).collect()
+    }
+
+    pub async fn credential_by_id(&self, id: i64) -> Result<CredentialView> {
+        let now = ts(chrono::Utc::now());
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(CREDENTIAL_SELECT);
+        q.push_bind(now);
+        q.push(
+            " THEN 'expired' ELSE c.status END AS status, c.origin, c.attrs
+             FROM credentials c JOIN backends b ON b.id = c.backend_id
+             LEFT JOIN principals p ON p.backend_id = c.backend_id AND p.external_id = c.principal_external_id
+             WHERE c.id = ",
+        );
+        q.push_bind(id);
+        let row =
+            q.build()
+                .fetch_optional(&self.pool)
+                .await?
+                .ok_or_else(|| StoreError::NotFound {
+                    what: "credential",
+                    name: id.to_string(),
+                })?;
+        row_to_credential(&row)
+    }
+
+    pub async fn list_principals(
+        &self,
+        backend: Option<&str>,
+        search: Option<&str>,
+    ) -> Result<Vec<PrincipalView>> {
+        let like = search.map(|s| format!("%{}%", s.trim()));
+        let rows = sqlx::query(
+            "SELECT p.id, b.name AS backend, b.kind AS backend_kind, p.external_id, p.kind, p.name, p.enabled, p.attrs,
+                    (SELECT json_group_array(g.to_id) FROM grants g WHERE g.backend_id = p.backend_id
+                       AND g.from_kind = 'principal' AND g.from_id = p.external_id) AS grants,
+                    (SELECT COUNT(*) FROM credentials c WHERE c.backend_id = p.backend_id
+                       AND c.principal_external_id = p.external_id) AS credentials
+             FROM principals p JOIN backends b ON b.id = p.backend_id
+             WHERE (?1 IS NULL OR b.name = ?1) AND (?2 IS NULL OR p.name LIKE ?2 OR p.external_id LIKE ?2)
+             ORDER BY b.name, p.name",
+        )
+        .bind(backend)
+        .bind(like)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let kind: String = r.try_get("kind")?;
+                let bkind: String = r.try_get("backend_kind")?;
+                let grants: String = r.try_get("grants")?;
+                let attrs: String = r.try_get("attrs")?;
+                let mut grants: Vec<String> = serde_json::from_str(&grants).unwrap_or_default();
+                grants.sort();
+                Ok(PrincipalView {
+                    id: r.try_get("id")?,
+                    backend: r.try_get("backend")?,
+                    backend_kind: bkind
+                        .parse()
+                        .map_err(|e: String| corrupt("backends.kind", e))?,
+                    external_id: r.try_get("external_id")?,
+                    kind: serde_json::from_value::<PrincipalKind>(serde_json::Value::String(
+                        kind.clone(),
+                    ))
+                    .map_err(|_| corrupt("principals.kind", kind))?,
+                    name: r.try_get("name")?,
+                    enabled: r.try_get("enabled")?,
+                    grants,
+                    credentials: r.try_get::<i64, _>("credentials")?.max(0) as u64,
+                    attrs: serde_json::from_str(&attrs).unwrap_or(serde_json::Value::Null),
+                })
+            })
+            .collect()
+    }
+
+    /// Newest events naming a credential (by id, or by the HMAC it appears under).
+    pub async fn events_for_credential(
+        &self,
+        backend_id: i64,
+        external_id: &str,
+        limit: i64,
+    ) -> Result<Vec<AuditEventView>> {
+        let rows = sqlx::query(
+            "SELECT e.id, b.name AS backend, e.at, e.actor, e.credential, e.action, e.resource, e.outcome, e.source_ip
+             FROM audit_events e JOIN backends b ON b.id = e.backend_id
+             WHERE e.backend_id = ?1 AND e.credential = ?2
+             ORDER BY e.at DESC, e.id DESC LIMIT ?3",
+        )
+        .bind(backend_id)
+        .bind(external_id)
+        .bind(limit)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let at: String = r.try_get("at")?;
+                let outcome: String = r.try_get("outcome")?;
+                Ok(AuditEventView {
+                    id: r.try_get("id")?,
+                    backend: r.try_get("backend")?,
+                    at: parse_ts(&at).ok_or_else(|| corrupt("audit_events.at", at.clone()))?,
+                    actor: r.try_get("actor")?,
+                    credential: r.try_get("credential")?,
+                    action: r.try_get("action")?,
+                    resource: r.try_get("resource")?,
+                    outcome: match outcome.as_str() {
+                        "allow" => Outcome::Allow,
+                        "deny" => Outcome::Deny,
+                        _ => Outcome::Error,
+                    },
+                    source_ip: r.try_get("source_ip")?,
+                })
+            })
+            .collect()
+    }
+
+    /// All grant edges of a backend as (from_kind, from_id, to_kind, to_id).
+    pub async fn grant_edges(
+        &self,
+        backend_id: i64,
+    ) -> Result<Vec<(String, String, String, String)>> {
+        Ok(sqlx::query_as(
+            "SELECT from_kind, from_id, to_kind, to_id FROM grants WHERE backend_id = ?",
+        )
+        .bind(backend_id)
+        .fetch_all(&self.pool)
+        .await?)
+    }
+}
