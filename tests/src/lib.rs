@@ -424,6 +424,28 @@ impl Sandbox {
     }
 }
 
+/// Re-seeds the sandbox (down, then up) for a test that needs the pristine seed, e.g. after other
+/// tests revoked seeded credentials. Uses the same PORTCULLIS_SANDBOX_DIR / port variables as the
+/// run, so it re-seeds the sandbox this run uses and no other.
+pub fn reseed_sandbox() -> Result<Sandbox> {
+    let script = repo_root().join("scripts/sandbox");
+    for verb in ["down", "up"] {
+        let out = Command::new(&script)
+            .arg(verb)
+            .stdin(Stdio::null())
+            .output()
+            .map_err(io_err(format!("running scripts/sandbox {verb}")))?;
+        if !out.status.success() {
+            return Err(HarnessError::Failed(format!(
+                "scripts/sandbox {verb} failed: {}{}",
+                String::from_utf8_lossy(&out.stdout),
+                String::from_utf8_lossy(&out.stderr)
+            )));
+        }
+    }
+    Sandbox::load()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
