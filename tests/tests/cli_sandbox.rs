@@ -722,3 +722,68 @@ fn a_sync_killed_halfway_resumes_and_ends_with_the_same_counts() {
         lines.len() as u64 - partial
     );
 }
+
+/// The OS keychain path: the secret goes in through stdin, lands in the Secret Service (a private
+/// gnome-keyring started by tests/with-keyring.sh), and never in the workspace.
+#[test]
+fn keychain_credentials_work_and_never_touch_the_workspace() {
+    assert!(
+        std::env::var_os("PORTCULLIS_TEST_KEYRING").is_some(),
+        "run under tests/with-keyring.sh (make test does), which provides a private unlocked keyring"
+    );
+    let ws = Ws::new();
+    let token = ws.sb.openbao.token.clone();
+    let out = ws.run_stdin(
+        &[
+            "backend",
+            "add",
+            "kc-bao",
+            "--kind",
+            "vault",
+            "--url",
+            &ws.sb.openbao.url,
+        ],
+        &format!("{token}\n"),
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let list = ws.json(&["backend", "list"]);
+    assert_eq!(list[0]["credential"]["source"], "keychain");
+    let report = ws.json(&["backend", "check", "kc-bao"]);
+    assert_eq!(report["ok"], true, "{report}");
+    let mut seen = Vec::new();
+    for entry in std::fs::read_dir(ws.dir.path()).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        seen.push(bytes.windows(token.len()).any(|w| w == token.as_bytes()));
+    }
+    assert!(
+        !seen.iter().any(|s| *s),
+        "the token was written into the workspace"
+    );
+    let lookup = || {
+        Command::new("secret-tool")
+            .args([
+                "lookup",
+                "service",
+                "portcullis",
+                "username",
+                "backend/kc-bao",
+            ])
+            .output()
+            .unwrap()
+            .stdout
+    };
+    assert_eq!(
+        String::from_utf8_lossy(&lookup()),
+        token,
+        "the keychain holds the token"
+    );
+    ws.ok(&["backend", "remove", "kc-bao"]);
+    assert!(
+        lookup().is_empty(),
+        "the keychain entry must go with the backend"
+    );
+}
