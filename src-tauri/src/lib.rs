@@ -1,0 +1,81 @@
+//! The Portcullis desktop shell.
+//!
+//! This crate only wires things up: it opens the [`Workspace`] once, keeps it in Tauri state as an
+//! `Arc`, and registers the commands of `commands/`, each a one-line call into `portcullis-engine`.
+//! No logic lives here, so everything the window can do, the CLI and the engine's tests can do too.
+
+pub mod commands;
+mod error;
+
+use std::path::PathBuf;
+use std::sync::Arc;
+
+use portcullis_engine::Workspace;
+use portcullis_model::IpcError;
+use tauri::{Manager, Runtime};
+
+use commands::WorkspaceState;
+
+pub use error::ShellError;
+
+/// The environment variable that points the app at another workspace directory (tests, demos).
+pub const WORKSPACE_ENV: &str = "PORTCULLIS_WORKSPACE";
+
+/// Where the workspace lives: `$PORTCULLIS_WORKSPACE` if set, else the platform data directory.
+pub fn workspace_dir() -> Result<PathBuf, ShellError> {
+    match std::env::var_os(WORKSPACE_ENV) {
+        Some(dir) if !dir.is_empty() => Ok(PathBuf::from(dir)),
+        _ => Ok(Workspace::default_dir()?),
+    }
+}
+
+/// Opens the workspace the app will serve, blocking the setup hook until it is ready.
+pub fn open_workspace() -> Result<Arc<Workspace>, ShellError> {
+    let dir = workspace_dir()?;
+    let workspace = tauri::async_runtime::block_on(Workspace::open(&dir))
+        .map_err(|source| ShellError::Open { dir, source })?;
+    Ok(Arc::new(workspace))
+}
+
+/// Registers the command handlers and the state they share besides the workspace.
+pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
+    builder
+        .manage(commands::sync::SyncControl::default())
+        .invoke_handler(tauri::generate_handler![
+            commands::backends::list_backends,
+            commands::backends::add_backend,
+            commands::backends::check_backend,
+            commands::backends::check_all,
+            commands::backends::remove_backend,
+            commands::overview::overview,
+            commands::sync::sync_backends,
+            commands::sync::cancel_sync,
+        ])
+}
+
+/// Builds and runs the desktop app until its last window closes.
+pub fn run() {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    tracing_subscriber::fmt().with_env_filter(filter).init();
+
+    let result = with_commands(tauri::Builder::default())
+        .setup(|app| {
+            let workspace = open_workspace();
+            match &workspace {
+                Ok(ws) => tracing::info!(dir = %ws.dir().display(), "workspace open"),
+                Err(e) => tracing::error!("{e}"),
+            }
+            app.manage(WorkspaceState::new(workspace.map_err(IpcError::from)));
+            Ok(())
+        })
+        .run(tauri::generate_context!());
+    if let Err(err) = result {
+        tracing::error!("Portcullis stopped: {err}");
+        eprintln!("Portcullis stopped: {err}");
+        std::process::exit(1);
+    }
+}
+
+#[cfg(test)]
+mod tests;
