@@ -27,6 +27,7 @@ cargo build -q -p portcullis-app -p portcullis-cli
 
 step "unit, store, connector and CLI tests"
 cargo test -q --workspace --exclude portcullis-e2e --exclude portcullis-ui 2>&1 | tee artifacts/unit-tests.log
+cargo test -q -p portcullis-ui 2>&1 | tee -a artifacts/unit-tests.log
 
 step "sandbox and desktop end-to-end tests (Xvfb + tauri-driver + WebKitWebDriver, keychain in a private D-Bus session)"
 tests/with-keyring.sh xvfb-run -a -s "-screen 0 1280x800x24" \
