@@ -41,6 +41,7 @@ pub fn open_workspace() -> Result<Arc<Workspace>, ShellError> {
 pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R> {
     builder
         .manage(commands::sync::SyncControl::default())
+        .manage(commands::triage::HeldToken::default())
         .invoke_handler(tauri::generate_handler![
             commands::backends::list_backends,
             commands::backends::add_backend,
@@ -50,6 +51,41 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
             commands::overview::overview,
             commands::sync::sync_backends,
             commands::sync::cancel_sync,
+            commands::credentials::list_credentials,
+            commands::credentials::credential_detail,
+            commands::credentials::preview_revocation,
+            commands::credentials::revoke_credential,
+            commands::triage::triage_token,
+            commands::triage::revoke_triaged_token,
+            commands::triage::forget_triaged_token,
+            commands::journal::journal_entries,
+            commands::journal::verify_journal,
+            commands::access::access_explain,
+            commands::access::access_who_can,
+            commands::access::access_why,
+            commands::access::access_neighbourhood,
+            commands::access::access_matrix,
+            commands::access::access_matrix_svg,
+            commands::access::preview_target,
+            commands::access::revoke_target,
+            commands::reviews::review_run,
+            commands::reviews::list_campaigns,
+            commands::reviews::get_campaign,
+            commands::reviews::create_campaign,
+            commands::reviews::decide_campaign,
+            commands::reviews::sign_off_campaign,
+            commands::reviews::export_campaign,
+            commands::incident::incident_plan,
+            commands::incident::incident_execute,
+            commands::incident::incident_unfinished,
+            commands::incident::incident_resume,
+            commands::incident::incident_export,
+            commands::audit::audit_search,
+            commands::audit::audit_event,
+            commands::audit::audit_timeline,
+            commands::audit::audit_highlights,
+            commands::audit::audit_export,
+            commands::audit::audit_import,
         ])
 }
 

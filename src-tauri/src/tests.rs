@@ -166,3 +166,52 @@ fn a_workspace_that_failed_to_open_answers_every_command_with_why() {
         assert_eq!(err["code"], json!("schema_too_new"), "{cmd}: {err}");
     }
 }
+
+#[test]
+fn credentials_and_journal_commands_answer_on_a_fresh_workspace() {
+    let h = harness();
+    assert_eq!(
+        call(&h, "list_credentials", json!({ "filter": {} })),
+        Ok(json!([]))
+    );
+    for cmd in [
+        "credential_detail",
+        "preview_revocation",
+        "revoke_credential",
+    ] {
+        let err = call(&h, cmd, json!({ "id": 999 })).unwrap_err();
+        assert_eq!(err["code"], json!("not_found"), "{cmd}: {err}");
+    }
+    assert_eq!(
+        call(&h, "journal_entries", json!({ "afterSeq": 0, "limit": 10 })),
+        Ok(json!([]))
+    );
+    let v = call(&h, "verify_journal", json!({})).unwrap();
+    assert_eq!(v["ok"], json!(true), "{v}");
+    assert_eq!(v["entries"], json!(0), "{v}");
+}
+
+#[test]
+fn a_triaged_token_is_never_echoed_and_revoking_needs_one_held() {
+    let h = harness();
+    let secret = "s.e2e-value-that-must-not-come-back";
+    // No backend can look tokens up yet: refused, and the value is nowhere in the answer.
+    let err = call(&h, "triage_token", json!({ "token": secret })).unwrap_err();
+    assert_eq!(err["code"], json!("invalid_input"), "{err}");
+    assert!(!err.to_string().contains(secret), "{err}");
+    let err = call(
+        &h,
+        "triage_token",
+        json!({ "token": "  ", "backend": null }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], json!("invalid_input"), "{err}");
+    let err = call(
+        &h,
+        "revoke_triaged_token",
+        json!({ "backend": "openbao", "fingerprint": "ab12" }),
+    )
+    .unwrap_err();
+    assert_eq!(err["code"], json!("not_found"), "{err}");
+    assert_eq!(call(&h, "forget_triaged_token", json!({})), Ok(Value::Null));
+}

@@ -7,14 +7,18 @@ use yew::prelude::*;
 
 use crate::components::Now;
 use crate::hooks::dom::{focus, typing_in_field, use_hashchange, use_keydown, use_now};
+use crate::hooks::triage::TriageContext;
 use crate::pages;
-use crate::route::{Page, Route};
+use crate::route::{self, Page, Route};
+
+fn current_hash() -> String {
+    web_sys::window()
+        .and_then(|w| w.location().hash().ok())
+        .unwrap_or_default()
+}
 
 fn current_route() -> Route {
-    let hash = web_sys::window()
-        .and_then(|w| w.location().hash().ok())
-        .unwrap_or_default();
-    Route::parse(&hash)
+    Route::parse(&current_hash())
 }
 
 fn go(route: &Route) {
@@ -25,10 +29,22 @@ fn go(route: &Route) {
 
 /// Replaces the URL without a navigation (for filters typed into a page).
 pub fn replace_route(route: &Route) {
+    replace_href(&route.href());
+}
+
+/// Replaces the URL with `href` (a page's filters, see `route::href_with`) without a navigation.
+pub fn replace_href(href: &str) {
     if let Some(history) = web_sys::window().and_then(|w| w.history().ok()) {
-        let _ =
-            history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&route.href()));
+        let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(href));
     }
+}
+
+/// True while a modal dialog is open (a second one must not stack on it).
+fn dialog_open() -> bool {
+    web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.query_selector(".backdrop").ok().flatten())
+        .is_some()
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -87,13 +103,33 @@ pub fn App() -> Html {
     let route = use_state(current_route);
     let theme = use_state(current_theme);
     let now = use_now(30_000);
+    let triage_open = use_state(|| false);
+    // Bumped when triage changed the cache, so the page on screen reloads what it shows.
+    let revision = use_state(|| 0u32);
 
     {
-        let route = route.clone();
-        use_hashchange(Callback::from(move |()| route.set(current_route())));
+        let (route, triage_open) = (route.clone(), triage_open.clone());
+        use_hashchange(Callback::from(move |()| {
+            route.set(current_route());
+            // Following a link out of the dialog ("Find in Credentials") leaves it.
+            triage_open.set(false);
+        }));
     }
-    use_keydown(Callback::from(|e: web_sys::KeyboardEvent| {
-        if e.alt_key() && !e.ctrl_key() && !e.meta_key() {
+    let open_triage = {
+        let triage_open = triage_open.clone();
+        Callback::from(move |()| triage_open.set(true))
+    };
+    let triage = TriageContext {
+        open: open_triage.clone(),
+        revision: *revision,
+    };
+    use_keydown(Callback::from(move |e: web_sys::KeyboardEvent| {
+        let plain = !e.alt_key() && !e.ctrl_key() && !e.meta_key();
+        if plain && e.key().eq_ignore_ascii_case("t") && !typing_in_field(&e) && !dialog_open() {
+            // T: token triage, from any page (journey 1: a token leaked, minutes count).
+            e.prevent_default();
+            open_triage.emit(());
+        } else if e.alt_key() && !e.ctrl_key() && !e.meta_key() {
             // Alt+1…Alt+8: go to the nth page. `code` is layout-independent.
             let digit = e
                 .code()
@@ -129,17 +165,26 @@ pub fn App() -> Html {
 
     let page = match route.page {
         Page::Overview => html! { <pages::overview::OverviewPage /> },
-        Page::AccessMap => html! { <pages::access_map::AccessMapPage /> },
-        Page::Reviews => html! { <pages::reviews::ReviewsPage /> },
-        Page::Credentials => html! { <pages::credentials::CredentialsPage /> },
-        Page::Audit => html! { <pages::audit::AuditPage /> },
-        Page::Incident => html! { <pages::incident::IncidentPage /> },
+        Page::AccessMap => {
+            html! { <pages::access_map::AccessMapPage params={route::params(&current_hash())} /> }
+        }
+        Page::Reviews => {
+            html! { <pages::reviews::ReviewsPage params={route::params(&current_hash())} /> }
+        }
+        Page::Credentials => {
+            html! { <pages::credentials::CredentialsPage params={route::params(&current_hash())} /> }
+        }
+        Page::Audit => html! { <pages::audit::AuditPage query={route.query.clone()} /> },
+        Page::Incident => html! { <pages::incident::IncidentPage query={route.query.clone()} /> },
         Page::Backends => html! { <pages::backends::BackendsPage query={route.query.clone()} /> },
-        Page::Journal => html! { <pages::journal::JournalPage /> },
+        Page::Journal => {
+            html! { <pages::journal::JournalPage params={route::params(&current_hash())} /> }
+        }
     };
 
     html! {
         <ContextProvider<Now> context={Now(now)}>
+        <ContextProvider<TriageContext> context={triage}>
             <div class="shell">
                 <aside class="sidebar">
                     <div class="brand">
@@ -165,13 +210,19 @@ pub fn App() -> Html {
                     </nav>
                     <div class="sidebar-foot">
                         <button id="theme-toggle" class="ghost" onclick={toggle_theme}>{ theme_label }</button>
-                        <p class="hint"><kbd>{ "/" }</kbd>{ " search · " }<kbd>{ "Esc" }</kbd>{ " close" }</p>
+                        <p class="hint"><kbd>{ "/" }</kbd>{ " search · " }<kbd>{ "T" }</kbd>{ " triage · " }<kbd>{ "Esc" }</kbd>{ " close" }</p>
                     </div>
                 </aside>
                 <main id="main" data-page={route.page.slug()}>
                     { page }
                 </main>
             </div>
+            if *triage_open {
+                <pages::triage::TriageHost
+                    on_close={{ let t = triage_open.clone(); Callback::from(move |()| t.set(false)) }}
+                    on_changed={{ let r = revision.clone(); Callback::from(move |()| r.set(r.wrapping_add(1))) }} />
+            }
+        </ContextProvider<TriageContext>>
         </ContextProvider<Now>>
     }
 }

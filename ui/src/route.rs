@@ -93,6 +93,34 @@ impl Route {
     }
 }
 
+/// Every `key=value` of the hash's query, decoded, in order: the filters a page keeps in the URL
+/// besides `q` (which [`Route`] carries), e.g. `#/credentials?q=alice&status=active`.
+pub fn params(hash: &str) -> Vec<(String, String)> {
+    let path = hash.trim_start_matches('#');
+    let Some((_, query)) = path.split_once('?') else {
+        return Vec::new();
+    };
+    query
+        .split('&')
+        .filter_map(|kv| kv.split_once('='))
+        .map(|(k, v)| (decode(k), decode(v)))
+        .collect()
+}
+
+/// `#/page?k=v&…` for a page and its filters, leaving out empty values so URLs stay short.
+pub fn href_with(page: Page, params: &[(&str, String)]) -> String {
+    let query: Vec<String> = params
+        .iter()
+        .filter(|(_, v)| !v.is_empty())
+        .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
+        .collect();
+    if query.is_empty() {
+        format!("#/{}", page.slug())
+    } else {
+        format!("#/{}?{}", page.slug(), query.join("&"))
+    }
+}
+
 fn encode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
@@ -156,5 +184,35 @@ mod tests {
         assert_eq!(Route::parse("#/nope").page, Page::Overview);
         assert_eq!(Route::parse("#/journal").page, Page::Journal);
         assert_eq!(Route::parse("#/audit?q=%").query, "%");
+    }
+
+    #[test]
+    fn params_round_trip_and_agree_with_the_route() {
+        let href = href_with(
+            Page::Credentials,
+            &[
+                ("q", "svc billing".into()),
+                ("status", "active".into()),
+                ("backend", String::new()),
+                ("sort", "expires".into()),
+            ],
+        );
+        assert_eq!(
+            href,
+            "#/credentials?q=svc%20billing&status=active&sort=expires"
+        );
+        let p = params(&href);
+        assert_eq!(
+            p,
+            vec![
+                ("q".to_string(), "svc billing".to_string()),
+                ("status".to_string(), "active".to_string()),
+                ("sort".to_string(), "expires".to_string()),
+            ]
+        );
+        assert_eq!(Route::parse(&href).query, "svc billing");
+        assert_eq!(Route::parse(&href).page, Page::Credentials);
+        assert!(params("#/journal").is_empty());
+        assert_eq!(href_with(Page::Journal, &[]), "#/journal");
     }
 }

@@ -4,10 +4,14 @@
 //! 2 usage error; 3 the command could not run (unreachable cache, missing backend, ...).
 //! With `--json`, results go to stdout as JSON and failures as `{"code","message"}`.
 
+mod access;
 mod args;
+mod audit;
 mod backend;
 mod cache;
 mod output;
+mod review;
+mod revoke;
 mod token;
 
 use clap::Parser;
@@ -18,6 +22,7 @@ use args::{BackendCommand, Cli, Command, TokenCommand};
 use output::Output;
 
 fn main() -> ExitCode {
+    restore_sigpipe();
     let cli = Cli::parse();
     init_tracing(cli.verbose);
     let out = Output { json: cli.json };
@@ -66,8 +71,25 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode, EngineError> {
             TokenCommand::Inspect { backend } => token::inspect(&ws, backend.as_deref(), out).await,
             TokenCommand::Revoke { backend } => token::revoke(&ws, &backend, out).await,
         },
-        Command::Revoke { ids, yes } => token::revoke_ids(&ws, &ids, yes, out).await,
-        Command::Journal { verify } => token::journal(&ws, verify, out).await,
+        Command::Revoke(args) => revoke::revoke(&ws, args, out).await,
+        Command::Journal { verify, unfinished } => {
+            revoke::journal(&ws, verify, unfinished, out).await
+        }
+        Command::Resume(args) => revoke::resume(&ws, args, out).await,
+        Command::Explain(args) => access::explain(&ws, args, out).await,
+        Command::WhoCan(args) => access::who_can(&ws, args, out).await,
+        Command::Review { command } => match command {
+            args::ReviewCommand::Run(a) => review::run(&ws, a, out).await,
+            args::ReviewCommand::Rules => review::rules(&ws, out).await,
+            args::ReviewCommand::Settings { set_file } => {
+                review::settings(&ws, set_file.as_deref(), out).await
+            }
+            args::ReviewCommand::Campaign { command } => review::campaign(&ws, command, out).await,
+        },
+        Command::Evidence {
+            command: args::EvidenceCommand::Verify { dir },
+        } => review::verify(&ws, &dir, out).await,
+        Command::Audit { command } => audit::run(&ws, command, out).await,
     }
 }
 
@@ -84,4 +106,14 @@ fn init_tracing(verbose: u8) {
         .with_writer(std::io::stderr)
         .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
+}
+
+/// Rust ignores SIGPIPE, so `portcullis credentials | head` would panic in `println!` when the
+/// reader leaves; a command-line tool should end quietly instead, as other Unix tools do.
+fn restore_sigpipe() {
+    #[cfg(unix)]
+    // SAFETY: called first thing in main, before any thread exists; SIG_DFL is always valid.
+    unsafe {
+        libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+    }
 }

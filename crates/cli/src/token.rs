@@ -1,9 +1,9 @@
-//! `portcullis token inspect|revoke` (token on stdin), `portcullis revoke ID...`, `portcullis journal`.
+//! `portcullis token inspect|revoke`: token triage, the token read from stdin (never an argument).
+//! Bulk and incident revocation and the journal live in `revoke.rs`.
 
 use portcullis_engine::{EngineError, Workspace};
 use portcullis_model::RevocationOutcome;
 use secrecy::SecretString;
-use std::io::IsTerminal;
 use std::process::ExitCode;
 
 use crate::backend::read_secret;
@@ -124,100 +124,4 @@ pub async fn revoke(ws: &Workspace, backend: &str, out: &Output) -> Result<ExitC
         print_outcome(&o);
     }
     Ok(exit_for(std::slice::from_ref(&o)))
-}
-
-pub async fn revoke_ids(
-    ws: &Workspace,
-    ids: &[i64],
-    yes: bool,
-    out: &Output,
-) -> Result<ExitCode, EngineError> {
-    let mut views = Vec::new();
-    for id in ids {
-        views.push(ws.credential_detail(*id).await?.credential);
-    }
-    if !yes {
-        if !std::io::stdin().is_terminal() {
-            return Err(EngineError::InvalidInput(
-                "refusing to revoke without confirmation: pass --yes".into(),
-            ));
-        }
-        println!("About to revoke {} credential(s):", views.len());
-        for v in &views {
-            println!(
-                "  #{} {} {} {} ({})",
-                v.id,
-                v.backend,
-                v.kind.as_str(),
-                v.external_id,
-                v.principal_name
-                    .clone()
-                    .or(v.principal.clone())
-                    .unwrap_or_default()
-            );
-        }
-        let answer =
-            rpassword::prompt_password(format!("Type `revoke {}` to confirm: ", views.len()))
-                .unwrap_or_default();
-        if answer.trim() != format!("revoke {}", views.len()) {
-            println!("Nothing revoked.");
-            return Ok(ExitCode::from(1));
-        }
-    }
-    let mut outcomes = Vec::new();
-    for v in &views {
-        outcomes.push(ws.revoke_credential(v.id).await?);
-    }
-    if out.json {
-        out.json(&outcomes);
-    } else {
-        outcomes.iter().for_each(print_outcome);
-    }
-    Ok(exit_for(&outcomes))
-}
-
-pub async fn journal(ws: &Workspace, verify: bool, out: &Output) -> Result<ExitCode, EngineError> {
-    if verify {
-        let v = ws.journal_verify().await?;
-        if out.json {
-            out.json(&v);
-        } else {
-            println!("{} {}", if v.ok { "OK" } else { "BROKEN" }, v.message);
-            if let Some(h) = &v.head {
-                println!("head {h}");
-            }
-        }
-        return Ok(if v.ok {
-            ExitCode::SUCCESS
-        } else {
-            ExitCode::from(1)
-        });
-    }
-    let entries = ws.journal(0, i64::MAX).await?;
-    if out.json {
-        out.json(&entries);
-        return Ok(ExitCode::SUCCESS);
-    }
-    if entries.is_empty() {
-        println!("The journal is empty: nothing has been revoked from this workspace.");
-    }
-    let rows = entries
-        .into_iter()
-        .map(|e| {
-            vec![
-                e.seq.to_string(),
-                e.at.to_rfc3339(),
-                e.actor,
-                e.state.as_str().into(),
-                e.target,
-                e.action_seq.map(|s| format!("#{s}")).unwrap_or_default(),
-                e.hash[..12].to_string(),
-            ]
-        })
-        .collect();
-    out.table(
-        &["SEQ", "AT", "ACTOR", "STATE", "TARGET", "OF", "HASH"],
-        rows,
-    );
-    Ok(ExitCode::SUCCESS)
 }

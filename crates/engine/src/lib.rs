@@ -5,20 +5,29 @@
 //! Tauri shell drive it the same way, and every failure is an [`EngineError`] that converts in one
 //! place into the `{code, message}` the UI branches on.
 
+pub mod access;
+pub mod audit;
 mod backends;
 mod chart;
 mod error;
 mod overview;
+pub mod review;
 mod revoke;
 mod secrets;
 mod sync;
 mod triage;
+mod ui_access;
+mod ui_audit;
+mod ui_incident;
+mod ui_review;
 mod views;
 
 pub use error::EngineError;
 pub use revoke::{current_actor, revocable_by_id};
 pub use secrets::KEYCHAIN_SERVICE;
 pub use tokio_util::sync::CancellationToken;
+pub use ui_audit::EXPORT_DIR;
+pub use ui_incident::INCIDENT_DIR;
 pub use views::grant_paths;
 
 use portcullis_store::Store;
@@ -33,6 +42,8 @@ pub const CACHE_FILE: &str = "cache.db";
 pub struct Workspace {
     dir: PathBuf,
     store: Store,
+    /// The access map's in-memory index, rebuilt when the cache changes.
+    access: access::AccessCache,
 }
 
 impl Workspace {
@@ -53,6 +64,7 @@ impl Workspace {
         Ok(Workspace {
             dir: dir.to_path_buf(),
             store,
+            access: access::AccessCache::default(),
         })
     }
 

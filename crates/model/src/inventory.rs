@@ -327,6 +327,9 @@ pub struct CredentialDetail {
 /// An audit event as shown in lists.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct AuditEventView {
+    /// Crosses IPC as a string: event ids are time keys beyond 2^53, which JavaScript numbers
+    /// would round.
+    #[serde(with = "crate::id_string")]
     pub id: i64,
     pub backend: String,
     pub at: DateTime<Utc>,

@@ -5,16 +5,27 @@
 //! types the engine serialises, and nothing that crosses IPC can carry a secret because no type here
 //! has a field for one.
 
+pub mod access;
+pub mod audit;
 pub mod backend;
 pub mod error;
+pub mod id_string;
 pub mod inventory;
 pub mod journal;
 pub mod overview;
 pub mod progress;
+pub mod review;
+pub mod revocation;
+pub mod ui_review;
 
+pub use access::*;
+pub use audit::*;
 pub use backend::*;
 pub use error::*;
 pub use inventory::*;
 pub use journal::*;
 pub use overview::*;
 pub use progress::*;
+pub use review::*;
+pub use revocation::*;
+pub use ui_review::*;

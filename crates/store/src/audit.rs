@@ -1,57 +1,405 @@
 //! Audit events: batched, idempotent inserts committed together with the backend's audit cursor,
 //! so an import or sync killed at any point resumes after the last committed batch, and re-reading
 //! the same lines adds nothing (unique `(backend, dedup_key)`).
+//!
+//! Ids are time keys ([`time_key`]): epoch milliseconds of the event shifted left by
+//! [`SEQ_BITS`], plus a sequence within the millisecond. Newest-first is rowid order, which is what
+//! makes keyset paging, time ranges and full-text results in time order cheap (`audit_query.rs`).
+//!
+//! Ingest speed matters (audit logs run to millions of lines), and sqlx runs each statement
+//! through a channel to its worker thread, which costs more than the insert itself. The
+//! [`AuditWriter`] therefore borrows a pooled connection's raw SQLite handle (sqlx's
+//! `lock_handle`, made for this) and drives it with rusqlite: statements prepared once per
+//! transaction, one row per step, no SQL text per batch.
 
+use chrono::{DateTime, TimeZone, Utc};
 use portcullis_model::AuditEvent;
-use sqlx::{QueryBuilder, Sqlite};
+use rusqlite::OptionalExtension;
+use serde_json::Value;
 use std::collections::HashMap;
 
 use crate::{ts, Result, Store};
 
+/// Bits of an event id below the millisecond: up to 2^20 events per millisecond keep time order.
+pub const SEQ_BITS: u32 = 20;
+const SEQ_MASK: i64 = (1 << SEQ_BITS) - 1;
+/// Latest representable millisecond (year 2248): later times are clamped, never overflow.
+const MAX_MS: i64 = i64::MAX >> SEQ_BITS;
+
+/// The smallest id an event at `at` can have. Times before 1970 are clamped to 0.
+pub fn time_key(at: DateTime<Utc>) -> i64 {
+    at.timestamp_millis().clamp(0, MAX_MS) << SEQ_BITS
+}
+
+/// The time an id stands for (to the millisecond).
+pub fn key_time(id: i64) -> DateTime<Utc> {
+    Utc.timestamp_millis_opt(id.max(0) >> SEQ_BITS)
+        .single()
+        .unwrap_or_default()
+}
+
+/// Bytes of free text kept per event for the full-text index.
+const SUMMARY_MAX: usize = 480;
+/// Longest single raw value worth indexing (a statement, an error message).
+const VALUE_MAX: usize = 240;
+
+/// A short text of what the raw event says beyond its normalised fields (names, paths, scopes,
+/// error messages, statements), for the full-text index. Ids, hashes, timestamps and numbers are
+/// left out: nobody searches them by word, and each unique one grows the index.
+pub fn summary_of(e: &AuditEvent) -> String {
+    let known = [
+        e.actor.as_deref(),
+        e.credential.as_deref(),
+        Some(e.action.as_str()),
+        e.resource.as_deref(),
+        e.source_ip.as_deref(),
+    ];
+    let mut out = String::new();
+    collect(&e.raw, "", &known, &mut out, 0);
+    out
+}
+
+fn collect(v: &Value, key: &str, known: &[Option<&str>], out: &mut String, depth: u32) {
+    if depth > 6 || out.len() >= SUMMARY_MAX {
+        return;
+    }
+    match v {
+        Value::String(s) => {
+            let s = s.trim();
+            if worth_indexing(key, s)
+                && !known.contains(&Some(s))
+                && out.len() + s.len() < SUMMARY_MAX
+                && !out.contains(s)
+            {
+                if !out.is_empty() {
+                    out.push(' ');
+                }
+                out.push_str(s);
+            }
+        }
+        Value::Array(items) => {
+            for item in items.iter().take(16) {
+                collect(item, key, known, out, depth + 1);
+            }
+        }
+        Value::Object(map) => {
+            for (k, item) in map {
+                collect(item, k, known, out, depth + 1);
+            }
+        }
+        _ => {}
+    }
+}
+
+fn worth_indexing(key: &str, s: &str) -> bool {
+    if s.len() < 2 || s.len() > VALUE_MAX || s.starts_with("hmac-") {
+        return false;
+    }
+    let k = key.to_ascii_lowercase();
+    if k == "ts"
+        || k.contains("time")
+        || k.ends_with("_at")
+        || k.contains("hash")
+        || k == "fingerprint"
+    {
+        return false;
+    }
+    let b = s.as_bytes();
+    let dated = b.len() >= 10 && b[..4].iter().all(u8::is_ascii_digit) && b[4] == b'-';
+    // Hex / uuid-like ids, addresses and numbers.
+    let idlike = b
+        .iter()
+        .all(|c| c.is_ascii_hexdigit() || matches!(c, b'-' | b'.' | b':'));
+    let numeric = b.iter().all(|c| c.is_ascii_digit() || *c == b'.');
+    !(dated || numeric || idlike && b.len() >= 12)
+}
+
+/// An event ready for the writer: raw JSON serialised and the index summary extracted, work that
+/// callers may do on another thread than the one writing.
+#[derive(Debug, Clone)]
+pub struct PreparedAuditEvent {
+    pub event: AuditEvent,
+    pub at: String,
+    pub raw: String,
+    pub summary: String,
+}
+
+impl PreparedAuditEvent {
+    /// Takes the event's raw value out (it is kept as text).
+    pub fn new(mut event: AuditEvent) -> Self {
+        let summary = summary_of(&event);
+        let raw = std::mem::take(&mut event.raw).to_string();
+        PreparedAuditEvent {
+            at: ts(event.at),
+            event,
+            raw,
+            summary,
+        }
+    }
+}
+
+/// Settings of the writer's connection while it writes. A large page cache (up to 1 GiB, only
+/// what is touched is allocated, and it is given back when the writer is done) keeps the indexes
+/// of a big import in memory: with SQLite's default 2 MiB, most of an import's time is spent
+/// re-reading index pages. Statement journals, if SQLite still wants one, stay in memory.
+/// Foreign keys are checked by the writer itself (see [`AuditWriter::insert`]).
+pub const WRITER_PRAGMAS: &str =
+    "PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF;";
+
+/// Writes audit events on one connection, statement by statement (see the module doc).
+///
+/// Batches go into an open transaction ([`AuditWriter::add`] opens one when needed) until
+/// [`AuditWriter::commit`]; [`AuditWriter::insert`] does both for one batch. Big imports want big
+/// transactions: a commit writes every index page the transaction touched, and random keys (dedup
+/// keys, fingerprints) touch most pages of their index. A transaction still open when the writer
+/// is handed back is rolled back.
+pub struct AuditWriter {
+    db: rusqlite::Connection,
+    /// Whether the access map's change counter exists (another feature's table).
+    has_generation: bool,
+    open: Option<OpenTransaction>,
+}
+
+struct OpenTransaction {
+    backend_id: i64,
+    new_ids: Vec<i64>,
+    /// Next free id per millisecond, valid inside this transaction only (nobody else can write
+    /// while it is open).
+    next_free: HashMap<i64, i64>,
+}
+
+// OR IGNORE: a duplicate (same backend and dedup key) is skipped. It also keeps SQLite from
+// opening a statement journal per row, which an ABORT-able multi-index insert needs; ids cannot
+// collide (they are allocated past the slot's maximum inside the transaction), so the only
+// constraint that can fire is the dedup key's.
+const INSERT_EVENT: &str = "INSERT OR IGNORE INTO audit_events
+       (id, backend_id, dedup_key, at, actor, credential, action, resource, outcome, source_ip, raw, summary)
+     VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+const LAST_IN_SLOT: &str = "SELECT MAX(id) FROM audit_events WHERE id BETWEEN ?1 AND ?2";
+const INDEX_NEW: &str =
+    "INSERT INTO audit_fts (rowid, actor, credential, action, resource, source_ip, summary)
+     SELECT e.id, e.actor, e.credential, e.action, e.resource, e.source_ip, e.summary
+     FROM json_each(?1) j JOIN audit_events e ON e.id = j.value";
+const UPSERT_CURSOR: &str = "INSERT INTO audit_cursors (backend_id, cursor, updated_at) VALUES (?1, ?2, ?3)
+     ON CONFLICT (backend_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
+
+impl AuditWriter {
+    /// Inserts a batch and moves the cursor (when given) in one transaction. Returns how many
+    /// events were new; the others were already cached (same backend and dedup key).
+    pub fn insert(
+        &mut self,
+        backend_id: i64,
+        events: &[PreparedAuditEvent],
+        cursor: Option<&str>,
+    ) -> Result<u64> {
+        let n = self.add(backend_id, events)?;
+        self.commit(cursor)?;
+        Ok(n)
+    }
+
+    /// New events in the open transaction (0 when none is open).
+    pub fn pending(&self) -> u64 {
+        self.open.as_ref().map_or(0, |o| o.new_ids.len() as u64)
+    }
+
+    fn begin(&mut self, backend_id: i64) -> Result<()> {
+        self.db.execute_batch("BEGIN IMMEDIATE")?;
+        // Foreign keys are off on this connection while it writes (an FK check also forces a
+        // statement journal), so check the one reference here.
+        let known: Option<i64> = self
+            .db
+            .query_row("SELECT id FROM backends WHERE id = ?1", [backend_id], |r| {
+                r.get(0)
+            })
+            .optional()?;
+        if known.is_none() {
+            self.db.execute_batch("ROLLBACK")?;
+            return Err(crate::StoreError::NotFound {
+                what: "backend",
+                name: backend_id.to_string(),
+            });
+        }
+        // The per-row insert triggers skip themselves while `deferred` is set (see the
+        // migration); their work is done once per transaction in `commit`. (Dropping and
+        // re-creating them inside the transaction would save a little more, but DDL here made
+        // other pooled connections fail with "no such table" now and then: see the stress test.)
+        self.db
+            .execute("UPDATE audit_writer SET deferred = 1 WHERE id = 1", ())?;
+        self.open = Some(OpenTransaction {
+            backend_id,
+            new_ids: Vec::new(),
+            next_free: HashMap::new(),
+        });
+        Ok(())
+    }
+
+    /// Adds a batch to the open transaction (opening one for `backend_id` if none is). Returns how
+    /// many of its events were new.
+    pub fn add(&mut self, backend_id: i64, events: &[PreparedAuditEvent]) -> Result<u64> {
+        match &self.open {
+            Some(o) if o.backend_id == backend_id => {}
+            Some(_) => self.commit(None)?,
+            None => {}
+        }
+        if self.open.is_none() {
+            self.begin(backend_id)?;
+        }
+        let Some(open) = self.open.as_mut() else {
+            return Ok(0);
+        };
+        let before = open.new_ids.len();
+        let mut insert = self.db.prepare_cached(INSERT_EVENT)?;
+        let mut last_in_slot = self.db.prepare_cached(LAST_IN_SLOT)?;
+        for p in events {
+            let e = &p.event;
+            let base = time_key(e.at);
+            let id = match open.next_free.get(&base) {
+                Some(id) => *id,
+                None => {
+                    let last: Option<i64> =
+                        last_in_slot.query_row((base, base + SEQ_MASK), |r| r.get(0))?;
+                    last.map_or(base, |l| l + 1)
+                }
+            };
+            let n = insert.execute(rusqlite::params![
+                id,
+                backend_id,
+                e.dedup_key,
+                p.at,
+                e.actor,
+                e.credential,
+                e.action,
+                e.resource,
+                e.outcome.as_str(),
+                e.source_ip,
+                p.raw,
+                p.summary,
+            ])?;
+            if n == 1 {
+                open.new_ids.push(id);
+                open.next_free.insert(base, id + 1);
+            } else {
+                open.next_free.insert(base, id);
+            }
+        }
+        Ok((open.new_ids.len() - before) as u64)
+    }
+
+    /// Indexes the transaction's new events for full-text search, bumps the access map's change
+    /// counter, moves the cursor (when given) and commits, all at once. Without an open
+    /// transaction, only the cursor moves.
+    pub fn commit(&mut self, cursor: Option<&str>) -> Result<()> {
+        let Some(open) = self.open.take() else {
+            if let Some(cursor) = cursor {
+                return Err(crate::StoreError::Corrupt {
+                    what: "audit writer",
+                    detail: format!("a cursor ({cursor}) to commit without a backend"),
+                });
+            }
+            return Ok(());
+        };
+        let result = (|| {
+            if !open.new_ids.is_empty() {
+                let ids = serde_json::to_string(&open.new_ids).unwrap_or_else(|_| "[]".into());
+                self.db.execute(INDEX_NEW, [ids])?;
+                if self.has_generation {
+                    self.db.execute(
+                        "UPDATE access_generation SET gen = gen + 1 WHERE id = 1",
+                        (),
+                    )?;
+                }
+            }
+            self.db
+                .execute("UPDATE audit_writer SET deferred = 0 WHERE id = 1", ())?;
+            if let Some(cursor) = cursor {
+                self.db.execute(
+                    UPSERT_CURSOR,
+                    (open.backend_id, cursor, ts(chrono::Utc::now())),
+                )?;
+            }
+            self.db.execute_batch("COMMIT")?;
+            Ok(())
+        })();
+        if result.is_err() {
+            self.rollback();
+        }
+        result
+    }
+
+    /// Abandons the open transaction, if any.
+    pub fn rollback(&mut self) {
+        if self.open.take().is_some() || !self.db.is_autocommit() {
+            // Nothing more can be done if even the rollback fails: the connection's next
+            // statement reports it.
+            let _ = self.db.execute_batch("ROLLBACK");
+        }
+    }
+}
+
+/// Runs blocking work without stalling other tasks of a multi-threaded runtime (a current-thread
+/// runtime, as in unit tests, has no other worker to hand them to: it just runs it).
+fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 impl Store {
+    /// Runs `f` with an [`AuditWriter`] on one pooled connection. `f` blocks (it is plain SQLite
+    /// work); on a multi-threaded runtime it runs in `block_in_place`.
+    pub async fn with_audit_writer<R>(
+        &self,
+        f: impl FnOnce(&mut AuditWriter) -> Result<R>,
+    ) -> Result<R> {
+        let mut conn = self.pool.acquire().await?;
+        let mut handle = conn.lock_handle().await?;
+        let raw = handle.as_raw_handle();
+        // SAFETY: `raw` is the open connection sqlx owns; `lock_handle` keeps sqlx's worker off it
+        // until `handle` drops. rusqlite's `from_handle` does not take ownership (it never closes
+        // it), and the writer, with every statement it prepared, is dropped below before `handle`.
+        let db = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
+        let result = run_blocking(|| {
+            db.execute_batch(WRITER_PRAGMAS)?;
+            let has_generation = db
+                .query_row(
+                    "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'access_generation'",
+                    (),
+                    |_| Ok(()),
+                )
+                .optional()?
+                .is_some();
+            let mut writer = AuditWriter {
+                db,
+                has_generation,
+                open: None,
+            };
+            let result = f(&mut writer);
+            writer.rollback();
+            // Whatever happened, hand the connection back as sqlx configured it.
+            let restored = writer
+                .db
+                .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;");
+            result.and_then(|r| restored.map(|_| r).map_err(Into::into))
+        });
+        drop(handle);
+        result
+    }
+
     /// Inserts a batch and moves the cursor in one transaction. Returns how many were new.
-    /// Rows go in multi-row statements: one statement per row costs more than the row itself.
     pub async fn insert_audit_batch(
         &self,
         backend_id: i64,
         events: &[AuditEvent],
         cursor: Option<&str>,
     ) -> Result<u64> {
-        const ROWS_PER_STATEMENT: usize = 400;
-        let mut tx = self.pool.begin().await?;
-        let mut inserted = 0;
-        for chunk in events.chunks(ROWS_PER_STATEMENT) {
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                "INSERT OR IGNORE INTO audit_events
-                   (backend_id, dedup_key, at, actor, credential, action, resource, outcome, source_ip, raw) ",
-            );
-            q.push_values(chunk, |mut b, e| {
-                b.push_bind(backend_id)
-                    .push_bind(&e.dedup_key)
-                    .push_bind(ts(e.at))
-                    .push_bind(&e.actor)
-                    .push_bind(&e.credential)
-                    .push_bind(&e.action)
-                    .push_bind(&e.resource)
-                    .push_bind(e.outcome.as_str())
-                    .push_bind(&e.source_ip)
-                    .push_bind(e.raw.to_string());
-            });
-            inserted += q.build().execute(&mut *tx).await?.rows_affected();
-        }
-        if let Some(cursor) = cursor {
-            sqlx::query(
-                "INSERT INTO audit_cursors (backend_id, cursor, updated_at) VALUES (?, ?, ?)
-                 ON CONFLICT (backend_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at",
-            )
-            .bind(backend_id)
-            .bind(cursor)
-            .bind(ts(chrono::Utc::now()))
-            .execute(&mut *tx)
-            .await?;
-        }
-        tx.commit().await?;
-        Ok(inserted)
+        let prepared: Vec<PreparedAuditEvent> = events
+            .iter()
+            .cloned()
+            .map(PreparedAuditEvent::new)
+            .collect();
+        self.with_audit_writer(|w| w.insert(backend_id, &prepared, cursor))
+            .await
     }
 
     /// Audit-log HMACs of a backend's credentials (Vault's `sys/audit-hash` of each accessor), so
@@ -92,10 +440,12 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
+        // Ids are time keys, so the newest allowed event is the one with the largest id.
         sqlx::query(
             "UPDATE credentials SET last_used_at = (
-                 SELECT MAX(e.at) FROM audit_events e
-                 WHERE e.backend_id = ?1 AND e.credential = credentials.external_id AND e.outcome = 'allow')
+                 SELECT e.at FROM audit_events e
+                 WHERE e.backend_id = ?1 AND e.credential = credentials.external_id AND e.outcome = 'allow'
+                 ORDER BY e.id DESC LIMIT 1)
              WHERE backend_id = ?1 AND (SELECT MAX(e.at) FROM audit_events e
                  WHERE e.backend_id = ?1 AND e.credential = credentials.external_id AND e.outcome = 'allow')
                  > COALESCE(last_used_at, '')",
@@ -128,20 +478,23 @@ mod tests {
         }
     }
 
+    async fn backend(s: &Store) -> i64 {
+        s.insert_backend(
+            "b",
+            BackendKind::Vault,
+            "http://x",
+            &CredentialRef::None,
+            &json!({}),
+        )
+        .await
+        .unwrap()
+        .id
+    }
+
     #[tokio::test]
     async fn batches_are_idempotent_and_move_the_cursor() {
         let s = Store::in_memory().await.unwrap();
-        let b = s
-            .insert_backend(
-                "b",
-                BackendKind::Vault,
-                "http://x",
-                &CredentialRef::None,
-                &json!({}),
-            )
-            .await
-            .unwrap()
-            .id;
+        let b = backend(&s).await;
         assert_eq!(s.audit_cursor(b).await.unwrap(), None);
         let n = s
             .insert_audit_batch(b, &[ev("1", "a"), ev("2", "a")], Some("c1"))
@@ -163,19 +516,85 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn ids_follow_time_even_when_older_events_arrive_later() {
+        let s = Store::in_memory().await.unwrap();
+        let b = backend(&s).await;
+        let t0 = Utc.with_ymd_and_hms(2026, 1, 1, 0, 0, 0).unwrap();
+        let at = |key: &str, secs: i64| AuditEvent {
+            at: t0 + chrono::Duration::seconds(secs),
+            ..ev(key, "a")
+        };
+        // Two in the same millisecond, then an older one in a later batch.
+        s.insert_audit_batch(b, &[at("x", 10), at("y", 10)], None)
+            .await
+            .unwrap();
+        s.insert_audit_batch(b, &[at("z", 5), at("w", 10)], None)
+            .await
+            .unwrap();
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, dedup_key FROM audit_events ORDER BY id")
+                .fetch_all(s.pool())
+                .await
+                .unwrap();
+        let keys: Vec<&str> = rows.iter().map(|r| r.1.as_str()).collect();
+        assert_eq!(keys, ["z", "x", "y", "w"]);
+        let base = time_key(t0 + chrono::Duration::seconds(10));
+        assert_eq!(rows[1].0, base);
+        assert_eq!(rows[3].0, base + 2);
+        assert_eq!(key_time(rows[3].0), t0 + chrono::Duration::seconds(10));
+    }
+
+    #[test]
+    fn time_keys_clamp_instead_of_overflowing() {
+        let old = Utc.with_ymd_and_hms(1900, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(time_key(old), 0);
+        let far = Utc.with_ymd_and_hms(9999, 1, 1, 0, 0, 0).unwrap();
+        assert!(time_key(far) > 0);
+    }
+
+    #[test]
+    fn summary_keeps_words_and_drops_ids_hashes_and_known_fields() {
+        let e = AuditEvent {
+            raw: json!({
+                "time": "2026-11-22T07:01:18Z",
+                "type": "response",
+                "auth": {"accessor": "hmac-sha256:3f66", "display_name": "userpass-bob",
+                         "policies": ["billing-ro", "default"], "entity_id": "e976aa11-22bb"},
+                "request": {"id": "48087f7b-1111-2222", "path": "secret/data/billing", "remote_address": "127.0.0.1"},
+                "error": "permission denied",
+                "status": 403
+            }),
+            ..ev("k", "hmac-sha256:3f66")
+        };
+        let s = summary_of(&e);
+        for word in [
+            "userpass-bob",
+            "billing-ro",
+            "permission denied",
+            "response",
+        ] {
+            assert!(s.contains(word), "{word} missing from {s}");
+        }
+        for noise in [
+            "hmac-",
+            "48087f7b",
+            "e976",
+            "2026-11-22",
+            "127.0.0.1",
+            "403",
+        ] {
+            assert!(!s.contains(noise), "{noise} in {s}");
+        }
+        assert!(
+            !s.contains("secret/data/billing"),
+            "the resource is indexed as a field already"
+        );
+    }
+
+    #[tokio::test]
     async fn hmac_accessors_are_matched_and_last_use_recorded() {
         let s = Store::in_memory().await.unwrap();
-        let b = s
-            .insert_backend(
-                "b",
-                BackendKind::Vault,
-                "http://x",
-                &CredentialRef::None,
-                &json!({}),
-            )
-            .await
-            .unwrap()
-            .id;
+        let b = backend(&s).await;
         let inv = Inventory {
             credentials: vec![Credential {
                 external_id: "acc1".into(),
@@ -210,5 +629,144 @@ mod tests {
                 .await
                 .unwrap();
         assert_eq!(fts, 1);
+    }
+
+    #[tokio::test]
+    async fn batches_share_a_transaction_until_commit_and_an_abandoned_one_leaves_nothing() {
+        let s = Store::in_memory().await.unwrap();
+        let b = backend(&s).await;
+        let prep = |keys: &[&str]| -> Vec<PreparedAuditEvent> {
+            keys.iter()
+                .map(|k| PreparedAuditEvent::new(ev(k, "a")))
+                .collect()
+        };
+        // Abandoned: the writer is handed back with the transaction open.
+        let n = s
+            .with_audit_writer(|w| {
+                w.add(b, &prep(&["1", "2"]))?;
+                w.add(b, &prep(&["3"]))
+            })
+            .await
+            .unwrap();
+        assert_eq!(n, 1);
+        let count = |s: Store| async move {
+            let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events")
+                .fetch_one(s.pool())
+                .await
+                .unwrap();
+            n
+        };
+        assert_eq!(count(s.clone()).await, 0);
+        // Committed: all three, indexed, triggers back on.
+        s.with_audit_writer(|w| {
+            w.add(b, &prep(&["1", "2"]))?;
+            assert_eq!(w.add(b, &prep(&["2", "3"]))?, 1);
+            assert_eq!(w.pending(), 3);
+            w.commit(Some("c9"))
+        })
+        .await
+        .unwrap();
+        assert_eq!(count(s.clone()).await, 3);
+        assert_eq!(s.audit_cursor(b).await.unwrap().as_deref(), Some("c9"));
+        let (deferred,): (i64,) = sqlx::query_as("SELECT deferred FROM audit_writer")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(deferred, 0);
+        // A plain INSERT (another path) still reaches the full-text index.
+        sqlx::query(
+            "INSERT INTO audit_events (id, backend_id, dedup_key, at, action, outcome, raw, summary)
+             VALUES (1, ?, 'plain', '2026-01-01T00:00:00.000Z', 'zebra', 'allow', '{}', '')",
+        )
+        .bind(b)
+        .execute(s.pool())
+        .await
+        .unwrap();
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM audit_fts WHERE audit_fts MATCH 'zebra'")
+                .fetch_one(s.pool())
+                .await
+                .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[tokio::test]
+    async fn removing_a_backend_keeps_the_index_consistent() {
+        let s = Store::in_memory().await.unwrap();
+        let b = backend(&s).await;
+        s.insert_audit_batch(b, &[ev("1", "a"), ev("2", "a")], None)
+            .await
+            .unwrap();
+        sqlx::query("DELETE FROM backends WHERE id = ?")
+            .bind(b)
+            .execute(s.pool())
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO audit_fts (audit_fts) VALUES ('integrity-check')")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_fts")
+            .fetch_one(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(n, 0);
+    }
+}
+
+/// Batches of the writer interleaved with transactions and queries on other pooled connections:
+/// nothing the writer does to its connection may disturb the others.
+#[cfg(test)]
+mod stress {
+    use super::*;
+    use portcullis_model::*;
+    use serde_json::json;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn writer_ddl_and_other_connections_interleave() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("c.db")).await.unwrap();
+        let b = s
+            .insert_backend(
+                "b",
+                BackendKind::Vault,
+                "http://x",
+                &CredentialRef::None,
+                &json!({}),
+            )
+            .await
+            .unwrap()
+            .id;
+        for round in 0..100 {
+            let evs: Vec<AuditEvent> = (0..5)
+                .map(|i| AuditEvent {
+                    dedup_key: format!("{round}-{i}"),
+                    at: chrono::Utc::now(),
+                    actor: Some("a".into()),
+                    credential: Some(format!("h{i}")),
+                    action: "read".into(),
+                    resource: None,
+                    outcome: Outcome::Allow,
+                    source_ip: None,
+                    raw: json!({}),
+                })
+                .collect();
+            s.insert_audit_batch(b, &evs, Some("c")).await.unwrap();
+            let mut tx = s.pool().begin().await.unwrap();
+            for i in 0..3 {
+                sqlx::query("UPDATE audit_events SET credential = ? WHERE backend_id = ? AND credential = ?")
+                    .bind(format!("x{i}"))
+                    .bind(b)
+                    .bind(format!("h{i}"))
+                    .execute(&mut *tx)
+                    .await
+                    .unwrap_or_else(|e| panic!("round {round} update {i}: {e}"));
+            }
+            tx.commit().await.unwrap();
+            let _: (i64,) = sqlx::query_as("SELECT COUNT(*) FROM audit_events")
+                .fetch_one(s.pool())
+                .await
+                .unwrap_or_else(|e| panic!("round {round} count: {e}"));
+        }
     }
 }

@@ -6,9 +6,20 @@
 use chrono::Utc;
 use portcullis_model::{JournalEntry, JournalState, JournalVerification};
 use sha2::{Digest, Sha256};
-use sqlx::Row;
+use sqlx::{QueryBuilder, Row, Sqlite};
 
 use crate::{parse_ts, ts, Result, Store, StoreError};
+
+/// An action the journal shows as started and not finished.
+#[derive(Debug, Clone, PartialEq)]
+pub struct OpenAction {
+    /// The action's first (`planned`) entry.
+    pub first: JournalEntry,
+    /// The latest state recorded for it.
+    pub last_state: JournalState,
+    /// How many `sent` entries it has: how many times it may have reached the backend.
+    pub sends: u32,
+}
 
 /// What a caller supplies; seq, time and hashes are the store's.
 #[derive(Debug, Clone)]
@@ -78,64 +89,104 @@ fn row_to_entry(r: &sqlx::sqlite::SqliteRow) -> Result<JournalEntry> {
 impl Store {
     /// Appends one entry (durably: the transaction commits before this returns).
     pub async fn journal_append(&self, e: NewJournalEntry<'_>) -> Result<JournalEntry> {
-        let detail = e.detail.to_string();
+        let mut out = self.journal_append_batch(std::slice::from_ref(&e)).await?;
+        out.pop().ok_or_else(|| StoreError::Corrupt {
+            what: "journal",
+            detail: "an append returned no entry".into(),
+        })
+    }
+
+    /// Appends several entries in one transaction, in order, chained to each other: one commit
+    /// for many actions, which is what lets a bulk revocation journal every state change of every
+    /// item before it acts on it without the journal becoming the bottleneck.
+    ///
+    /// The transaction starts with `BEGIN IMMEDIATE`, so the writer holds SQLite's write lock
+    /// from the moment it reads the chain's head: concurrent writers (tasks of one run, or two
+    /// processes on one workspace) queue on the busy timeout instead of failing on a stale head.
+    pub async fn journal_append_batch(
+        &self,
+        entries: &[NewJournalEntry<'_>],
+    ) -> Result<Vec<JournalEntry>> {
+        if entries.is_empty() {
+            return Ok(Vec::new());
+        }
+        let details: Vec<String> = entries.iter().map(|e| e.detail.to_string()).collect();
         for _ in 0..8 {
-            let mut tx = self.pool.begin().await?;
+            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
             let last: Option<(i64, String)> =
                 sqlx::query_as("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")
                     .fetch_optional(&mut *tx)
                     .await?;
-            let (seq, prev) = match last {
-                Some((s, h)) => (s + 1, h),
-                None => (1, String::new()),
+            let (mut seq, mut prev) = match last {
+                Some((s, h)) => (s, h),
+                None => (0, String::new()),
             };
             let at = ts(Utc::now());
-            let hash = entry_hash(
-                &prev,
-                seq,
-                &at,
-                e.actor,
-                e.action,
-                e.target,
-                e.state.as_str(),
-                e.action_seq,
-                &detail,
-            );
-            let res = sqlx::query(
-                "INSERT INTO journal (seq, at, actor, action, target, state, action_seq, detail, prev_hash, hash)
-                 VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            )
-            .bind(seq)
-            .bind(&at)
-            .bind(e.actor)
-            .bind(e.action)
-            .bind(e.target)
-            .bind(e.state.as_str())
-            .bind(e.action_seq)
-            .bind(&detail)
-            .bind(&prev)
-            .bind(&hash)
-            .execute(&mut *tx)
-            .await;
-            match res {
-                // Another writer took this seq: read the new head and try again.
-                Err(sqlx::Error::Database(d)) if d.is_unique_violation() => continue,
-                Err(e) => return Err(e.into()),
-                Ok(_) => {}
+            let mut written = Vec::with_capacity(entries.len());
+            for e in entries.iter().zip(&details).map(|(e, detail)| {
+                seq += 1;
+                let hash = entry_hash(
+                    &prev,
+                    seq,
+                    &at,
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.state.as_str(),
+                    e.action_seq,
+                    detail,
+                );
+                JournalEntry {
+                    seq,
+                    at: parse_ts(&at).unwrap_or_else(Utc::now),
+                    actor: e.actor.to_string(),
+                    action: e.action.to_string(),
+                    target: e.target.to_string(),
+                    state: e.state,
+                    action_seq: e.action_seq,
+                    detail: e.detail.clone(),
+                    prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                    hash,
+                }
+            }) {
+                written.push(e);
+            }
+            // Multi-row INSERTs: one statement per chunk instead of one per entry (10 columns
+            // per row stays far below SQLite's limit on bound parameters).
+            let mut conflict = false;
+            for (chunk, chunk_details) in written.chunks(200).zip(details.chunks(200)) {
+                let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
+                    "INSERT INTO journal (seq, at, actor, action, target, state, action_seq, detail, prev_hash, hash) ",
+                );
+                q.push_values(chunk.iter().zip(chunk_details), |mut b, (e, detail)| {
+                    b.push_bind(e.seq)
+                        .push_bind(&at)
+                        .push_bind(&e.actor)
+                        .push_bind(&e.action)
+                        .push_bind(&e.target)
+                        .push_bind(e.state.as_str())
+                        .push_bind(e.action_seq)
+                        .push_bind(detail)
+                        .push_bind(&e.prev_hash)
+                        .push_bind(&e.hash);
+                });
+                match q.build().execute(&mut *tx).await {
+                    // Another writer took this seq (only possible without the immediate lock,
+                    // e.g. an older Portcullis on the same file): read the new head and retry.
+                    Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
+                        conflict = true;
+                        break;
+                    }
+                    Err(e) => return Err(e.into()),
+                    Ok(_) => {}
+                }
+            }
+            if conflict {
+                tx.rollback().await?;
+                continue;
             }
             tx.commit().await?;
-            return Ok(JournalEntry {
-                seq,
-                at: parse_ts(&at).unwrap_or_else(Utc::now),
-                actor: e.actor.to_string(),
-                action: e.action.to_string(),
-                target: e.target.to_string(),
-                state: e.state,
-                action_seq: e.action_seq,
-                detail: e.detail,
-                prev_hash: prev,
-                hash,
-            });
+            return Ok(written);
         }
         Err(StoreError::Conflict {
             what: "journal sequence",
@@ -157,15 +208,86 @@ impl Store {
     }
 
     /// Actions whose latest entry is not final (planned, sent or confirmed without verification):
-    /// what a crash left unfinished.
+    /// what a crash left unfinished. Returns each action's first entry.
     pub async fn journal_unfinished(&self) -> Result<Vec<JournalEntry>> {
+        Ok(self
+            .journal_open_actions()
+            .await?
+            .into_iter()
+            .map(|a| a.first)
+            .collect())
+    }
+
+    /// Unfinished actions with the last state the journal holds for each and how many times each
+    /// was marked sent: what resumption decides on.
+    pub async fn journal_open_actions(&self) -> Result<Vec<OpenAction>> {
         let rows = sqlx::query(
-            "SELECT j.seq, j.at, j.actor, j.action, j.target, j.state, j.action_seq, j.detail, j.prev_hash, j.hash
+            "SELECT j.seq, j.at, j.actor, j.action, j.target, j.state, j.action_seq, j.detail, j.prev_hash, j.hash,
+                    (SELECT f.state FROM journal f WHERE f.action_seq = j.seq ORDER BY f.seq DESC LIMIT 1) AS last_state,
+                    (SELECT COUNT(*) FROM journal f WHERE f.action_seq = j.seq AND f.state = 'sent') AS sends
              FROM journal j
              WHERE j.action_seq IS NULL
                AND NOT EXISTS (SELECT 1 FROM journal f WHERE f.action_seq = j.seq AND f.state IN ('verified', 'failed'))
              ORDER BY j.seq",
         )
+        .fetch_all(&self.pool)
+        .await?;
+        rows.iter()
+            .map(|r| {
+                let first = row_to_entry(r)?;
+                let last: Option<String> = r.try_get("last_state")?;
+                let last_state = match last {
+                    None => first.state,
+                    Some(s) => JournalState::parse(&s).ok_or_else(|| StoreError::Corrupt {
+                        what: "journal.state",
+                        detail: s.clone(),
+                    })?,
+                };
+                Ok(OpenAction {
+                    first,
+                    last_state,
+                    sends: r.try_get::<i64, _>("sends")?.max(0) as u32,
+                })
+            })
+            .collect()
+    }
+
+    /// The last state of every action that names `incident_seq` as its incident (in its first
+    /// entry's `detail.incident`), in order of the actions.
+    pub async fn journal_incident_states(
+        &self,
+        incident_seq: i64,
+    ) -> Result<Vec<(i64, JournalState)>> {
+        let rows: Vec<(i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT j.seq, j.state,
+                    (SELECT f.state FROM journal f WHERE f.action_seq = j.seq ORDER BY f.seq DESC LIMIT 1)
+             FROM journal j
+             WHERE j.action_seq IS NULL AND j.action = 'revoke'
+               AND json_valid(j.detail) AND json_extract(j.detail, '$.incident') = ?
+             ORDER BY j.seq",
+        )
+        .bind(incident_seq)
+        .fetch_all(&self.pool)
+        .await?;
+        rows.into_iter()
+            .map(|(seq, first, last)| {
+                let s = last.unwrap_or(first);
+                let state = JournalState::parse(&s).ok_or_else(|| StoreError::Corrupt {
+                    what: "journal.state",
+                    detail: s.clone(),
+                })?;
+                Ok((seq, state))
+            })
+            .collect()
+    }
+
+    /// Every entry of one action (its first entry and its state changes), in order.
+    pub async fn journal_action(&self, seq: i64) -> Result<Vec<JournalEntry>> {
+        let rows = sqlx::query(
+            "SELECT seq, at, actor, action, target, state, action_seq, detail, prev_hash, hash
+             FROM journal WHERE seq = ?1 OR action_seq = ?1 ORDER BY seq",
+        )
+        .bind(seq)
         .fetch_all(&self.pool)
         .await?;
         rows.iter().map(row_to_entry).collect()
@@ -303,5 +425,90 @@ mod tests {
             .unwrap();
         let v = s.journal_verify().await.unwrap();
         assert_eq!(v.broken_at, Some(3));
+    }
+
+    #[tokio::test]
+    async fn batches_chain_and_concurrent_writers_queue_instead_of_failing() {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("cache.db")).await.unwrap();
+        let batch: Vec<NewJournalEntry> =
+            (0..5).map(|_| entry(JournalState::Planned, None)).collect();
+        let written = s.journal_append_batch(&batch).await.unwrap();
+        assert_eq!(
+            written.iter().map(|e| e.seq).collect::<Vec<_>>(),
+            vec![1, 2, 3, 4, 5]
+        );
+        assert_eq!(written[1].prev_hash, written[0].hash);
+        // Writers on several pooled connections at once: each waits for the write lock.
+        let mut tasks = Vec::new();
+        for i in 0..8 {
+            let s = s.clone();
+            tasks.push(tokio::spawn(async move {
+                for _ in 0..10 {
+                    let b = vec![entry(JournalState::Sent, Some(1 + i % 5)); 3];
+                    s.journal_append_batch(&b).await.unwrap();
+                }
+            }));
+        }
+        for t in tasks {
+            t.await.unwrap();
+        }
+        let v = s.journal_verify().await.unwrap();
+        assert!(v.ok, "{}", v.message);
+        assert_eq!(v.entries, 5 + 8 * 10 * 3);
+    }
+
+    #[tokio::test]
+    async fn open_actions_report_their_last_state_and_sends() {
+        let s = Store::in_memory().await.unwrap();
+        let incident = s
+            .journal_append(NewJournalEntry {
+                action: "incident",
+                ..entry(JournalState::Planned, None)
+            })
+            .await
+            .unwrap();
+        let item = |n: i64| NewJournalEntry {
+            detail: json!({"incident": incident.seq, "n": n}),
+            ..entry(JournalState::Planned, None)
+        };
+        let a = s.journal_append(item(1)).await.unwrap();
+        let b = s.journal_append(item(2)).await.unwrap();
+        let c = s.journal_append(item(3)).await.unwrap();
+        s.journal_append(entry(JournalState::Sent, Some(a.seq)))
+            .await
+            .unwrap();
+        s.journal_append(entry(JournalState::Confirmed, Some(a.seq)))
+            .await
+            .unwrap();
+        s.journal_append(entry(JournalState::Sent, Some(b.seq)))
+            .await
+            .unwrap();
+        s.journal_append(entry(JournalState::Verified, Some(b.seq)))
+            .await
+            .unwrap();
+        let open = s.journal_open_actions().await.unwrap();
+        let states: Vec<(i64, JournalState, u32)> = open
+            .iter()
+            .map(|o| (o.first.seq, o.last_state, o.sends))
+            .collect();
+        assert_eq!(
+            states,
+            vec![
+                (incident.seq, JournalState::Planned, 0),
+                (a.seq, JournalState::Confirmed, 1),
+                (c.seq, JournalState::Planned, 0),
+            ]
+        );
+        let items = s.journal_incident_states(incident.seq).await.unwrap();
+        assert_eq!(
+            items,
+            vec![
+                (a.seq, JournalState::Confirmed),
+                (b.seq, JournalState::Verified),
+                (c.seq, JournalState::Planned),
+            ]
+        );
+        assert_eq!(s.journal_action(a.seq).await.unwrap().len(), 3);
     }
 }

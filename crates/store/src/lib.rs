@@ -5,18 +5,29 @@
 //! cheap to rebuild and a silently half-understood one is not. The file is created with mode 0600:
 //! it holds who-can-do-what for an organisation, even though it never holds a secret.
 
+pub mod access;
 mod audit;
+mod audit_query;
 mod backends;
 mod counts;
 mod inventory;
 mod journal;
+pub mod reviews;
+mod revocation;
 mod sync_runs;
 mod time;
 mod views;
 
+pub use audit::{
+    key_time, summary_of, time_key, AuditWriter, PreparedAuditEvent, SEQ_BITS, WRITER_PRAGMAS,
+};
+pub use audit_query::{
+    AuditColumn, AuditFilter, AuditRecord, AuditRow, BucketCounts, ColumnCond, ValueMatch,
+};
 pub use backends::{BackendRow, CheckRecord};
 pub use inventory::InventoryChanges;
-pub use journal::NewJournalEntry;
+pub use journal::{NewJournalEntry, OpenAction};
+pub use revocation::SourceUse;
 pub use time::{parse_ts, ts};
 
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous};
@@ -44,6 +55,9 @@ pub enum StoreError {
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cache query failed: {0}")]
     Sql(#[from] sqlx::Error),
+    /// From the audit bulk writer, which talks to SQLite directly (see `audit.rs`).
+    #[error("cache write failed: {0}")]
+    Write(#[from] rusqlite::Error),
     #[error("cache holds an unreadable value in {what}: {detail}")]
     Corrupt { what: &'static str, detail: String },
     #[error("{what} `{name}` not found")]

@@ -1,9 +1,16 @@
 //! IPC commands, grouped by area. Each is a call into the engine plus `?`: the engine's one
 //! `From<EngineError> for IpcError` gives the UI a stable `{code, message}` to branch on.
 
+pub mod access;
+pub mod audit;
 pub mod backends;
+pub mod credentials;
+pub mod incident;
+pub mod journal;
 pub mod overview;
+pub mod reviews;
 pub mod sync;
+pub mod triage;
 
 use std::sync::Arc;
 

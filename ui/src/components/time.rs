@@ -29,6 +29,20 @@ pub fn local(at: &DateTime<Utc>) -> String {
     date.to_locale_string_with(&JsValue::UNDEFINED, &options)
 }
 
+/// `22 Nov` (this year) or `20 Feb 2027`, for dense tables; the full time is in the tooltip.
+pub fn local_compact(at: &DateTime<Utc>, now_ms: f64) -> String {
+    let date = LocalDate::new(at.timestamp_millis() as f64);
+    let this_year = js_sys::Date::new(&JsValue::from_f64(now_ms)).get_full_year()
+        == js_sys::Date::new(&JsValue::from_f64(at.timestamp_millis() as f64)).get_full_year();
+    let options = js_sys::Object::new();
+    let _ = js_sys::Reflect::set(&options, &"month".into(), &"short".into());
+    let _ = js_sys::Reflect::set(&options, &"day".into(), &"numeric".into());
+    if !this_year {
+        let _ = js_sys::Reflect::set(&options, &"year".into(), &"numeric".into());
+    }
+    date.to_locale_string_with(&JsValue::UNDEFINED, &options)
+}
+
 /// "just now", "3 min ago", "in 2 days" for a difference `then - now` in milliseconds.
 pub fn relative(delta_ms: f64) -> String {
     let secs = (delta_ms / 1000.0).round() as i64;
@@ -59,6 +73,9 @@ pub fn relative(delta_ms: f64) -> String {
 #[derive(Properties, PartialEq)]
 pub struct TimeProps {
     pub at: DateTime<Utc>,
+    /// The date only (for tables), the full local time in the tooltip.
+    #[prop_or_default]
+    pub compact: bool,
 }
 
 /// `<time>` showing the local date and, after it, the relative hint.
@@ -69,8 +86,9 @@ pub fn Time(props: &TimeProps) -> Html {
         .unwrap_or_else(js_sys::Date::now);
     let delta = props.at.timestamp_millis() as f64 - now;
     html! {
-        <time datetime={props.at.to_rfc3339()} title={props.at.to_rfc3339()}>
-            { local(&props.at) }
+        <time datetime={props.at.to_rfc3339()}
+              title={if props.compact { local(&props.at) } else { props.at.to_rfc3339() }}>
+            { if props.compact { local_compact(&props.at, now) } else { local(&props.at) } }
             <span class="rel">{ format!(" ({})", relative(delta)) }</span>
         </time>
     }

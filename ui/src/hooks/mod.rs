@@ -1,9 +1,16 @@
 //! Hooks: the only place pages get data and trigger work. Hooks call `ipc`, pages call hooks, and
 //! presentational components only receive props.
 
+pub mod access;
+pub mod audit;
 pub mod backends;
+pub mod credentials;
 pub mod dom;
+pub mod incident;
+pub mod journal;
 pub mod overview;
+pub mod reviews;
+pub mod triage;
 
 use portcullis_model::IpcError;
 

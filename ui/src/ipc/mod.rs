@@ -5,7 +5,20 @@
 //! `IpcError` too, so no page ever has to unwrap a `JsValue`. Long work streams `Progress` over a
 //! Tauri `Channel` created here.
 
+mod access;
+mod audit;
 mod bridge;
+mod credentials;
+mod incident;
+mod journal;
+mod reviews;
+
+pub use access::*;
+pub use audit::*;
+pub use credentials::*;
+pub use incident::*;
+pub use journal::*;
+pub use reviews::*;
 
 use portcullis_model::{
     BackendInfo, CheckReport, ErrorCode, IpcError, NewBackend, Overview, Progress, SyncReport,

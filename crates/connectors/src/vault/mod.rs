@@ -13,6 +13,9 @@ use std::time::Instant;
 
 mod audit;
 mod inventory;
+
+/// The file audit device line parser, for `portcullis audit import --format vault`.
+pub use audit::parse_line as parse_audit_line;
 pub mod policy;
 
 use crate::http::Http;

@@ -1,0 +1,283 @@
+//! `portcullis audit …`: search, show, timeline, highlights, export and import of audit events.
+
+use portcullis_engine::{CancellationToken, EngineError, Workspace};
+use portcullis_model::{AuditEventView, Progress};
+use std::io::Write;
+use std::process::ExitCode;
+
+use crate::args::{AuditCommand, AuditSearchArgs};
+use crate::output::Output;
+
+pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<ExitCode, EngineError> {
+    match cmd {
+        AuditCommand::Search(a) => search(ws, a, out).await,
+        AuditCommand::Show { id } => show(ws, id, out).await,
+        AuditCommand::Timeline {
+            query,
+            buckets,
+            svg,
+        } => timeline(ws, &query, buckets, svg.as_deref(), out).await,
+        AuditCommand::Highlights => highlights(ws, out).await,
+        AuditCommand::Export {
+            query,
+            format,
+            output,
+        } => {
+            let cancel = ctrl_c_cancels();
+            let n = match output {
+                Some(path) => {
+                    ws.audit_export_to_file(&query, format, &path, &cancel)
+                        .await?
+                }
+                None => {
+                    let mut w = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout());
+                    ws.audit_export(&query, format, &mut w, &cancel).await?
+                }
+            };
+            eprintln!("{n} events exported");
+            Ok(ExitCode::SUCCESS)
+        }
+        AuditCommand::Import {
+            format,
+            backend,
+            file,
+        } => {
+            let cancel = ctrl_c_cancels();
+            let quiet = out.json;
+            let last = std::sync::Mutex::new(std::time::Instant::now());
+            let progress = move |p: Progress| match p {
+                Progress::Advanced { message, .. } if !quiet => {
+                    // At most a few lines a second, however fast batches go.
+                    if let Ok(mut t) = last.lock() {
+                        if t.elapsed().as_millis() >= 500 {
+                            *t = std::time::Instant::now();
+                            eprintln!("  {message}");
+                        }
+                    }
+                }
+                Progress::Started { task, .. } if !quiet => eprintln!("{task}…"),
+                _ => {}
+            };
+            let report = ws
+                .import_audit(&backend, format, &file, &progress, &cancel)
+                .await?;
+            if out.json {
+                out.json(&report);
+            } else {
+                println!(
+                    "{}: {} lines — {} imported, {} already cached, {} skipped, {} rejected ({} ms)",
+                    report.file,
+                    report.lines,
+                    report.imported,
+                    report.duplicates,
+                    report.skipped,
+                    report.rejected.len(),
+                    report.duration_ms
+                );
+                for r in &report.rejected {
+                    println!("  line {}: {}", r.line, r.reason);
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn ctrl_c_cancels() -> CancellationToken {
+    let cancel = CancellationToken::new();
+    let on_ctrl_c = cancel.clone();
+    tokio::spawn(async move {
+        if tokio::signal::ctrl_c().await.is_ok() {
+            eprintln!("stopping after the current batch (Ctrl-C again to kill)…");
+            on_ctrl_c.cancel();
+        }
+    });
+    cancel
+}
+
+/// `--since`/`--until` are the same as `since:`/`until:` terms added to the query.
+fn full_query(a: &AuditSearchArgs) -> String {
+    let mut q = a.query.clone();
+    for (field, v) in [("since", &a.since), ("until", &a.until)] {
+        if let Some(v) = v {
+            q.push_str(&format!(" {field}:{}", portcullis_model::quote_value(v)));
+        }
+    }
+    q
+}
+
+fn row(e: &AuditEventView) -> Vec<String> {
+    let cut = |s: &str, n: usize| {
+        if s.chars().count() > n {
+            format!("{}…", s.chars().take(n - 1).collect::<String>())
+        } else {
+            s.to_string()
+        }
+    };
+    vec![
+        e.id.to_string(),
+        e.at.format("%Y-%m-%d %H:%M:%S%.3f").to_string(),
+        e.backend.clone(),
+        cut(e.actor.as_deref().unwrap_or("-"), 24),
+        cut(e.credential.as_deref().unwrap_or("-"), 16),
+        cut(&e.action, 20),
+        cut(e.resource.as_deref().unwrap_or("-"), 40),
+        e.outcome.as_str().to_uppercase(),
+        e.source_ip.clone().unwrap_or_default(),
+    ]
+}
+
+async fn search(ws: &Workspace, a: AuditSearchArgs, out: &Output) -> Result<ExitCode, EngineError> {
+    let page = ws
+        .audit_search(&full_query(&a), a.cursor.as_deref(), a.limit)
+        .await?;
+    if out.json {
+        out.json(&page);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if page.events.is_empty() {
+        println!(
+            "No audit events match `{}`. Run `portcullis sync` (or `portcullis audit import`), widen the time range, or drop a filter.",
+            page.query
+        );
+        return Ok(ExitCode::SUCCESS);
+    }
+    out.table(
+        &[
+            "ID",
+            "AT (UTC)",
+            "BACKEND",
+            "ACTOR",
+            "CREDENTIAL",
+            "ACTION",
+            "RESOURCE",
+            "OUTCOME",
+            "SOURCE",
+        ],
+        page.events.iter().map(row).collect(),
+    );
+    let total = if page.total.exact {
+        page.total.count.to_string()
+    } else {
+        format!("about {}", page.total.count)
+    };
+    eprintln!(
+        "{} shown of {total} matching `{}`",
+        page.events.len(),
+        page.query
+    );
+    if let Some(c) = &page.next_cursor {
+        eprintln!("next page: --cursor {c}");
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn show(ws: &Workspace, id: i64, out: &Output) -> Result<ExitCode, EngineError> {
+    let d = ws.audit_event(id).await?;
+    if out.json {
+        out.json(&d);
+        return Ok(ExitCode::SUCCESS);
+    }
+    out.table(
+        &[
+            "ID",
+            "AT (UTC)",
+            "BACKEND",
+            "ACTOR",
+            "CREDENTIAL",
+            "ACTION",
+            "RESOURCE",
+            "OUTCOME",
+            "SOURCE",
+        ],
+        vec![row(&d.event)],
+    );
+    println!(
+        "\n{}",
+        serde_json::to_string_pretty(&d.raw).unwrap_or_default()
+    );
+    for p in &d.pivots {
+        println!("  {}: portcullis audit search '{}'", p.label, p.query);
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn timeline(
+    ws: &Workspace,
+    query: &str,
+    buckets: u32,
+    svg: Option<&std::path::Path>,
+    out: &Output,
+) -> Result<ExitCode, EngineError> {
+    let t = ws.audit_timeline(query, buckets).await?;
+    if let Some(path) = svg {
+        std::fs::write(path, &t.svg).map_err(|source| EngineError::Io {
+            what: format!("writing {}", path.display()),
+            source,
+        })?;
+    }
+    if out.json {
+        out.json(&t);
+        return Ok(ExitCode::SUCCESS);
+    }
+    if t.buckets.is_empty() {
+        println!("No audit events match. Sync or import first, or widen the search.");
+        return Ok(ExitCode::SUCCESS);
+    }
+    let max = t
+        .buckets
+        .iter()
+        .map(|b| b.total())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let mut stdout = std::io::stdout().lock();
+    for b in &t.buckets {
+        let width = (b.total() * 50).div_ceil(max) as usize;
+        let deny = if b.total() == 0 {
+            0
+        } else {
+            ((b.deny + b.error) as usize * width).div_ceil(b.total() as usize)
+        };
+        let _ = writeln!(
+            stdout,
+            "{}  {:>7}  {}{}",
+            b.start.format("%Y-%m-%d %H:%M:%S"),
+            b.total(),
+            "#".repeat(width - deny.min(width)),
+            "x".repeat(deny.min(width))
+        );
+    }
+    let _ = writeln!(
+        stdout,
+        "bucket {} s; # allowed, x denied or failed",
+        t.bucket_seconds
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+async fn highlights(ws: &Workspace, out: &Output) -> Result<ExitCode, EngineError> {
+    let views = ws.audit_highlights().await?;
+    if out.json {
+        out.json(&views);
+        return Ok(ExitCode::SUCCESS);
+    }
+    for v in &views {
+        println!("{} — {} finding(s)", v.title, v.items.len());
+        println!("  {}", v.description);
+        for i in &v.items {
+            println!(
+                "  - [{}] {}: {} ({} events, {} → {})",
+                i.backend,
+                i.subject,
+                i.summary,
+                i.count,
+                i.first_at.format("%Y-%m-%d %H:%M"),
+                i.last_at.format("%Y-%m-%d %H:%M")
+            );
+            println!("      portcullis audit search '{}'", i.query);
+        }
+        println!();
+    }
+    Ok(ExitCode::SUCCESS)
+}

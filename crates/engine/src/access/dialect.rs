@@ -1,0 +1,884 @@
+//! What a permission means in its backend's own terms: which actions and resources it covers
+//! (Vault path globs and `+` segments, SQL objects and columns, Kubernetes RBAC wildcards, scopes),
+//! which audit events exercise it, and how risky it is.
+//!
+//! The graph itself is backend-agnostic; only this module knows backend syntax. A backend kind
+//! without a dialect of its own gets [`Dialect::Generic`] (`*` globs over the permission's resource
+//! and id, the normalised action), so a connector added later works in the access map unchanged
+//! and can gain precise matching here later.
+
+use portcullis_model::{Action, BackendKind, Coverage, Risk};
+use serde_json::Value;
+
+use super::pattern::{glob_match, VaultPattern};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dialect {
+    Vault,
+    Postgres,
+    /// OAuth 2.0 scopes: a scope is exercised by a `token.used` event naming it.
+    Scopes,
+    Kubernetes,
+    Generic,
+}
+
+impl Dialect {
+    pub fn for_kind(kind: Option<BackendKind>) -> Dialect {
+        match kind {
+            Some(BackendKind::Vault) => Dialect::Vault,
+            Some(BackendKind::Postgres) => Dialect::Postgres,
+            Some(BackendKind::Oauth2) => Dialect::Scopes,
+            Some(BackendKind::Kubernetes) => Dialect::Kubernetes,
+            _ => Dialect::Generic,
+        }
+    }
+}
+
+/// A permission as the matcher sees it, parsed once when the graph is built.
+#[derive(Debug, Clone)]
+pub struct PermMeta {
+    pub action: Action,
+    pub resource: String,
+    /// The backend's own verbs it grants (Vault capabilities, SQL privilege, Kubernetes verb).
+    pub verbs: Vec<String>,
+    pub wildcard: bool,
+    /// Covers every resource and action of its backend (PostgreSQL SUPERUSER, Vault `root`).
+    pub superuser: bool,
+    /// Covers every action on its own object (PostgreSQL OWNER).
+    pub owner: bool,
+    /// PostgreSQL object kind (table, view, column, routine, schema, cluster, all).
+    pub object_kind: Option<String>,
+    pub vault: Option<VaultPattern>,
+    /// PostgreSQL object name, parsed once.
+    pub sql: Option<SqlName>,
+    pub risk: Risk,
+}
+
+fn str_list(v: Option<&Value>) -> Vec<String> {
+    v.and_then(Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|x| x.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+impl PermMeta {
+    pub fn parse(
+        dialect: Dialect,
+        external_id: &str,
+        resource: &str,
+        action: Action,
+        raw: &Value,
+    ) -> PermMeta {
+        let mut m = PermMeta {
+            action,
+            resource: resource.to_string(),
+            verbs: Vec::new(),
+            wildcard: resource.contains('*') || raw.get("wildcard") == Some(&Value::Bool(true)),
+            superuser: raw.get("superuser") == Some(&Value::Bool(true)),
+            owner: false,
+            object_kind: None,
+            vault: None,
+            sql: None,
+            risk: Risk::Low,
+        };
+        match dialect {
+            Dialect::Vault => {
+                m.verbs = str_list(raw.get("capabilities"));
+                m.wildcard = resource.contains('*') || resource.split('/').any(|s| s == "+");
+                m.vault = Some(VaultPattern::parse(resource));
+            }
+            Dialect::Postgres => {
+                let privilege = raw
+                    .get("privilege")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_ascii_uppercase();
+                m.object_kind = raw
+                    .get("object_kind")
+                    .and_then(Value::as_str)
+                    .map(str::to_string);
+                m.superuser |= privilege == "SUPERUSER";
+                m.owner = privilege == "OWNER";
+                m.verbs = str_list(raw.get("privileges"));
+                m.sql = Some(SqlName::parse(resource));
+                if !privilege.is_empty() {
+                    m.verbs.push(privilege);
+                }
+            }
+            Dialect::Kubernetes => {
+                if let Some((verb, _)) = external_id.split_once(' ') {
+                    m.verbs.push(verb.to_string());
+                }
+            }
+            Dialect::Scopes | Dialect::Generic => {}
+        }
+        m.risk = risk_of(&m);
+        m
+    }
+}
+
+impl PermMeta {
+    /// Covers every resource of its backend (SUPERUSER, `root`, predefined all-data roles, a
+    /// bare `*` rule).
+    pub fn backend_wide(&self) -> bool {
+        self.superuser
+            || self.object_kind.as_deref() == Some("all")
+            || self.resource == "*"
+            || self.resource == "cluster/*/*"
+    }
+}
+
+/// Admin, superuser and wide writes are high; writes, executes and wide reads are medium.
+fn risk_of(m: &PermMeta) -> Risk {
+    match m.action {
+        _ if m.superuser => Risk::High,
+        Action::Admin => Risk::High,
+        Action::Write | Action::Execute | Action::Other if m.wildcard => Risk::High,
+        Action::Write | Action::Execute => Risk::Medium,
+        Action::Read if m.wildcard => Risk::Medium,
+        _ => Risk::Low,
+    }
+}
+
+/// An action as asked: a class (None = any action) and maybe the backend's own verb.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ActionQuery {
+    pub class: Option<Action>,
+    pub verb: Option<String>,
+}
+
+/// Vault rules are bucketed by their first three path segments (`secret/data/APP`).
+const VAULT_KEY_SEGMENTS: usize = 3;
+
+const VAULT_CAPS: [&str; 9] = [
+    "create", "read", "update", "patch", "delete", "list", "sudo", "deny", "scan",
+];
+const SQL_PRIVILEGES: [&str; 12] = [
+    "SELECT",
+    "INSERT",
+    "UPDATE",
+    "DELETE",
+    "TRUNCATE",
+    "REFERENCES",
+    "TRIGGER",
+    "EXECUTE",
+    "USAGE",
+    "CREATE",
+    "CONNECT",
+    "TEMPORARY",
+];
+const K8S_VERBS: [&str; 12] = [
+    "get",
+    "list",
+    "watch",
+    "create",
+    "update",
+    "patch",
+    "delete",
+    "deletecollection",
+    "escalate",
+    "bind",
+    "impersonate",
+    "approve",
+];
+
+/// read / write / admin / execute / deny / other, and everyday synonyms of them.
+pub fn action_class(word: &str) -> Option<Option<Action>> {
+    let w = word.to_ascii_lowercase();
+    Some(Some(match w.as_str() {
+        "any" | "*" | "use" => return Some(None),
+        "read" | "get" | "list" | "watch" | "view" | "select" | "usage" | "scan" | "head"
+        | "options" => Action::Read,
+        "write" | "create" | "update" | "patch" | "delete" | "insert" | "truncate" | "post"
+        | "put" | "deletecollection" => Action::Write,
+        "admin" | "sudo" | "owner" | "superuser" | "escalate" | "bind" | "impersonate" => {
+            Action::Admin
+        }
+        "execute" | "exec" | "call" => Action::Execute,
+        "deny" => Action::Deny,
+        "other" => Action::Other,
+        _ => return None,
+    }))
+}
+
+impl Dialect {
+    /// The question's action in this backend's terms; None when the word means nothing here.
+    pub fn parse_action(self, word: &str) -> Option<ActionQuery> {
+        let lower = word.to_ascii_lowercase();
+        let upper = word.to_ascii_uppercase();
+        let native = match self {
+            Dialect::Vault => VAULT_CAPS
+                .contains(&lower.as_str())
+                .then_some(lower.clone()),
+            Dialect::Postgres => SQL_PRIVILEGES.contains(&upper.as_str()).then_some(upper),
+            Dialect::Kubernetes => K8S_VERBS.contains(&lower.as_str()).then_some(lower.clone()),
+            Dialect::Scopes | Dialect::Generic => None,
+        };
+        let class = action_class(word)?;
+        Some(ActionQuery {
+            class,
+            verb: native,
+        })
+    }
+
+    fn action_ok(self, m: &PermMeta, q: &ActionQuery) -> bool {
+        if m.superuser || m.owner {
+            return true;
+        }
+        match self {
+            Dialect::Kubernetes if m.verbs.iter().any(|v| v == "*") => return true,
+            _ => {}
+        }
+        if let Some(v) = &q.verb {
+            return m.verbs.iter().any(|x| x == v);
+        }
+        match q.class {
+            None => true,
+            Some(c) => m.action == c,
+        }
+    }
+
+    /// Whether the permission grants the asked action on (part of) the asked resource, and how
+    /// much of it. Deny rules match whatever the action: the caller decides what they override.
+    pub fn grant_match(
+        self,
+        m: &PermMeta,
+        external_id: &str,
+        action: &ActionQuery,
+        resource: &ParsedResource,
+    ) -> Option<Coverage> {
+        let deny = m.action == Action::Deny;
+        if !deny && !self.action_ok(m, action) {
+            return None;
+        }
+        match (self, resource) {
+            (Dialect::Vault, ParsedResource::Vault(q)) => {
+                if m.superuser {
+                    return Some(Coverage::Full);
+                }
+                let rule = m.vault.as_ref()?;
+                if rule.covers(q) {
+                    Some(Coverage::Full)
+                } else if rule.overlaps(q) {
+                    Some(Coverage::Partial)
+                } else {
+                    None
+                }
+            }
+            (Dialect::Postgres, ParsedResource::Sql(q)) => pg_match(m, q),
+            (Dialect::Kubernetes, ParsedResource::Kube(q)) => kube_match(m, q),
+            (_, ParsedResource::Text(q)) => text_match(m, external_id, q),
+            _ => None,
+        }
+    }
+
+    /// Whether a resource could be written in this backend's syntax at all (a Vault path has a
+    /// mount and a `/`; a SQL name has no `/`).
+    pub fn plausible(self, text: &str) -> bool {
+        match self {
+            Dialect::Vault => text.contains('/') || text == "*",
+            Dialect::Postgres => !text.contains('/') && text.split('.').count() <= 3,
+            _ => true,
+        }
+    }
+
+    pub fn parse_resource(self, text: &str) -> ParsedResource {
+        match self {
+            Dialect::Vault => ParsedResource::Vault(VaultPattern::parse(text)),
+            Dialect::Postgres => ParsedResource::Sql(SqlName::parse(text)),
+            Dialect::Kubernetes => ParsedResource::Kube(KubeRes::parse_query(text)),
+            Dialect::Scopes | Dialect::Generic => ParsedResource::Text(text.to_string()),
+        }
+    }
+
+    /// The bucket an event must share with this permission for it to be worth matching; None
+    /// for permissions that may match events in any bucket (globs early in a path, superusers,
+    /// every dialect without buckets).
+    pub fn perm_key(self, m: &PermMeta) -> Option<String> {
+        match self {
+            Dialect::Vault if !m.superuser => m.vault.as_ref()?.literal_key(VAULT_KEY_SEGMENTS),
+            Dialect::Postgres => {
+                let parts = &m.sql.as_ref()?.parts;
+                let kind = m.object_kind.as_deref().unwrap_or("table");
+                if m.superuser || matches!(kind, "all" | "schema" | "cluster") || parts.len() < 2 {
+                    return None;
+                }
+                if parts[..2].iter().any(|p| p.contains('*')) {
+                    return None;
+                }
+                Some(format!("{}.{}", parts[0], parts[1]))
+            }
+            _ => None,
+        }
+    }
+
+    /// An audit event's action and resource, parsed once for this dialect.
+    pub fn event<'a>(self, action: &'a str, resource: Option<&'a str>) -> Event<'a> {
+        let sql = match (self, resource) {
+            (Dialect::Postgres, Some(r)) => Some(SqlName::parse(r)),
+            _ => None,
+        };
+        let parts: Vec<&'a str> = match (self, resource) {
+            (Dialect::Vault, Some(r)) => r.split('/').collect(),
+            _ => Vec::new(),
+        };
+        let key = match self {
+            Dialect::Vault if parts.len() >= VAULT_KEY_SEGMENTS => {
+                Some(parts[..VAULT_KEY_SEGMENTS].join("/"))
+            }
+            Dialect::Postgres => sql
+                .as_ref()
+                .filter(|n| n.parts.len() >= 2)
+                .map(|n| format!("{}.{}", n.parts[0], n.parts[1])),
+            _ => None,
+        };
+        Event {
+            key,
+            action,
+            resource,
+            parts,
+            sql,
+            kube: match (self, resource) {
+                (Dialect::Kubernetes, Some(r)) => Some(KubeRes::parse_query(r)),
+                _ => None,
+            },
+            upper: action.to_ascii_uppercase(),
+        }
+    }
+
+    /// Whether an allowed audit event exercised this permission; the number ranks how specific
+    /// the match is, so only the most specific grants get the credit (Vault picks the most
+    /// specific path rule; a SQL table grant beats ownership, which beats SUPERUSER).
+    pub fn event_match(self, m: &PermMeta, external_id: &str, ev: &Event<'_>) -> Option<i64> {
+        if m.action == Action::Deny {
+            return None;
+        }
+        match self {
+            Dialect::Vault => {
+                ev.resource?;
+                let caps: &[&str] = match ev.action {
+                    "read" => &["read"],
+                    "list" => &["list"],
+                    "create" => &["create", "update"],
+                    "update" => &["update", "create"],
+                    "patch" => &["patch"],
+                    "delete" => &["delete"],
+                    "scan" => &["scan"],
+                    _ => return None,
+                };
+                if m.superuser {
+                    return Some(i64::MIN);
+                }
+                let rule = m.vault.as_ref()?;
+                (m.verbs.iter().any(|v| caps.contains(&v.as_str()))
+                    && rule.matches_parts(&ev.parts))
+                .then_some(0)
+            }
+            Dialect::Postgres => {
+                let first = ev.upper.split_whitespace().next().unwrap_or_default();
+                let needed = match first {
+                    "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE" | "EXECUTE" => first,
+                    "CREATE" | "ALTER" | "DROP" | "COMMENT" => "OWNER",
+                    _ => return None,
+                };
+                if m.superuser {
+                    return Some(0);
+                }
+                let q = ev.sql.as_ref()?;
+                if q.parts.len() < 2 {
+                    return None;
+                }
+                if m.object_kind.as_deref() == Some("all") {
+                    return m.verbs.iter().any(|v| v == needed).then_some(1);
+                }
+                if !m.owner && !m.verbs.iter().any(|v| v == needed) {
+                    return None;
+                }
+                pg_match(m, q)?;
+                Some(if m.owner { 2 } else { 3 })
+            }
+            Dialect::Scopes => {
+                if ev.action != "token.used" {
+                    return None;
+                }
+                ev.resource?
+                    .split_whitespace()
+                    .any(|s| s == external_id || glob_match(external_id, s))
+                    .then_some(if m.wildcard { 0 } else { 1 })
+            }
+            Dialect::Kubernetes => {
+                let q = ActionQuery {
+                    class: action_class(ev.action).flatten(),
+                    verb: Some(ev.action.to_string()),
+                };
+                let r = ev.kube.as_ref()?;
+                (self.action_ok(m, &q) && kube_match(m, r) == Some(Coverage::Full))
+                    .then_some(if m.wildcard { 0 } else { 1 })
+            }
+            Dialect::Generic => {
+                let class = action_class(ev.action).flatten()?;
+                if !(m.action == class || m.action == Action::Other || m.superuser) {
+                    return None;
+                }
+                let r = ev.resource?;
+                (r == external_id || r == m.resource || glob_match(&m.resource, r))
+                    .then_some(if m.wildcard { 0 } else { 1 })
+            }
+        }
+    }
+}
+
+/// An audit event as the matcher sees it (see [`Dialect::event`]).
+pub struct Event<'a> {
+    /// The bucket of [`Dialect::perm_key`] this event falls in.
+    pub key: Option<String>,
+    pub action: &'a str,
+    pub resource: Option<&'a str>,
+    parts: Vec<&'a str>,
+    sql: Option<SqlName>,
+    kube: Option<KubeRes>,
+    upper: String,
+}
+
+/// A question's resource, parsed once per backend dialect.
+#[derive(Debug, Clone)]
+pub enum ParsedResource {
+    Vault(VaultPattern),
+    Sql(SqlName),
+    Kube(KubeRes),
+    Text(String),
+}
+
+impl ParsedResource {
+    pub fn is_concrete(&self) -> bool {
+        match self {
+            ParsedResource::Vault(p) => p.is_concrete(),
+            ParsedResource::Sql(s) => !s.parts.iter().any(|p| p.contains('*')),
+            ParsedResource::Kube(k) => !k.has_wildcard(),
+            ParsedResource::Text(t) => !t.contains('*'),
+        }
+    }
+}
+
+/// `schema[.object[.column]]`, routine arguments dropped (`billing.f(integer)` → `billing.f`).
+#[derive(Debug, Clone)]
+pub struct SqlName {
+    pub parts: Vec<String>,
+}
+
+impl SqlName {
+    pub fn parse(text: &str) -> SqlName {
+        let base = text.split('(').next().unwrap_or(text).trim();
+        SqlName {
+            parts: base.split('.').map(|s| s.replace('"', "")).collect(),
+        }
+    }
+}
+
+fn pg_match(m: &PermMeta, q: &SqlName) -> Option<Coverage> {
+    let concrete = !q.parts.iter().any(|p| p.contains('*'));
+    let any = q.parts.len() == 1 && q.parts[0] == "*";
+    if m.superuser {
+        return Some(Coverage::Full);
+    }
+    let kind = m.object_kind.as_deref().unwrap_or("table");
+    match kind {
+        // pg_read_all_data / pg_write_all_data: every table, view and sequence.
+        "all" => (q.parts.len() >= 2 || any).then_some(Coverage::Full),
+        "cluster" => (q.parts == ["cluster"] || any).then_some(Coverage::Full),
+        "schema" => {
+            if q.parts.len() == 1 && glob_match(&q.parts[0], &m.resource) {
+                Some(if concrete {
+                    Coverage::Full
+                } else {
+                    Coverage::Partial
+                })
+            } else {
+                None
+            }
+        }
+        _ => {
+            let parsed;
+            let mine = match &m.sql {
+                Some(n) => &n.parts,
+                None => {
+                    parsed = SqlName::parse(&m.resource);
+                    &parsed.parts
+                }
+            };
+            let n = q.parts.len().min(mine.len());
+            if !(0..n).all(|i| glob_match(&q.parts[i], &mine[i])) {
+                return None;
+            }
+            // The grant names a whole object and the question one of its columns: covered.
+            // The question is wider than the grant (a schema, a table of which only some
+            // columns are granted, a pattern): partly covered.
+            if q.parts.len() >= mine.len() && concrete {
+                Some(Coverage::Full)
+            } else {
+                Some(Coverage::Partial)
+            }
+        }
+    }
+}
+
+/// `{scope}/{group}/{resource}[/{sub}][#{name}]` or `url:{path}`; see the Kubernetes connector.
+#[derive(Debug, Clone)]
+pub struct KubeRes {
+    url: Option<String>,
+    scope: String,
+    group: String,
+    resource: String,
+    sub: Option<String>,
+    name: Option<String>,
+}
+
+impl KubeRes {
+    fn parse(text: &str) -> KubeRes {
+        if let Some(u) = text.strip_prefix("url:") {
+            return KubeRes {
+                url: Some(u.to_string()),
+                scope: String::new(),
+                group: String::new(),
+                resource: String::new(),
+                sub: None,
+                name: None,
+            };
+        }
+        let (body, name) = match text.split_once('#') {
+            Some((b, n)) => (b, Some(n.to_string())),
+            None => (text, None),
+        };
+        let mut it = body.splitn(4, '/');
+        let scope = it.next().unwrap_or("*").to_string();
+        let group = it.next().unwrap_or("*").to_string();
+        let resource = it.next().unwrap_or("*").to_string();
+        let sub = it.next().map(str::to_string);
+        KubeRes {
+            url: None,
+            scope,
+            group,
+            resource,
+            sub,
+            name,
+        }
+    }
+
+    /// A question may leave out scope and group: `secrets` means `*/*/secrets`.
+    fn parse_query(text: &str) -> KubeRes {
+        let scoped = text.starts_with("ns:")
+            || text.starts_with("cluster/")
+            || text.starts_with("url:")
+            || text.starts_with("*/");
+        if scoped {
+            KubeRes::parse(text)
+        } else {
+            KubeRes::parse(&format!("*/*/{text}"))
+        }
+    }
+
+    fn has_wildcard(&self) -> bool {
+        [&self.scope, &self.group, &self.resource]
+            .iter()
+            .any(|s| s.contains('*'))
+            || self.sub.as_deref().is_some_and(|s| s.contains('*'))
+            || self.url.as_deref().is_some_and(|s| s.contains('*'))
+    }
+}
+
+/// One segment: does the rule's value take in the question's (Some(true)), or only share some
+/// values with it (Some(false))?
+fn kube_seg(rule: &str, ask: &str) -> Option<bool> {
+    if rule == "*" || rule == ask {
+        Some(true)
+    } else if glob_match(ask, rule) {
+        Some(false)
+    } else {
+        None
+    }
+}
+
+fn kube_match(m: &PermMeta, q: &KubeRes) -> Option<Coverage> {
+    let r = KubeRes::parse(&m.resource);
+    if let Some(u) = &r.url {
+        let ask = q.url.as_deref()?;
+        return if glob_match(u, ask) {
+            Some(Coverage::Full)
+        } else if glob_match(ask, u) {
+            Some(Coverage::Partial)
+        } else {
+            None
+        };
+    }
+    if q.url.is_some() {
+        return None;
+    }
+    let mut full = true;
+    if r.scope != "cluster" {
+        full &= kube_seg(&r.scope, &q.scope)?;
+    }
+    full &= kube_seg(&r.group, &q.group)?;
+    if r.resource != "*" {
+        full &= kube_seg(&r.resource, &q.resource)?;
+        match (&r.sub, &q.sub) {
+            (None, None) => {}
+            (Some(rs), Some(qs)) => full &= kube_seg(rs, qs)?,
+            // `pods/*` asked as `pods`: the pods themselves are not covered.
+            (Some(_), None) if q.resource.contains('*') => full = false,
+            (Some(_), None) | (None, Some(_)) => return None,
+        }
+    } else {
+        match (&r.sub, &q.sub) {
+            // `*/scale`: that subresource of every resource.
+            (Some(rs), Some(qs)) => full &= kube_seg(rs, qs)?,
+            (Some(_), None) => return None,
+            _ => {}
+        }
+    }
+    match (&r.name, &q.name) {
+        (None, _) => {}
+        (Some(rn), Some(qn)) => full &= kube_seg(rn, qn)?,
+        (Some(_), None) => full = false,
+    }
+    Some(if full {
+        Coverage::Full
+    } else {
+        Coverage::Partial
+    })
+}
+
+fn text_match(m: &PermMeta, external_id: &str, q: &str) -> Option<Coverage> {
+    if m.superuser || external_id == q || m.resource == q {
+        return Some(Coverage::Full);
+    }
+    if glob_match(external_id, q) || glob_match(&m.resource, q) {
+        return Some(Coverage::Full);
+    }
+    if glob_match(q, external_id) || glob_match(q, &m.resource) {
+        return Some(Coverage::Partial);
+    }
+    None
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn vault(path: &str, caps: &[&str], action: Action) -> PermMeta {
+        PermMeta::parse(
+            Dialect::Vault,
+            &format!("{path}|{}", action.as_str()),
+            path,
+            action,
+            &json!({"path": path, "capabilities": caps}),
+        )
+    }
+
+    fn pg(kind: &str, obj: &str, privilege: &str, action: Action) -> PermMeta {
+        PermMeta::parse(
+            Dialect::Postgres,
+            &format!("{kind}:{obj}:{privilege}"),
+            obj,
+            action,
+            &json!({"object_kind": kind, "object": obj, "privilege": privilege}),
+        )
+    }
+
+    fn ask(d: Dialect, action: &str, resource: &str, m: &PermMeta, id: &str) -> Option<Coverage> {
+        d.grant_match(
+            m,
+            id,
+            &d.parse_action(action).unwrap(),
+            &d.parse_resource(resource),
+        )
+    }
+
+    #[test]
+    fn vault_read_means_the_read_capability() {
+        let d = Dialect::Vault;
+        let r = vault("secret/payments/*", &["read", "list"], Action::Read);
+        assert_eq!(
+            ask(d, "read", "secret/payments/x", &r, ""),
+            Some(Coverage::Full)
+        );
+        let l = vault("secret/payments/*", &["list"], Action::Read);
+        assert_eq!(ask(d, "read", "secret/payments/x", &l, ""), None);
+        assert_eq!(
+            ask(d, "list", "secret/payments/x", &l, ""),
+            Some(Coverage::Full)
+        );
+        let plus = vault("secret/+/x", &["read"], Action::Read);
+        assert_eq!(
+            ask(d, "read", "secret/payments/x", &plus, ""),
+            Some(Coverage::Full)
+        );
+        assert_eq!(ask(d, "write", "secret/payments/x", &plus, ""), None);
+        // Deny rules match whatever is asked; the evaluation decides.
+        let deny = vault("secret/payments/x", &["deny"], Action::Deny);
+        assert_eq!(
+            ask(d, "read", "secret/payments/x", &deny, ""),
+            Some(Coverage::Full)
+        );
+    }
+
+    #[test]
+    fn sql_tables_columns_owners_and_superusers() {
+        let d = Dialect::Postgres;
+        let col = pg("column", "payments.cards.last4", "SELECT", Action::Read);
+        assert_eq!(
+            ask(d, "read", "payments.cards", &col, ""),
+            Some(Coverage::Partial)
+        );
+        assert_eq!(
+            ask(d, "SELECT", "payments.cards.last4", &col, ""),
+            Some(Coverage::Full)
+        );
+        assert_eq!(ask(d, "INSERT", "payments.cards", &col, ""), None);
+        let table = pg("table", "payments.cards", "SELECT", Action::Read);
+        assert_eq!(
+            ask(d, "read", "payments.cards", &table, ""),
+            Some(Coverage::Full)
+        );
+        assert_eq!(
+            ask(d, "read", "payments.*", &table, ""),
+            Some(Coverage::Partial)
+        );
+        assert_eq!(ask(d, "read", "billing.cards", &table, ""), None);
+        let owner = pg("table", "payments.cards", "OWNER", Action::Admin);
+        assert_eq!(
+            ask(d, "DELETE", "payments.cards", &owner, ""),
+            Some(Coverage::Full)
+        );
+        let su = pg("cluster", "cluster", "SUPERUSER", Action::Admin);
+        assert_eq!(
+            ask(d, "write", "anything.at_all", &su, ""),
+            Some(Coverage::Full)
+        );
+        let usage = pg("schema", "payments", "USAGE", Action::Read);
+        assert_eq!(ask(d, "read", "payments.cards", &usage, ""), None);
+        let routine = pg(
+            "routine",
+            "billing.issue_invoice(integer, integer)",
+            "EXECUTE",
+            Action::Execute,
+        );
+        assert_eq!(
+            ask(d, "execute", "billing.issue_invoice", &routine, ""),
+            Some(Coverage::Full)
+        );
+        assert_eq!(
+            d.event_match(
+                &routine,
+                "",
+                &d.event("EXECUTE", Some("billing.issue_invoice(integer,integer)"))
+            ),
+            Some(3)
+        );
+    }
+
+    #[test]
+    fn kubernetes_wildcards_and_scopes() {
+        let d = Dialect::Kubernetes;
+        let perm = |id: &str| {
+            let (verb, res) = id.split_once(' ').unwrap();
+            PermMeta::parse(
+                d,
+                id,
+                res,
+                super::super::dialect::action_class(verb)
+                    .flatten()
+                    .unwrap_or(Action::Admin),
+                &json!({"wildcard": id.contains('*')}),
+            )
+        };
+        let all = perm("* cluster/*/*");
+        assert_eq!(
+            ask(d, "get", "ns:prod/core/secrets#db", &all, "* cluster/*/*"),
+            Some(Coverage::Full)
+        );
+        let get_secrets = perm("get ns:prod/core/secrets");
+        assert_eq!(
+            ask(d, "get", "ns:prod/core/secrets#db", &get_secrets, ""),
+            Some(Coverage::Full)
+        );
+        assert_eq!(
+            ask(d, "get", "ns:dev/core/secrets#db", &get_secrets, ""),
+            None
+        );
+        assert_eq!(
+            ask(d, "delete", "ns:prod/core/secrets", &get_secrets, ""),
+            None
+        );
+        assert_eq!(
+            ask(d, "read", "secrets", &get_secrets, ""),
+            Some(Coverage::Partial)
+        );
+        let named = perm("get ns:prod/core/secrets#db");
+        assert_eq!(
+            ask(d, "get", "ns:prod/core/secrets", &named, ""),
+            Some(Coverage::Partial)
+        );
+        let logs = perm("get cluster/core/pods/log");
+        assert_eq!(ask(d, "get", "ns:a/core/pods", &logs, ""), None);
+        assert_eq!(
+            ask(d, "get", "ns:a/core/pods/log", &logs, ""),
+            Some(Coverage::Full)
+        );
+    }
+
+    #[test]
+    fn scopes_match_by_name_resource_and_glob() {
+        let d = Dialect::Scopes;
+        let m = PermMeta::parse(
+            d,
+            "invoices:read",
+            "invoices",
+            Action::Read,
+            &json!({"scope": "invoices:read"}),
+        );
+        assert_eq!(
+            ask(d, "read", "invoices", &m, "invoices:read"),
+            Some(Coverage::Full)
+        );
+        assert_eq!(
+            ask(d, "any", "invoices:read", &m, "invoices:read"),
+            Some(Coverage::Full)
+        );
+        assert_eq!(ask(d, "write", "invoices", &m, "invoices:read"), None);
+        assert_eq!(
+            ask(d, "any", "invoices:*", &m, "invoices:read"),
+            Some(Coverage::Partial)
+        );
+        assert_eq!(
+            d.event_match(
+                &m,
+                "invoices:read",
+                &d.event("token.used", Some("invoices:read"))
+            ),
+            Some(1)
+        );
+        assert_eq!(
+            d.event_match(
+                &m,
+                "invoices:read",
+                &d.event("grant.success", Some("invoices:read"))
+            ),
+            None
+        );
+    }
+
+    #[test]
+    fn risk_grows_with_action_and_breadth() {
+        assert_eq!(
+            vault("secret/*", &["read"], Action::Read).risk,
+            Risk::Medium
+        );
+        assert_eq!(vault("secret/x", &["read"], Action::Read).risk, Risk::Low);
+        assert_eq!(vault("*", &["update"], Action::Write).risk, Risk::High);
+        assert_eq!(vault("a/b", &["sudo"], Action::Admin).risk, Risk::High);
+    }
+}

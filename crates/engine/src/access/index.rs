@@ -1,0 +1,220 @@
+//! The access index: the graph plus what every query needs precomputed — each principal's
+//! effective permissions with their last use — built once per cache generation.
+
+use chrono::{DateTime, Utc};
+use portcullis_model::{AccessNodeKind, AccessPath, EffectivePermission};
+use portcullis_store::access::AccessRows;
+use std::collections::{HashMap, HashSet};
+
+use super::graph::{CredMode, Graph, NodeId};
+use super::usage::{Usage, Use};
+use super::walk::{bfs_parents, enumerate_paths, path_from_parents, permissions_of, Walker};
+
+/// Edge steps one path enumeration may take before settling for shortest paths.
+pub const PATH_BUDGET: usize = 50_000;
+
+/// The graph and its precomputed answers. Immutable: a new cache generation builds a new one.
+pub struct AccessIndex {
+    pub graph: Graph,
+    /// Per node (principals only; empty otherwise): effective permissions, sorted.
+    pub eff: Vec<Vec<NodeId>>,
+    /// Parallel to `eff`: newest allowed use in ms since the epoch, `i64::MIN` if never.
+    pub eff_last: Vec<Vec<i64>>,
+    pub usage: Usage,
+    /// Principals per backend, in node order.
+    pub principals: Vec<Vec<NodeId>>,
+    /// Permissions per backend, in node order.
+    pub permissions: Vec<Vec<NodeId>>,
+    pub generation: i64,
+}
+
+impl AccessIndex {
+    pub fn build(rows: &AccessRows, generation: i64) -> AccessIndex {
+        let graph = Graph::build(rows);
+        let n = graph.nodes.len();
+        let mut walker = Walker::new(&graph);
+        let mut eff = vec![Vec::new(); n];
+        let mut principals = vec![Vec::new(); graph.backends.len()];
+        let mut permissions = vec![Vec::new(); graph.backends.len()];
+        for (i, node) in graph.nodes.iter().enumerate() {
+            match node.kind {
+                AccessNodeKind::Principal => {
+                    eff[i] = walker.permissions(&graph, i as NodeId);
+                    principals[node.backend as usize].push(i as NodeId);
+                }
+                AccessNodeKind::Permission => permissions[node.backend as usize].push(i as NodeId),
+                _ => {}
+            }
+        }
+        let backend_of: HashMap<i64, u16> = rows
+            .backends
+            .iter()
+            .enumerate()
+            .map(|(i, b)| (b.id, i as u16))
+            .collect();
+        let usage = {
+            let g = &graph;
+            let eff_ref = &eff;
+            let eff_fn = |s: NodeId| -> Vec<NodeId> {
+                if g.nodes[s as usize].kind == AccessNodeKind::Principal {
+                    eff_ref[s as usize].clone()
+                } else {
+                    credential_permissions(g, eff_ref, s)
+                        .into_iter()
+                        .map(|(p, _)| p)
+                        .collect()
+                }
+            };
+            Usage::build(g, &rows.usage, &backend_of, &eff_fn)
+        };
+        let eff_last = eff
+            .iter()
+            .enumerate()
+            .map(|(s, perms)| {
+                perms
+                    .iter()
+                    .map(|&p| {
+                        usage
+                            .get(s as NodeId, p)
+                            .map_or(i64::MIN, |u: Use| u.last_ms)
+                    })
+                    .collect()
+            })
+            .collect();
+        AccessIndex {
+            graph,
+            eff,
+            eff_last,
+            usage,
+            principals,
+            permissions,
+            generation,
+        }
+    }
+
+    /// The effective permissions of a principal or credential, each with its paths (bounded),
+    /// and whether any list of paths was cut short.
+    pub fn effective(
+        &self,
+        subject: NodeId,
+        only: Option<&HashSet<NodeId>>,
+        max_paths: usize,
+    ) -> (Vec<EffectivePermission>, bool) {
+        let g = &self.graph;
+        let perms: Vec<(NodeId, Vec<Vec<NodeId>>)> =
+            if g.nodes[subject as usize].kind == AccessNodeKind::Principal {
+                self.eff[subject as usize]
+                    .iter()
+                    .map(|&p| (p, Vec::new()))
+                    .collect()
+            } else {
+                credential_permissions(g, &self.eff, subject)
+            };
+        let wanted: Vec<(NodeId, Vec<Vec<NodeId>>)> = perms
+            .into_iter()
+            .filter(|(p, _)| only.is_none_or(|o| o.contains(p)))
+            .collect();
+        let mut truncated = false;
+        let targets: Option<HashSet<NodeId>> =
+            only.map(|_| wanted.iter().map(|(p, _)| *p).collect());
+        let found = enumerate_paths(g, subject, targets.as_ref(), max_paths, PATH_BUDGET);
+        truncated |= found.truncated;
+        let parents = bfs_parents(g, subject);
+        let mut out = Vec::with_capacity(wanted.len());
+        for (p, mut extra) in wanted {
+            let mut paths = found.by_target.get(&p).cloned().unwrap_or_default();
+            paths.append(&mut extra);
+            if paths.is_empty() {
+                if let Some(sp) = path_from_parents(&parents, subject, p) {
+                    paths.push(sp);
+                }
+            }
+            paths.sort_by_key(|x| x.len());
+            paths.dedup();
+            if paths.len() > max_paths {
+                paths.truncate(max_paths);
+                truncated = true;
+            }
+            let used = self.usage.get(subject, p);
+            out.push(EffectivePermission {
+                permission: g.view(p),
+                paths: paths.iter().map(|x| self.path_view(x)).collect(),
+                last_used_at: used.and_then(|u| DateTime::<Utc>::from_timestamp_millis(u.last_ms)),
+                uses: used.map_or(0, |u| u.count),
+            });
+        }
+        out.sort_by(|a, b| {
+            (
+                &a.permission.backend,
+                b.permission.risk,
+                &a.permission.label,
+            )
+                .cmp(&(
+                    &b.permission.backend,
+                    a.permission.risk,
+                    &b.permission.label,
+                ))
+        });
+        (out, truncated)
+    }
+
+    pub fn path_view(&self, nodes: &[NodeId]) -> AccessPath {
+        AccessPath {
+            hops: nodes.iter().map(|&n| self.graph.view(n)).collect(),
+        }
+    }
+}
+
+/// A credential's permissions by its mode, with the paths that are not walks from the credential
+/// itself (for scopes limited by the principal: credential → scope, and credential → principal →
+/// … → scope).
+pub fn credential_permissions(
+    g: &Graph,
+    eff: &[Vec<NodeId>],
+    cred: NodeId,
+) -> Vec<(NodeId, Vec<Vec<NodeId>>)> {
+    let Some(info) = g.nodes[cred as usize].cred.as_ref() else {
+        return Vec::new();
+    };
+    match info.mode {
+        CredMode::Principal | CredMode::Scopes => permissions_of(g, cred)
+            .into_iter()
+            .map(|p| (p, Vec::new()))
+            .collect(),
+        CredMode::ScopesWithinPrincipal => {
+            let scoped: Vec<NodeId> = g
+                .out
+                .of(cred)
+                .filter(|(t, _)| g.nodes[*t as usize].kind == AccessNodeKind::Permission)
+                .map(|(t, _)| t)
+                .collect();
+            let holders: Vec<NodeId> = [info.principal, info.client]
+                .into_iter()
+                .flatten()
+                .collect();
+            let allowed: HashSet<NodeId> = holders
+                .iter()
+                .flat_map(|&h| eff[h as usize].iter().copied())
+                .collect();
+            let parents: Vec<(NodeId, HashMap<NodeId, NodeId>)> =
+                holders.iter().map(|&h| (h, bfs_parents(g, h))).collect();
+            let mut out = Vec::new();
+            for p in scoped {
+                if !allowed.is_empty() && !allowed.contains(&p) {
+                    continue;
+                }
+                let mut paths = vec![vec![cred, p]];
+                for (h, parents) in &parents {
+                    if eff[*h as usize].binary_search(&p).is_ok() {
+                        if let Some(mut hp) = path_from_parents(parents, *h, p) {
+                            hp.insert(0, cred);
+                            paths.push(hp);
+                        }
+                    }
+                }
+                out.push((p, paths));
+            }
+            out
+        }
+    }
+}

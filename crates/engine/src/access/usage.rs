@@ -1,0 +1,184 @@
+//! Which grants were used: allowed audit events mapped to the principal (through the credential
+//! they name, else their actor) and to the permissions they exercised.
+//!
+//! An event credits only the most specific permissions that explain it (Vault's most specific
+//! path rule, a SQL table grant before ownership before SUPERUSER), so a broad grant held next to
+//! a narrow one shows as unused when only the narrow one was needed.
+
+use portcullis_model::AccessNodeKind;
+use portcullis_store::access::AccessUsageRow;
+use std::cmp::Ordering;
+use std::collections::HashMap;
+
+use super::dialect::{Dialect, Event};
+use super::graph::{CredMode, Graph, NodeId};
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Use {
+    pub last_ms: i64,
+    pub count: u64,
+}
+
+impl Use {
+    fn add(&mut self, last_ms: i64, count: u64) {
+        self.last_ms = if self.count == 0 {
+            last_ms
+        } else {
+            self.last_ms.max(last_ms)
+        };
+        self.count += count;
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Usage {
+    /// (principal or credential, permission) → use.
+    pub by_subject: HashMap<(NodeId, NodeId), Use>,
+}
+
+impl Usage {
+    pub fn get(&self, subject: NodeId, perm: NodeId) -> Option<Use> {
+        self.by_subject.get(&(subject, perm)).copied()
+    }
+
+    /// `eff(n)`: the effective permissions of principal or credential `n`.
+    pub fn build(
+        g: &Graph,
+        rows: &[AccessUsageRow],
+        backend_of: &HashMap<i64, u16>,
+        eff: &dyn Fn(NodeId) -> Vec<NodeId>,
+    ) -> Usage {
+        let mut usage = Usage::default();
+        let mut actors: HashMap<(u16, String), Vec<NodeId>> = HashMap::new();
+        for (i, n) in g.nodes.iter().enumerate() {
+            if n.kind != AccessNodeKind::Principal {
+                continue;
+            }
+            let mut keys = vec![n.external_id.clone(), n.label.clone()];
+            if let Some((_, s)) = n.external_id.rsplit_once(':') {
+                keys.push(s.to_string());
+            }
+            keys.dedup();
+            for k in keys {
+                actors.entry((n.backend, k)).or_default().push(i as NodeId);
+            }
+        }
+        let mut buckets: HashMap<NodeId, Buckets> = HashMap::new();
+        for row in rows {
+            let Some(&b) = backend_of.get(&row.backend_id) else {
+                continue;
+            };
+            let dialect = g.backends[b as usize].dialect;
+            let cred = row.credential.as_ref().and_then(|c| {
+                g.by_key
+                    .get(&(b, AccessNodeKind::Credential, c.clone()))
+                    .copied()
+            });
+            // (whose permissions to match against, who gets the credit)
+            let mut subjects: Vec<(NodeId, Vec<NodeId>)> = Vec::new();
+            if let Some(c) = cred {
+                let info = g.nodes[c as usize].cred.as_ref();
+                let mut credit = vec![c];
+                if let Some(p) = info.and_then(|i| i.principal) {
+                    credit.push(p);
+                }
+                // A credential acting as its principal: match against the principal's rights.
+                let source = match info.map(|i| (i.mode, i.principal)) {
+                    Some((CredMode::Principal, Some(p))) => p,
+                    _ => c,
+                };
+                subjects.push((source, credit));
+            }
+            // The actor is credited too: the same identity may appear as several principals
+            // (a Vault userpass user and the entity its token belongs to).
+            if let Some(actor) = &row.actor {
+                for &p in actors.get(&(b, actor.clone())).into_iter().flatten() {
+                    if !subjects.iter().any(|(_, credit)| credit.contains(&p)) {
+                        subjects.push((p, vec![p]));
+                    }
+                }
+            }
+            let event = dialect.event(&row.action, row.resource.as_deref());
+            for (source, credit) in subjects {
+                let b = buckets
+                    .entry(source)
+                    .or_insert_with(|| Buckets::of(g, dialect, &eff(source)));
+                let mut candidates = b.wide.clone();
+                if let Some(keyed) = event.key.as_ref().and_then(|k| b.keyed.get(k)) {
+                    candidates.extend_from_slice(keyed);
+                }
+                let best = best_matches(g, dialect, &candidates, &event);
+                for perm in best {
+                    for &s in &credit {
+                        usage
+                            .by_subject
+                            .entry((s, perm))
+                            .or_default()
+                            .add(row.last_at_ms, row.count);
+                    }
+                }
+            }
+        }
+        usage
+    }
+}
+
+/// A subject's permissions by the bucket of events they could match.
+struct Buckets {
+    keyed: HashMap<String, Vec<NodeId>>,
+    wide: Vec<NodeId>,
+}
+
+impl Buckets {
+    fn of(g: &Graph, dialect: Dialect, perms: &[NodeId]) -> Buckets {
+        let mut b = Buckets {
+            keyed: HashMap::new(),
+            wide: Vec::new(),
+        };
+        for &p in perms {
+            match g.perm(p).and_then(|m| dialect.perm_key(m)) {
+                Some(k) => b.keyed.entry(k).or_default().push(p),
+                None => b.wide.push(p),
+            }
+        }
+        b
+    }
+}
+
+/// The permissions among `perms` that explain the event, most specific only.
+pub fn best_matches(
+    g: &Graph,
+    dialect: Dialect,
+    perms: &[NodeId],
+    event: &Event<'_>,
+) -> Vec<NodeId> {
+    let mut best: Vec<NodeId> = Vec::new();
+    let mut best_score = i64::MIN;
+    for &p in perms {
+        let node = &g.nodes[p as usize];
+        let Some(meta) = &node.perm else { continue };
+        let Some(score) = dialect.event_match(meta, &node.external_id, event) else {
+            continue;
+        };
+        match score.cmp(&best_score) {
+            Ordering::Greater => {
+                best_score = score;
+                best.clear();
+                best.push(p);
+            }
+            Ordering::Equal => best.push(p),
+            Ordering::Less => {}
+        }
+    }
+    if dialect == Dialect::Vault && best.len() > 1 {
+        // Vault decides by the most specific path rule among those matching.
+        let top = best
+            .iter()
+            .filter_map(|&p| g.perm(p).and_then(|m| m.vault.clone()))
+            .max_by(|a, b| a.priority_cmp(b));
+        if let Some(top) = top {
+            best.retain(|&p| g.perm(p).and_then(|m| m.vault.as_ref()) == Some(&top));
+        }
+    }
+    best
+}

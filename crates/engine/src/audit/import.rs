@@ -1,0 +1,328 @@
+//! `portcullis audit import`: one audit file of a known format into a registered backend.
+//!
+//! Parsing (JSON, normalisation, raw serialisation, the index summary) runs on its own thread
+//! while the calling thread writes, so the two overlap; batches travel through a bounded channel
+//! (back-pressure, bounded memory). Re-importing a file adds nothing: every event's dedup key is
+//! unique per backend. An import killed half-way keeps what it committed, and running it again
+//! skips those events and adds the rest. The backend's own sync cursor is left alone: an import
+//! is not the backend's live log.
+
+use futures::executor::block_on;
+use portcullis_connectors::jsonl::{read_jsonl, FileCursor, LineOutcome, ReadSummary};
+use portcullis_connectors::{AuditSink, ConnectorError, SinkError};
+use portcullis_model::{AuditEvent, AuditFormat, ImportReport, LineRejection, Progress};
+use portcullis_store::PreparedAuditEvent;
+use std::collections::HashMap;
+use std::io::{Read, Seek, SeekFrom};
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
+use std::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::{EngineError, Result, Workspace};
+
+type LineParser = fn(&str, u64) -> std::result::Result<LineOutcome, String>;
+
+/// The line parser of each format (all from `portcullis-connectors`).
+pub fn line_parser(format: AuditFormat) -> LineParser {
+    match format {
+        AuditFormat::Vault => portcullis_connectors::vault::parse_audit_line,
+        AuditFormat::K8s => portcullis_connectors::kubernetes::audit::line_outcome,
+        AuditFormat::Pgaudit => portcullis_connectors::postgres::parse_jsonlog_line,
+        AuditFormat::Kong => portcullis_connectors::kong::log::line_outcome,
+        AuditFormat::OidcProvider => portcullis_connectors::oauth2::events::parse_line,
+    }
+}
+
+/// Events handed to the writer at once (what is already waiting in the channel, up to this).
+const EVENTS_PER_GROUP: usize = 16_000;
+/// Events per write transaction. A commit writes every index page the transaction touched, and
+/// random keys (dedup keys, fingerprints) touch most pages of their index, so a big import wants
+/// few commits; a crash loses at most this many events, which the next run re-imports.
+const EVENTS_PER_TRANSACTION: u64 = 250_000;
+
+struct Batch {
+    events: Vec<PreparedAuditEvent>,
+    /// Bytes of the file consumed after this batch.
+    offset: u64,
+}
+
+/// Prepares events on the parsing thread and hands them to the writer.
+struct ChannelSink<'a> {
+    tx: SyncSender<Batch>,
+    /// Audit-log HMAC → credential id (Vault), applied as events arrive, as sync does.
+    hashes: &'a HashMap<String, String>,
+    cancel: &'a CancellationToken,
+}
+
+#[async_trait::async_trait]
+impl AuditSink for ChannelSink<'_> {
+    async fn batch(&mut self, events: Vec<AuditEvent>, cursor: String) -> Result<(), SinkError> {
+        if self.cancel.is_cancelled() {
+            return Err(SinkError("cancelled".into()));
+        }
+        let offset = FileCursor::parse(Some(&cursor)).offset;
+        let events = events
+            .into_iter()
+            .map(|mut e| {
+                if let Some(id) = e.credential.as_ref().and_then(|c| self.hashes.get(c)) {
+                    e.credential = Some(id.clone());
+                }
+                PreparedAuditEvent::new(e)
+            })
+            .collect();
+        self.tx
+            .send(Batch { events, offset })
+            .map_err(|_| SinkError("the cache writer stopped".into()))
+    }
+}
+
+/// What the parsing thread found.
+struct Parsed {
+    summary: std::result::Result<ReadSummary, ConnectorError>,
+    /// The last line had no newline: what became of it.
+    tail: Option<TailOutcome>,
+}
+
+enum TailOutcome {
+    Event,
+    Skipped,
+    Rejected(LineRejection),
+}
+
+/// Reads the file on this (dedicated) thread, sending batches; a last line without its newline
+/// is parsed too (a finished file's last line, or a truncated one, which is then rejected).
+fn parse_file(path: &Path, parser: LineParser, mut sink: ChannelSink<'_>) -> Parsed {
+    let summary = block_on(read_jsonl(path, FileCursor::default(), &mut sink, parser));
+    let mut tail = None;
+    if let Ok(s) = &summary {
+        if s.incomplete_tail {
+            let line_no = s.cursor.line + 1;
+            tail = Some(match read_tail(path, s.cursor.offset) {
+                Err(e) => TailOutcome::Rejected(LineRejection {
+                    line: line_no,
+                    reason: format!("cannot read the last line: {e}"),
+                }),
+                Ok(text) => match parser(text.trim_end_matches('\r'), line_no) {
+                    Ok(LineOutcome::Event(ev)) => {
+                        let prepared = PreparedAuditEvent::new(*ev);
+                        match sink.tx.send(Batch {
+                            events: vec![prepared],
+                            offset: s.cursor.offset + text.len() as u64,
+                        }) {
+                            Ok(()) => TailOutcome::Event,
+                            Err(_) => TailOutcome::Rejected(LineRejection {
+                                line: line_no,
+                                reason: "the cache writer stopped".into(),
+                            }),
+                        }
+                    }
+                    Ok(LineOutcome::Skip) => TailOutcome::Skipped,
+                    Err(reason) => TailOutcome::Rejected(LineRejection {
+                        line: line_no,
+                        reason: format!(
+                            "last line is incomplete (no newline at the end of the file): {reason}"
+                        ),
+                    }),
+                },
+            });
+        }
+    }
+    Parsed { summary, tail }
+}
+
+fn read_tail(path: &Path, offset: u64) -> std::io::Result<String> {
+    let mut f = std::fs::File::open(path)?;
+    f.seek(SeekFrom::Start(offset))?;
+    let mut buf = Vec::new();
+    f.take(portcullis_connectors::jsonl::MAX_LINE_BYTES as u64)
+        .read_to_end(&mut buf)?;
+    Ok(String::from_utf8_lossy(&buf).into_owned())
+}
+
+/// Takes the next batch and whatever else is already waiting, up to a transaction's worth.
+fn next_group(rx: &Receiver<Batch>) -> Option<(Vec<PreparedAuditEvent>, u64)> {
+    let first = rx.recv().ok()?;
+    let mut events = first.events;
+    let mut offset = first.offset;
+    while events.len() < EVENTS_PER_GROUP {
+        match rx.try_recv() {
+            Ok(b) => {
+                events.extend(b.events);
+                offset = b.offset;
+            }
+            Err(TryRecvError::Empty) | Err(TryRecvError::Disconnected) => break,
+        }
+    }
+    Some((events, offset))
+}
+
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
+}
+
+impl Workspace {
+    /// Imports an audit file of `format` into the registered backend `backend`. Progress goes to
+    /// `progress` (bytes read of the file's size); `cancel` stops after the current batch, keeping
+    /// what was committed.
+    pub async fn import_audit(
+        &self,
+        backend: &str,
+        format: AuditFormat,
+        path: &Path,
+        progress: &(dyn Fn(Progress) + Send + Sync),
+        cancel: &CancellationToken,
+    ) -> Result<ImportReport> {
+        let started = Instant::now();
+        let row = self.store.backend_by_name(backend).await?;
+        if row.kind != format.backend_kind() {
+            return Err(EngineError::InvalidInput(format!(
+                "`{}` is a {} backend, but --format {} is the log of a {} backend; register a backend of that kind (portcullis backend add NAME --kind {}) and import into it",
+                row.name,
+                row.kind.label(),
+                format.as_str(),
+                format.backend_kind().label(),
+                format.backend_kind().as_str(),
+            )));
+        }
+        let size = std::fs::metadata(path)
+            .map_err(|e| {
+                EngineError::InvalidInput(format!(
+                    "cannot read the audit file {}: {e}",
+                    path.display()
+                ))
+            })?
+            .len();
+        let hashes = self.store.audit_hashes(row.id).await?;
+        let task = format!("import {} into {}", path.display(), row.name);
+        progress(Progress::Started {
+            task: task.clone(),
+            total: Some(size),
+        });
+        let parser = line_parser(format);
+        let backend_id = row.id;
+        let (imported, events, parsed) = self
+            .store
+            .with_audit_writer(|writer| {
+                std::thread::scope(|scope| {
+                    let (tx, rx) = sync_channel::<Batch>(4);
+                    let sink = ChannelSink {
+                        tx,
+                        hashes: &hashes,
+                        cancel,
+                    };
+                    let parsing = scope.spawn(move || parse_file(path, parser, sink));
+                    let mut imported = 0u64;
+                    let mut events = 0u64;
+                    let mut failure = None;
+                    while let Some((group, offset)) = next_group(&rx) {
+                        events += group.len() as u64;
+                        let step = writer.add(backend_id, &group).and_then(|n| {
+                            if writer.pending() >= EVENTS_PER_TRANSACTION {
+                                writer.commit(None)?;
+                            }
+                            Ok(n)
+                        });
+                        match step {
+                            Ok(n) => imported += n,
+                            Err(e) => {
+                                failure = Some(e);
+                                break;
+                            }
+                        }
+                        progress(Progress::Advanced {
+                            task: task.clone(),
+                            done: offset,
+                            total: Some(size),
+                            message: format!(
+                                "{events} events ({imported} new), {} of {}",
+                                mib(offset),
+                                mib(size)
+                            ),
+                        });
+                    }
+                    if failure.is_none() {
+                        if let Err(e) = writer.commit(None) {
+                            failure = Some(e);
+                        }
+                    }
+                    // Unblocks the parser if the writer stopped early.
+                    drop(rx);
+                    let parsed = parsing.join();
+                    match (failure, parsed) {
+                        (Some(e), _) => Err(e),
+                        (None, Ok(p)) => Ok((imported, events, p)),
+                        (None, Err(_)) => Err(portcullis_store::StoreError::Corrupt {
+                            what: "audit import",
+                            detail: "the parsing thread panicked".into(),
+                        }),
+                    }
+                })
+            })
+            .await?;
+        let summary = match parsed.summary {
+            Ok(s) => s,
+            Err(e) => {
+                progress(Progress::Finished {
+                    task: task.clone(),
+                    ok: false,
+                    message: e.to_string(),
+                });
+                if cancel.is_cancelled() {
+                    return Err(EngineError::Cancelled(format!(
+                        "import of {} stopped after {events} events ({imported} new); run it again to finish — events already imported are skipped",
+                        path.display()
+                    )));
+                }
+                return Err(e.into());
+            }
+        };
+        self.store.correlate_audit(backend_id).await?;
+        let mut rejected: Vec<LineRejection> = summary
+            .rejected
+            .into_iter()
+            .map(|r| LineRejection {
+                line: r.line,
+                reason: r.reason,
+            })
+            .collect();
+        let mut lines = summary.lines;
+        let mut skipped = summary.skipped;
+        match parsed.tail {
+            Some(TailOutcome::Rejected(r)) => {
+                lines += 1;
+                rejected.push(r);
+            }
+            Some(TailOutcome::Skipped) => {
+                lines += 1;
+                skipped += 1;
+            }
+            Some(TailOutcome::Event) => lines += 1,
+            None => {}
+        }
+        let report = ImportReport {
+            backend: row.name.clone(),
+            format,
+            file: path.display().to_string(),
+            lines,
+            imported,
+            duplicates: events - imported,
+            skipped,
+            rejected,
+            duration_ms: started.elapsed().as_millis() as u64,
+        };
+        progress(Progress::Finished {
+            task,
+            ok: true,
+            message: format!(
+                "{} lines: {} imported, {} already cached, {} skipped, {} rejected",
+                report.lines,
+                report.imported,
+                report.duplicates,
+                report.skipped,
+                report.rejected.len()
+            ),
+        });
+        Ok(report)
+    }
+}

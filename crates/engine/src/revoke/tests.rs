@@ -1,0 +1,703 @@
+//! Scenario tests of planning and execution: a cache filled from fixture inventories, and fake
+//! Vault servers (wiremock with state) that count every send, so "never sent twice" is checked,
+//! not assumed.
+
+use portcullis_model::{
+    BackendKind, Credential, CredentialKind, CredentialRef, CredentialStatus, ErrorCode, Grant,
+    Inventory, ItemState, JournalState, NodeKind, Principal, PrincipalKind, Readiness,
+    RevocationConfirmation, RevocationOptions, RevocationSelector, RevocationTarget,
+};
+use portcullis_store::NewJournalEntry;
+use serde_json::json;
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+use tokio_util::sync::CancellationToken;
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, ResponseTemplate};
+
+use super::spec::TargetSpec;
+use crate::Workspace;
+
+const ENV: &str = "PORTCULLIS_TEST_REVOKE_TOKEN";
+
+fn principal(id: &str, name: &str, kind: PrincipalKind) -> Principal {
+    Principal {
+        external_id: id.into(),
+        kind,
+        name: name.into(),
+        enabled: true,
+        attrs: json!({}),
+    }
+}
+
+fn credential(id: &str, kind: CredentialKind, who: &str) -> Credential {
+    Credential {
+        external_id: id.into(),
+        kind,
+        principal_external_id: Some(who.into()),
+        client: None,
+        scopes: vec![],
+        issued_at: Some(chrono::Utc::now()),
+        expires_at: None,
+        last_used_at: None,
+        status: CredentialStatus::Active,
+        attrs: json!({}),
+    }
+}
+
+fn grant(from: &str, to_kind: NodeKind, to: &str) -> Grant {
+    Grant {
+        from_kind: NodeKind::Principal,
+        from_id: from.into(),
+        to_kind,
+        to_id: to.into(),
+    }
+}
+
+async fn workspace() -> (tempfile::TempDir, Workspace) {
+    std::env::set_var(ENV, "console-token");
+    let dir = tempfile::tempdir().unwrap();
+    let ws = Workspace::open(dir.path()).await.unwrap();
+    (dir, ws)
+}
+
+async fn add(ws: &Workspace, name: &str, kind: BackendKind, url: &str, inv: Inventory) -> i64 {
+    let row = ws
+        .store()
+        .insert_backend(
+            name,
+            kind,
+            url,
+            &CredentialRef::Env { var: ENV.into() },
+            &json!({}),
+        )
+        .await
+        .unwrap();
+    ws.store().replace_inventory(row.id, &inv).await.unwrap();
+    row.id
+}
+
+/// Alice in three backends, as sync would leave her.
+async fn alice_everywhere(ws: &Workspace) {
+    let mut bao = Inventory::default();
+    bao.principals
+        .push(principal("ent-1", "alice", PrincipalKind::User));
+    bao.principals.push(principal(
+        "userpass:userpass:alice",
+        "alice",
+        PrincipalKind::User,
+    ));
+    bao.credentials
+        .push(credential("acc-alice", CredentialKind::Accessor, "ent-1"));
+    bao.credentials
+        .push(credential("acc-bob", CredentialKind::Accessor, "ent-2"));
+    add(ws, "bao", BackendKind::Vault, "http://127.0.0.1:1", bao).await;
+
+    let mut pg = Inventory::default();
+    pg.principals
+        .push(principal("alice", "alice", PrincipalKind::User));
+    pg.principals
+        .push(principal("portcullis", "portcullis", PrincipalKind::User));
+    pg.grants
+        .push(grant("alice", NodeKind::Principal, "billing_write"));
+    pg.credentials
+        .push(credential("login:alice", CredentialKind::Login, "alice"));
+    pg.credentials.push(credential(
+        "session:42:1700000000",
+        CredentialKind::Session,
+        "alice",
+    ));
+    pg.credentials.push(credential(
+        "login:portcullis",
+        CredentialKind::Login,
+        "portcullis",
+    ));
+    add(
+        ws,
+        "pg",
+        BackendKind::Postgres,
+        "postgres://portcullis@127.0.0.1:1/acme",
+        pg,
+    )
+    .await;
+
+    let mut oidc = Inventory::default();
+    oidc.principals
+        .push(principal("account:alice", "alice", PrincipalKind::User));
+    let mut refresh = credential(
+        &"a".repeat(64),
+        CredentialKind::RefreshToken,
+        "account:alice",
+    );
+    refresh.attrs = json!({"grant_id": "g1"});
+    refresh.client = Some("dashboard".into());
+    let mut access = credential(
+        &"b".repeat(64),
+        CredentialKind::AccessToken,
+        "account:alice",
+    );
+    access.attrs = json!({"grant_id": "g1"});
+    access.client = Some("dashboard".into());
+    oidc.credentials.push(refresh);
+    oidc.credentials.push(access);
+    add(
+        ws,
+        "oidc",
+        BackendKind::Oauth2,
+        "http://console@127.0.0.1:1",
+        oidc,
+    )
+    .await;
+}
+
+fn select(text: &str) -> RevocationSelector {
+    RevocationSelector::parse(
+        text,
+        chrono::Utc::now(),
+        chrono::FixedOffset::east_opt(0).unwrap(),
+    )
+    .unwrap()
+}
+
+#[tokio::test]
+async fn everything_alice_holds_across_backends() {
+    let (_d, ws) = workspace().await;
+    alice_everywhere(&ws).await;
+    let plan = ws
+        .plan_incident(&select("principal=alice"), &[])
+        .await
+        .unwrap();
+    let by_key: HashMap<&str, _> = plan.items.iter().map(|i| (i.key.as_str(), i)).collect();
+    let readiness = |k: &str| by_key.get(k).map(|i| i.readiness);
+
+    assert_eq!(readiness("bao:accessor:acc-alice"), Some(Readiness::Ready));
+    assert_eq!(
+        readiness("bao:accessor:acc-bob"),
+        None,
+        "bob is not selected"
+    );
+    assert_eq!(readiness("pg:login:alice"), Some(Readiness::Ready));
+    assert_eq!(
+        readiness("pg:session:42:1700000000"),
+        Some(Readiness::Ready)
+    );
+    // Memberships stay unless asked for.
+    assert!(!plan.items.iter().any(|i| i.key.contains(":grant:")));
+    // The OAuth 2.0 tokens need their values; the refresh token names its collateral.
+    let refresh = by_key[format!("oidc:refresh_token:{}", "a".repeat(64)).as_str()];
+    assert_eq!(refresh.readiness, Readiness::NeedsTokenValue);
+    assert_eq!(refresh.collateral.len(), 1);
+    // Logins no API can end are listed as such, once per backend.
+    let login = by_key["bao:login:alice"];
+    assert_eq!(login.readiness, Readiness::Unsupported);
+    assert!(!login.alternatives.is_empty());
+    assert_eq!(readiness("oidc:login:alice"), Some(Readiness::Unsupported));
+    assert_eq!(plan.ready, 3);
+    assert_eq!(plan.confirm_phrase, "revoke 3");
+    assert!(plan.notes.iter().any(|n| n.contains("--tokens-from")));
+
+    // With the refresh token's value, it is ready and covers the access token of its grant.
+    let value = secrecy::SecretString::from("refresh-value".to_string());
+    let fp = portcullis_connectors::fingerprint("refresh-value");
+    let mut inv = Inventory::default();
+    let mut refresh = credential(&fp, CredentialKind::RefreshToken, "account:alice");
+    refresh.attrs = json!({"grant_id": "g2"});
+    let mut access = credential(
+        &"c".repeat(64),
+        CredentialKind::AccessToken,
+        "account:alice",
+    );
+    access.attrs = json!({"grant_id": "g2"});
+    inv.principals
+        .push(principal("account:alice", "alice", PrincipalKind::User));
+    inv.credentials.extend([refresh, access]);
+    add(
+        &ws,
+        "oidc2",
+        BackendKind::Oauth2,
+        "http://console@127.0.0.1:1",
+        inv,
+    )
+    .await;
+    let plan = ws
+        .plan_incident(&select("principal=alice backend=oidc2"), &[value])
+        .await
+        .unwrap();
+    let refresh = plan.items.iter().find(|i| i.key.contains(&fp)).unwrap();
+    assert_eq!(refresh.readiness, Readiness::Ready);
+    let access = plan
+        .items
+        .iter()
+        .find(|i| i.key.contains(&"c".repeat(64)))
+        .unwrap();
+    assert_eq!(access.readiness, Readiness::Covered);
+    assert_eq!(access.covered_by.as_deref(), Some(refresh.key.as_str()));
+
+    // grants=yes adds her direct memberships.
+    let plan = ws
+        .plan_incident(&select("principal=alice backend=pg grants=yes"), &[])
+        .await
+        .unwrap();
+    assert!(plan
+        .items
+        .iter()
+        .any(|i| i.key == "pg:grant:alice>billing_write" && i.is_ready()));
+}
+
+#[tokio::test]
+async fn the_consoles_own_access_is_protected_and_selections_narrow() {
+    let (_d, ws) = workspace().await;
+    alice_everywhere(&ws).await;
+    let plan = ws.plan_incident(&select("backend=pg"), &[]).await.unwrap();
+    let own = plan
+        .items
+        .iter()
+        .find(|i| i.key == "pg:login:portcullis")
+        .unwrap();
+    assert_eq!(own.readiness, Readiness::Protected);
+    let plan = ws
+        .plan_incident(&select("client=dashboard backend=oidc"), &[])
+        .await
+        .unwrap();
+    assert_eq!(plan.items.len(), 2);
+    let plan = ws
+        .plan_incident(&select(&format!("fingerprint={}", &"b".repeat(10))), &[])
+        .await
+        .unwrap();
+    assert_eq!(plan.items.len(), 1);
+    let future = select("since=2099-01-01");
+    assert!(ws
+        .plan_incident(&future, &[])
+        .await
+        .unwrap()
+        .items
+        .is_empty());
+    let err = ws
+        .plan_incident(&select("backend=nope"), &[])
+        .await
+        .unwrap_err();
+    assert_eq!(
+        portcullis_model::IpcError::from(err).code,
+        ErrorCode::InvalidInput
+    );
+    // A single preview says what will and will not happen.
+    let id = ws
+        .credentials(&Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|c| c.external_id == "login:alice")
+        .unwrap()
+        .id;
+    let item = ws
+        .preview_revocation(&RevocationTarget::Credential { id })
+        .await
+        .unwrap();
+    assert_eq!(item.action, "ALTER ROLE alice NOLOGIN");
+    assert!(item
+        .will_not
+        .iter()
+        .any(|w| w.contains("sessions already open")));
+}
+
+/// A Vault that knows which accessors are alive, answers `fail_first[a]` 503s to the first
+/// revocations of `a`, and counts every revoke-accessor that reached it.
+#[derive(Clone, Default)]
+struct FakeVault {
+    live: Arc<Mutex<HashSet<String>>>,
+    sends: Arc<Mutex<HashMap<String, u32>>>,
+    fail_first: Arc<Mutex<HashMap<String, u32>>>,
+    always_503: bool,
+}
+
+fn accessor_of(req: &Request) -> String {
+    serde_json::from_slice::<serde_json::Value>(&req.body)
+        .ok()
+        .and_then(|v| {
+            v.get("accessor")
+                .and_then(|a| a.as_str())
+                .map(str::to_string)
+        })
+        .unwrap_or_default()
+}
+
+impl FakeVault {
+    async fn start(&self) -> MockServer {
+        let server = MockServer::start().await;
+        let me = self.clone();
+        Mock::given(method("POST"))
+            .and(path("/v1/auth/token/revoke-accessor"))
+            .respond_with(move |req: &Request| {
+                if me.always_503 {
+                    return ResponseTemplate::new(503);
+                }
+                let a = accessor_of(req);
+                if let Some(n) = me.fail_first.lock().unwrap().get_mut(&a) {
+                    if *n > 0 {
+                        *n -= 1;
+                        return ResponseTemplate::new(503);
+                    }
+                }
+                *me.sends.lock().unwrap().entry(a.clone()).or_default() += 1;
+                if me.live.lock().unwrap().remove(&a) {
+                    ResponseTemplate::new(204)
+                } else {
+                    ResponseTemplate::new(400)
+                        .set_body_json(json!({"errors": ["invalid accessor"]}))
+                }
+            })
+            .mount(&server)
+            .await;
+        let me = self.clone();
+        Mock::given(method("POST"))
+            .and(path("/v1/auth/token/lookup-accessor"))
+            .respond_with(move |req: &Request| {
+                if me.always_503 {
+                    return ResponseTemplate::new(503);
+                }
+                let a = accessor_of(req);
+                if me.live.lock().unwrap().contains(&a) {
+                    ResponseTemplate::new(200).set_body_json(json!({"data": {"accessor": a}}))
+                } else {
+                    ResponseTemplate::new(400)
+                        .set_body_json(json!({"errors": ["invalid accessor"]}))
+                }
+            })
+            .mount(&server)
+            .await;
+        // The console's own token: looked up by value at the start of a run.
+        Mock::given(method("POST"))
+            .and(path("/v1/auth/token/lookup"))
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(json!({"data": {"accessor": "own"}})),
+            )
+            .mount(&server)
+            .await;
+        server
+    }
+
+    fn sends(&self, a: &str) -> u32 {
+        self.sends.lock().unwrap().get(a).copied().unwrap_or(0)
+    }
+}
+
+async fn vault_backend(ws: &Workspace, name: &str, uri: &str, accessors: &[String]) {
+    let mut inv = Inventory::default();
+    for a in accessors {
+        inv.credentials
+            .push(credential(a, CredentialKind::Accessor, "svc"));
+    }
+    add(ws, name, BackendKind::Vault, uri, inv).await;
+}
+
+fn quick() -> RevocationOptions {
+    RevocationOptions {
+        concurrency: 4,
+        max_attempts: 3,
+        backoff_ms: 5,
+        give_up_after: 3,
+    }
+}
+
+#[tokio::test]
+async fn a_bulk_run_journals_every_step_retries_transient_failures_and_spares_the_console() {
+    let (_d, ws) = workspace().await;
+    let fake = FakeVault::default();
+    let mut accessors: Vec<String> = (0..12).map(|i| format!("acc{i}")).collect();
+    fake.live.lock().unwrap().extend(accessors.iter().cloned());
+    // acc3 fails 4 times: the connector's own 3 attempts, then the engine's retry succeeds.
+    fake.fail_first.lock().unwrap().insert("acc3".into(), 4);
+    let server = fake.start().await;
+    accessors.push("own".into());
+    fake.live.lock().unwrap().insert("own".into());
+    vault_backend(&ws, "bao", &server.uri(), &accessors).await;
+
+    let plan = ws.plan_incident(&select("backend=bao"), &[]).await.unwrap();
+    assert_eq!(plan.ready, 13);
+    let wrong = ws
+        .execute_revocation(
+            &plan,
+            RevocationConfirmation { count: 12 },
+            &[],
+            &quick(),
+            &CancellationToken::new(),
+            &|_| {},
+        )
+        .await
+        .unwrap_err();
+    assert_eq!(
+        portcullis_model::IpcError::from(wrong).code,
+        ErrorCode::InvalidInput
+    );
+    assert!(
+        ws.journal(0, 10).await.unwrap().is_empty(),
+        "nothing journalled, nothing sent"
+    );
+
+    let events = Mutex::new(Vec::new());
+    let report = ws
+        .execute_revocation(
+            &plan,
+            RevocationConfirmation { count: 13 },
+            &[],
+            &quick(),
+            &CancellationToken::new(),
+            &|e| events.lock().unwrap().push(e),
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.verified, 12, "{report:#?}");
+    assert_eq!(report.failed, 1);
+    let own = report
+        .items
+        .iter()
+        .find(|i| i.key == "bao:accessor:own")
+        .unwrap();
+    assert!(own
+        .error
+        .as_ref()
+        .unwrap()
+        .message
+        .contains("console's own token"));
+    assert_eq!(fake.sends("own"), 0);
+    assert!(fake.live.lock().unwrap().contains("own"));
+    for a in accessors.iter().filter(|a| *a != "own") {
+        assert_eq!(fake.sends(a), 1, "{a} reached the backend once");
+    }
+    let acc3 = report
+        .items
+        .iter()
+        .find(|i| i.key == "bao:accessor:acc3")
+        .unwrap();
+    assert_eq!(
+        acc3.sends, 2,
+        "one engine retry after the connector's own retries"
+    );
+
+    // Journal: incident planned+confirmed+closed; per item planned → sent (→ sent) → confirmed → verified.
+    let journal = ws.journal(0, 1000).await.unwrap();
+    let incident = &journal[0];
+    assert_eq!(
+        (incident.action.as_str(), incident.state),
+        ("incident", JournalState::Planned)
+    );
+    assert_eq!(incident.detail["count"], 13);
+    let states = |seq: i64| -> Vec<JournalState> {
+        journal
+            .iter()
+            .filter(|e| e.seq == seq || e.action_seq == Some(seq))
+            .map(|e| e.state)
+            .collect()
+    };
+    use JournalState::*;
+    assert_eq!(
+        states(incident.seq),
+        vec![Planned, Confirmed, Failed],
+        "one item failed"
+    );
+    assert_eq!(
+        states(acc3.journal_seq.unwrap()),
+        vec![Planned, Sent, Sent, Confirmed, Verified]
+    );
+    assert_eq!(states(own.journal_seq.unwrap()), vec![Planned, Failed]);
+    assert!(ws.journal_verify().await.unwrap().ok);
+    assert!(ws.unfinished_revocations().await.unwrap().is_empty());
+    // The cache knows what was proven dead.
+    let revoked = ws
+        .credentials(&portcullis_model::CredentialFilter {
+            status: Some(CredentialStatus::Revoked),
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    assert_eq!(revoked.len(), 12);
+    assert!(events
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|e| e.state == Verified && e.total == 13));
+}
+
+#[tokio::test]
+async fn resuming_asks_first_and_sends_only_what_is_still_alive() {
+    let (_d, ws) = workspace().await;
+    let fake = FakeVault::default();
+    fake.live
+        .lock()
+        .unwrap()
+        .extend(["alive-sent".to_string(), "never-sent".to_string()]);
+    let server = fake.start().await;
+    vault_backend(
+        &ws,
+        "bao",
+        &server.uri(),
+        &["landed".into(), "alive-sent".into(), "never-sent".into()],
+    )
+    .await;
+
+    // What a kill -9 leaves: an incident, one item sent and landed, one sent and lost, one only planned.
+    let entry = |action, target: String, state, action_seq, detail| NewJournalEntry {
+        actor: "t",
+        action,
+        target: Box::leak(target.into_boxed_str()),
+        state,
+        action_seq,
+        detail,
+    };
+    let incident = ws
+        .store()
+        .journal_append(entry(
+            "incident",
+            "backend=bao".into(),
+            JournalState::Planned,
+            None,
+            json!({}),
+        ))
+        .await
+        .unwrap();
+    let mut seqs = Vec::new();
+    for (acc, sent) in [
+        ("landed", true),
+        ("alive-sent", true),
+        ("never-sent", false),
+    ] {
+        let spec = TargetSpec::Credential {
+            kind: CredentialKind::Accessor,
+            external_id: acc.into(),
+        };
+        let planned = ws
+            .store()
+            .journal_append(entry(
+                "revoke",
+                format!("bao {}", spec.describe()),
+                JournalState::Planned,
+                None,
+                json!({"key": format!("bao:accessor:{acc}"), "backend": "bao", "spec": spec,
+                       "resend": "idempotent", "incident": incident.seq}),
+            ))
+            .await
+            .unwrap();
+        if sent {
+            ws.store()
+                .journal_append(entry(
+                    "revoke",
+                    "x".into(),
+                    JournalState::Sent,
+                    Some(planned.seq),
+                    json!({}),
+                ))
+                .await
+                .unwrap();
+        }
+        seqs.push(planned.seq);
+    }
+    // An incident killed before its items were planned: nothing was sent.
+    let empty = ws
+        .store()
+        .journal_append(entry(
+            "incident",
+            "backend=none".into(),
+            JournalState::Planned,
+            None,
+            json!({}),
+        ))
+        .await
+        .unwrap();
+    let open = ws.unfinished_revocations().await.unwrap();
+    assert_eq!(open.len(), 5);
+    assert!(open.iter().all(|u| u.resumable));
+
+    let report = ws
+        .resume_revocations(&[], &quick(), &CancellationToken::new(), &|_| {})
+        .await
+        .unwrap();
+    assert_eq!(report.verified, 3, "{report:#?}");
+    assert_eq!(fake.sends("landed"), 0, "found dead: not sent again");
+    assert_eq!(fake.sends("alive-sent"), 1);
+    assert_eq!(fake.sends("never-sent"), 1);
+    let landed = report
+        .items
+        .iter()
+        .find(|i| i.key == "bao:accessor:landed")
+        .unwrap();
+    assert!(landed.resumed && landed.sends == 0);
+    assert!(ws.unfinished_revocations().await.unwrap().is_empty());
+    let journal = ws.journal(0, 1000).await.unwrap();
+    let closing = |seq: i64| {
+        journal
+            .iter()
+            .rev()
+            .find(|e| e.action_seq == Some(seq))
+            .map(|e| e.state)
+    };
+    assert_eq!(closing(incident.seq), Some(JournalState::Verified));
+    assert_eq!(closing(empty.seq), Some(JournalState::Failed));
+    assert!(ws.journal_verify().await.unwrap().ok);
+    // A second resume finds nothing to do.
+    let again = ws
+        .resume_revocations(&[], &quick(), &CancellationToken::new(), &|_| {})
+        .await
+        .unwrap();
+    assert!(again.items.is_empty());
+}
+
+#[tokio::test]
+async fn a_failing_backend_is_given_up_with_reasons_while_the_others_finish() {
+    let (_d, ws) = workspace().await;
+    let good = FakeVault::default();
+    let good_acc: Vec<String> = (0..6).map(|i| format!("g{i}")).collect();
+    good.live.lock().unwrap().extend(good_acc.iter().cloned());
+    let good_server = good.start().await;
+    vault_backend(&ws, "good", &good_server.uri(), &good_acc).await;
+    let bad = FakeVault {
+        always_503: true,
+        ..Default::default()
+    };
+    let bad_server = bad.start().await;
+    let bad_acc: Vec<String> = (0..10).map(|i| format!("b{i}")).collect();
+    vault_backend(&ws, "bad", &bad_server.uri(), &bad_acc).await;
+
+    let plan = ws
+        .plan_incident(&select("backend=good,bad"), &[])
+        .await
+        .unwrap();
+    let opts = RevocationOptions {
+        concurrency: 2,
+        max_attempts: 1,
+        backoff_ms: 5,
+        give_up_after: 2,
+    };
+    let report = ws
+        .execute_revocation(
+            &plan,
+            RevocationConfirmation { count: plan.ready },
+            &[],
+            &opts,
+            &CancellationToken::new(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.verified, 6);
+    assert_eq!(report.failed, 10);
+    for item in report.items.iter().filter(|i| i.backend == "bad") {
+        assert_eq!(item.state, ItemState::Failed);
+        let e = item.error.as_ref().unwrap();
+        assert_eq!(e.code, ErrorCode::BackendError, "{e}");
+        assert!(
+            e.message.contains("503") || e.message.contains("not sent"),
+            "{e}"
+        );
+    }
+    let unsent = report
+        .items
+        .iter()
+        .filter(|i| i.backend == "bad" && i.sends == 0)
+        .count();
+    assert!(
+        unsent >= 6,
+        "after 2 failures in a row the rest is not sent ({unsent} unsent)"
+    );
+    assert!(ws.unfinished_revocations().await.unwrap().is_empty());
+    assert!(ws.journal_verify().await.unwrap().ok);
+}

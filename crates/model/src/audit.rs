@@ -1,0 +1,363 @@
+//! The audit trail browser's vocabulary: a page of search results, one event's raw record, the
+//! timeline, highlights (saved views), exports and file imports.
+//!
+//! Searches are plain query strings (`actor:alice outcome:deny billing since:-1h`; the grammar is
+//! documented on `portcullis_engine::audit::query`), so a pivot, a saved view and a URL are all
+//! just strings. [`AuditField::term`] builds one `field:value` term with the quoting the parser
+//! expects, for the UI to compose pivots without re-implementing the rules.
+
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+use crate::{AuditEventView, BackendKind};
+
+/// A field a search can filter on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum AuditField {
+    Backend,
+    Actor,
+    Credential,
+    Action,
+    Resource,
+    Outcome,
+    /// The source address (`source:` or `ip:`).
+    Source,
+    Since,
+    Until,
+}
+
+impl AuditField {
+    pub const ALL: [AuditField; 9] = [
+        AuditField::Backend,
+        AuditField::Actor,
+        AuditField::Credential,
+        AuditField::Action,
+        AuditField::Resource,
+        AuditField::Outcome,
+        AuditField::Source,
+        AuditField::Since,
+        AuditField::Until,
+    ];
+
+    /// The name used in query strings.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditField::Backend => "backend",
+            AuditField::Actor => "actor",
+            AuditField::Credential => "credential",
+            AuditField::Action => "action",
+            AuditField::Resource => "resource",
+            AuditField::Outcome => "outcome",
+            AuditField::Source => "source",
+            AuditField::Since => "since",
+            AuditField::Until => "until",
+        }
+    }
+
+    /// Parses a field name, with its aliases (`cred`, `ip`, `src`, `user`), case-insensitively.
+    pub fn parse(name: &str) -> Option<AuditField> {
+        let lower = name.to_ascii_lowercase();
+        Some(match lower.as_str() {
+            "backend" => AuditField::Backend,
+            "actor" | "user" | "principal" => AuditField::Actor,
+            "credential" | "cred" => AuditField::Credential,
+            "action" => AuditField::Action,
+            "resource" => AuditField::Resource,
+            "outcome" => AuditField::Outcome,
+            "source" | "ip" | "src" => AuditField::Source,
+            "since" | "from" => AuditField::Since,
+            "until" | "to" => AuditField::Until,
+            _ => return None,
+        })
+    }
+
+    /// `field:value`, quoting the value when the parser would otherwise split or misread it.
+    pub fn term(self, value: &str) -> String {
+        format!("{}:{}", self.as_str(), quote_value(value))
+    }
+}
+
+/// Quotes a query value when it is empty, holds whitespace, a quote or a backslash, or starts
+/// with `-` (negation); inside quotes `"` and `\` are escaped with `\`. A trailing `*` of an
+/// unquoted value means "prefix", so a value ending in `*` is quoted too.
+pub fn quote_value(value: &str) -> String {
+    let plain = !value.is_empty()
+        && !value.starts_with('-')
+        && !value.ends_with('*')
+        && !value
+            .chars()
+            .any(|c| c.is_whitespace() || c == '"' || c == '\\' || c == '(' || c == ')');
+    if plain {
+        return value.to_string();
+    }
+    let mut out = String::with_capacity(value.len() + 2);
+    out.push('"');
+    for c in value.chars() {
+        if c == '"' || c == '\\' {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out.push('"');
+    out
+}
+
+/// How many events match, counted exactly up to a cap and estimated beyond it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TotalEstimate {
+    pub count: u64,
+    /// `false`: more than the counting cap matched and `count` is extrapolated from the time
+    /// span the counted events cover.
+    pub exact: bool,
+}
+
+/// One page of search results, newest first.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditPage {
+    pub events: Vec<AuditEventView>,
+    /// Pass back to get the next (older) page; `None` on the last page.
+    pub next_cursor: Option<String>,
+    pub total: TotalEstimate,
+    /// The query as the engine understood it (normalised: fields spelled out, times absolute).
+    pub query: String,
+}
+
+/// One event with the record the backend delivered (secrets removed by the connector).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditEventDetail {
+    pub event: AuditEventView,
+    pub backend_kind: BackendKind,
+    /// The key that makes re-imports idempotent (request id, line hash...).
+    pub dedup_key: String,
+    pub raw: serde_json::Value,
+    /// Ready-made searches around this event: same actor, same credential, same resource.
+    pub pivots: Vec<Pivot>,
+}
+
+/// A query a reviewer can jump to from an event or a highlight.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Pivot {
+    pub label: String,
+    pub query: String,
+}
+
+/// Events per time bucket for the current filter.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AuditTimeline {
+    pub from: DateTime<Utc>,
+    pub to: DateTime<Utc>,
+    pub bucket_seconds: u64,
+    pub buckets: Vec<TimelineBucket>,
+    /// The same histogram drawn by the engine (plotters SVG), for the UI or a report.
+    pub svg: String,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TimelineBucket {
+    pub start: DateTime<Utc>,
+    pub allow: u64,
+    pub deny: u64,
+    pub error: u64,
+}
+
+impl TimelineBucket {
+    pub fn total(&self) -> u64 {
+        self.allow + self.deny + self.error
+    }
+}
+
+/// What a highlight detector looks for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HighlightKind {
+    /// Many denials for one actor in a short window.
+    DenialBurst,
+    /// Allowed events of a credential after it was revoked or expired.
+    UsedAfterRevocation,
+    /// A credential used from an address it had not used before.
+    NewSourceAddress,
+    /// A principal active again after a long silence.
+    DormantPrincipal,
+}
+
+impl HighlightKind {
+    pub const ALL: [HighlightKind; 4] = [
+        HighlightKind::DenialBurst,
+        HighlightKind::UsedAfterRevocation,
+        HighlightKind::NewSourceAddress,
+        HighlightKind::DormantPrincipal,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            HighlightKind::DenialBurst => "denial_burst",
+            HighlightKind::UsedAfterRevocation => "used_after_revocation",
+            HighlightKind::NewSourceAddress => "new_source_address",
+            HighlightKind::DormantPrincipal => "dormant_principal",
+        }
+    }
+}
+
+/// A named query plus what its detector found: a highlight the reviewer can open.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SavedView {
+    pub kind: HighlightKind,
+    pub title: String,
+    /// What the detector looks for, with its thresholds.
+    pub description: String,
+    /// The search that shows the raw material (e.g. `outcome:deny`).
+    pub query: String,
+    pub items: Vec<HighlightItem>,
+}
+
+/// One finding of a detector, with the search that shows its events.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HighlightItem {
+    pub backend: String,
+    /// The actor or credential concerned.
+    pub subject: String,
+    /// One sentence saying what happened.
+    pub summary: String,
+    /// Events behind the finding.
+    pub count: u64,
+    pub first_at: DateTime<Utc>,
+    pub last_at: DateTime<Utc>,
+    pub query: String,
+}
+
+/// File formats `portcullis audit import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum AuditFormat {
+    /// Vault/OpenBao file audit device.
+    Vault,
+    /// Kubernetes API server audit log (audit.k8s.io/v1 events, one per line).
+    K8s,
+    /// PostgreSQL jsonlog with pgaudit entries.
+    Pgaudit,
+    /// Kong log serializer output (file-log).
+    Kong,
+    /// node-oidc-provider event log.
+    OidcProvider,
+}
+
+impl AuditFormat {
+    pub const ALL: [AuditFormat; 5] = [
+        AuditFormat::Vault,
+        AuditFormat::K8s,
+        AuditFormat::Pgaudit,
+        AuditFormat::Kong,
+        AuditFormat::OidcProvider,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            AuditFormat::Vault => "vault",
+            AuditFormat::K8s => "k8s",
+            AuditFormat::Pgaudit => "pgaudit",
+            AuditFormat::Kong => "kong",
+            AuditFormat::OidcProvider => "oidc-provider",
+        }
+    }
+
+    /// The backend kind whose logs this format is.
+    pub fn backend_kind(self) -> BackendKind {
+        match self {
+            AuditFormat::Vault => BackendKind::Vault,
+            AuditFormat::K8s => BackendKind::Kubernetes,
+            AuditFormat::Pgaudit => BackendKind::Postgres,
+            AuditFormat::Kong => BackendKind::Kong,
+            AuditFormat::OidcProvider => BackendKind::Oauth2,
+        }
+    }
+}
+
+impl std::str::FromStr for AuditFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        AuditFormat::ALL
+            .into_iter()
+            .find(|f| f.as_str() == s)
+            .ok_or_else(|| {
+                let names: Vec<&str> = AuditFormat::ALL.iter().map(|f| f.as_str()).collect();
+                format!("unknown audit format `{s}` (one of: {})", names.join(", "))
+            })
+    }
+}
+
+/// A line an import could not turn into an event.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LineRejection {
+    pub line: u64,
+    pub reason: String,
+}
+
+/// What one import did. `imported + duplicates` events were read; `skipped` lines were valid but
+/// not events of interest (e.g. Vault request halves); `rejected` lines were not understood.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportReport {
+    pub backend: String,
+    pub format: AuditFormat,
+    pub file: String,
+    pub lines: u64,
+    pub imported: u64,
+    pub duplicates: u64,
+    pub skipped: u64,
+    pub rejected: Vec<LineRejection>,
+    pub duration_ms: u64,
+}
+
+/// Export formats of a search result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ExportFormat {
+    Csv,
+    /// One JSON object per line, with the raw record.
+    JsonLines,
+}
+
+impl std::str::FromStr for ExportFormat {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "csv" => Ok(ExportFormat::Csv),
+            "jsonl" | "json-lines" | "ndjson" => Ok(ExportFormat::JsonLines),
+            _ => Err(format!("unknown export format `{s}` (csv or jsonl)")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_are_quoted_only_when_needed() {
+        assert_eq!(AuditField::Actor.term("alice"), "actor:alice");
+        assert_eq!(
+            AuditField::Resource.term("secret/data/x"),
+            "resource:secret/data/x"
+        );
+        assert_eq!(AuditField::Actor.term("Bob Smith"), "actor:\"Bob Smith\"");
+        assert_eq!(AuditField::Actor.term("-x"), "actor:\"-x\"");
+        assert_eq!(AuditField::Actor.term("a\"b\\"), "actor:\"a\\\"b\\\\\"");
+        assert_eq!(AuditField::Actor.term(""), "actor:\"\"");
+        assert_eq!(AuditField::Resource.term("x*"), "resource:\"x*\"");
+    }
+
+    #[test]
+    fn field_names_and_formats_round_trip() {
+        for f in AuditField::ALL {
+            assert_eq!(AuditField::parse(f.as_str()), Some(f));
+        }
+        assert_eq!(AuditField::parse("IP"), Some(AuditField::Source));
+        for f in AuditFormat::ALL {
+            assert_eq!(f.as_str().parse::<AuditFormat>(), Ok(f));
+            assert_eq!(serde_json::to_value(f).unwrap().as_str(), Some(f.as_str()));
+        }
+        assert!("syslog".parse::<AuditFormat>().is_err());
+    }
+}

@@ -1,0 +1,273 @@
+//! The Access map end to end, against the REAL sandbox: the CLI registers the three sandbox
+//! backends in a fresh workspace and syncs them; in the app a reviewer picks a seeded person
+//! (alice) and sees the permissions she reaches in every backend, each with its grant path; the
+//! path is highlighted on the graph; the matrix is rendered (engine heatmap + cells) and a cell
+//! opens the why panel; who-can answers "read secret/data/payments/*" with paths.
+//! Needs a display (Xvfb), tauri-driver, the sandbox, and `target/debug/portcullis{,-app}`.
+
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use portcullis_e2e::thirtyfour::prelude::*;
+use portcullis_e2e::{repo_root, wait_until, App, HarnessError, Result, Sandbox, UI_TIMEOUT};
+use serde_json::Value;
+
+const OIDC_VAR: &str = "PORTCULLIS_E2E_OIDC_SECRET";
+const BAO_VAR: &str = "PORTCULLIS_E2E_BAO_TOKEN";
+const PG_VAR: &str = "PORTCULLIS_E2E_PG_PASSWORD";
+
+fn failed(msg: impl Into<String>) -> HarnessError {
+    HarnessError::Failed(msg.into())
+}
+
+fn cli_binary() -> Result<PathBuf> {
+    let p = repo_root().join("target/debug/portcullis");
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(HarnessError::Missing {
+            what: "the CLI",
+            path: p,
+            hint: "build it first: cargo build -p portcullis-cli",
+        })
+    }
+}
+
+/// Runs the CLI on the test's workspace with the backends' secrets in its environment.
+fn cli(workspace: &std::path::Path, sb: &Sandbox, args: &[&str]) -> Result<String> {
+    let out = Command::new(cli_binary()?)
+        .arg("--workspace")
+        .arg(workspace)
+        .args(args)
+        .env(OIDC_VAR, &sb.oidc.client_secret)
+        .env(BAO_VAR, &sb.openbao.token)
+        .env(PG_VAR, &sb.postgres.password)
+        .env_remove("PORTCULLIS_WORKSPACE")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| HarnessError::Io {
+            what: format!("running portcullis {args:?}"),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(failed(format!(
+            "portcullis {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn add_and_sync(workspace: &std::path::Path, sb: &Sandbox) -> Result<()> {
+    let oidc_url = sb
+        .oidc
+        .issuer
+        .replacen("://", &format!("://{}@", sb.oidc.client_id), 1);
+    let (oidc_log, bao_log) = (
+        sb.oidc.event_log.display().to_string(),
+        sb.openbao.audit_log.display().to_string(),
+    );
+    for args in [
+        vec![
+            "backend",
+            "add",
+            "oidc",
+            "--kind",
+            "oauth2",
+            "--url",
+            &oidc_url,
+            "--credential-env",
+            OIDC_VAR,
+            "--audit-log",
+            &oidc_log,
+        ],
+        vec![
+            "backend",
+            "add",
+            "openbao",
+            "--kind",
+            "vault",
+            "--url",
+            &sb.openbao.url,
+            "--credential-env",
+            BAO_VAR,
+            "--audit-log",
+            &bao_log,
+        ],
+        vec![
+            "backend",
+            "add",
+            "postgres",
+            "--kind",
+            "postgres",
+            "--url",
+            &sb.postgres.url,
+            "--credential-env",
+            PG_VAR,
+        ],
+    ] {
+        cli(workspace, sb, &args)?;
+    }
+    let reports: Value = serde_json::from_str(&cli(workspace, sb, &["--json", "sync"])?)
+        .map_err(|e| failed(format!("sync output: {e}")))?;
+    for r in reports.as_array().into_iter().flatten() {
+        if r["ok"] != true {
+            return Err(failed(format!("sync failed: {r}")));
+        }
+    }
+    Ok(())
+}
+
+async fn text(app: &App, css: &str) -> Result<String> {
+    Ok(app.wait_css(css).await?.text().await?)
+}
+
+async fn count(app: &App, css: &str) -> Result<usize> {
+    Ok(app.driver.find_all(By::Css(css)).await?.len())
+}
+
+/// Waits until at least `n` elements match `css`.
+async fn wait_count(app: &App, css: &str, n: usize) -> Result<usize> {
+    wait_until(&format!("{n}+ of {css}"), UI_TIMEOUT, || async {
+        let c = count(app, css).await?;
+        Ok((c >= n).then_some(c))
+    })
+    .await
+}
+
+async fn scroll_to(app: &App, css: &str) -> Result<()> {
+    let el = app.wait_css(css).await?;
+    el.scroll_into_view().await?;
+    Ok(())
+}
+
+async fn with_app<F, Fut>(shot_on_failure: &str, f: F) -> Result<()>
+where
+    F: FnOnce(App, Sandbox) -> Fut,
+    Fut: std::future::Future<Output = (App, Result<()>)>,
+{
+    portcullis_e2e::require_display()?;
+    let sandbox = Sandbox::load()?;
+    let workspace = tempfile::tempdir().map_err(|source| HarnessError::Io {
+        what: "creating a workspace dir".into(),
+        source,
+    })?;
+    add_and_sync(workspace.path(), &sandbox)?;
+    let env: Vec<(&str, &OsStr)> = vec![
+        ("PORTCULLIS_WORKSPACE", workspace.path().as_os_str()),
+        (OIDC_VAR, OsStr::new(&sandbox.oidc.client_secret)),
+        (BAO_VAR, OsStr::new(&sandbox.openbao.token)),
+        (PG_VAR, OsStr::new(&sandbox.postgres.password)),
+        ("PORTCULLIS_ACTOR", OsStr::new("e2e-reviewer")),
+    ];
+    let app = App::launch(&env).await?;
+    let (app, outcome) = f(app, sandbox).await;
+    if outcome.is_err() {
+        let _ = app.screenshot(shot_on_failure).await;
+    }
+    app.quit().await.and(outcome)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_person_their_reach_the_matrix_and_who_can() -> Result<()> {
+    with_app("ui-access-failure.png", |app, _sb| async move {
+        let r = scenario(&app).await;
+        (app, r)
+    })
+    .await
+}
+
+async fn scenario(app: &App) -> Result<()> {
+    app.wait_css("#nav-overview.active").await?;
+    app.use_theme("light").await?;
+    app.click("#nav-access").await?;
+    app.wait_css("[data-testid=access-empty]").await?;
+
+    // Pick a seeded person: alice exists in all three backends.
+    app.type_into("#access-subject", "alice").await?;
+    app.click("#access-explain").await?;
+    wait_count(app, "[data-testid=subject]", 2).await?;
+    let rows = app
+        .driver
+        .find_all(By::Css("[data-testid=permission-row]"))
+        .await?;
+    let mut backends = BTreeSet::new();
+    for r in &rows {
+        backends.insert(r.attr("data-backend").await?.unwrap_or_default());
+    }
+    assert!(
+        ["oidc", "openbao", "postgres"]
+            .iter()
+            .all(|b| backends.contains(*b)),
+        "alice's permissions should come from every sandbox backend, got {backends:?}"
+    );
+    // Every row explains itself with a path that starts at alice.
+    let path = text(
+        app,
+        "[data-testid=permission-row] [data-testid=access-path]",
+    )
+    .await?;
+    assert!(path.contains("alice") && path.contains('→'), "{path}");
+    // The URL carries the subject.
+    let url = app.driver.current_url().await?;
+    assert!(url.as_str().contains("who=alice"), "{url}");
+
+    // Revoking a grant from its path row starts with the engine's preview naming the exact
+    // edge and what it will NOT do; cancelling sends nothing.
+    app.click("[data-testid=permission-row][data-backend=postgres] [data-testid=revoke-edge]")
+        .await?;
+    let plan = text(app, "#target-revoke-dialog [data-testid=revoke-plan]").await?;
+    assert!(plan.contains("alice"), "{plan}");
+    app.screenshot("ui-access-revoke.png").await?;
+    app.click("#target-revoke-dialog button.ghost").await?;
+    wait_until("the revoke dialog to close", UI_TIMEOUT, || async {
+        Ok((count(app, "#target-revoke-dialog").await? == 0).then_some(()))
+    })
+    .await?;
+
+    // The graph shows her neighbourhood; "show on map" highlights a path.
+    wait_count(
+        app,
+        "[data-testid=access-graph] [data-testid=graph-node]",
+        2,
+    )
+    .await?;
+    app.click("[data-testid=show-path]").await?;
+    wait_count(app, "[data-testid=graph-node].hot", 2).await?;
+    app.screenshot("ui-access.png").await?;
+
+    // The matrix: the engine's heatmap and cells coloured by state; a granted cell explains itself.
+    app.wait_css("[data-testid=matrix-heatmap] svg").await?;
+    wait_count(app, "[data-testid=matrix-cell]", 10).await?;
+    let granted = count(app, "[data-testid=matrix-cell][data-state=granted_used]").await?
+        + count(app, "[data-testid=matrix-cell][data-state=granted_unused]").await?;
+    assert!(
+        granted > 0,
+        "the first page of the matrix shows no granted cell"
+    );
+    let unused = count(app, "[data-testid=matrix-cell][data-state=granted_unused]").await?;
+    let css = if unused > 0 {
+        "[data-testid=matrix-cell][data-state=granted_unused]"
+    } else {
+        "[data-testid=matrix-cell][data-state=granted_used]"
+    };
+    app.click(css).await?;
+    let why = text(app, "[data-testid=why-panel]").await?;
+    assert!(why.contains("path"), "{why}");
+    scroll_to(app, "[data-testid=matrix]").await?;
+    app.screenshot("ui-access-matrix.png").await?;
+
+    // Who can read the payments secrets, and why.
+    app.type_into("#whocan-resource", "secret/data/payments/*")
+        .await?;
+    app.click("#whocan-ask").await?;
+    wait_count(app, "[data-testid=whocan-entry]", 3).await?;
+    let answer = text(app, "[data-testid=whocan-result]").await?;
+    assert!(answer.contains("frank") && answer.contains('→'), "{answer}");
+    scroll_to(app, "[data-testid=whocan-result]").await?;
+    app.screenshot("ui-access-whocan.png").await?;
+    Ok(())
+}

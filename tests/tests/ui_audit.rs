@@ -1,0 +1,355 @@
+//! The Audit page end to end, against the REAL sandbox (read-only: nothing is revoked): the CLI
+//! syncs the three sandbox backends into a fresh workspace; in the app, `/` focuses the search,
+//! `actor:dave outcome:deny` shows exactly dave's seeded denials with the timeline of the same
+//! search; a row opens the raw event; the credential pivot filters on the credential that made
+//! the request; `#/audit?q=credential:ID` opens pre-filtered; a range picked on the timeline adds
+//! since:/until:; the result exports to a CSV file; re-importing the OpenBao audit log is counted
+//! as duplicates, not added twice.
+//! Needs a display (Xvfb), tauri-driver, the sandbox, and `target/debug/portcullis{,-app}`.
+
+use std::ffi::OsStr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+
+use portcullis_e2e::thirtyfour::prelude::*;
+use portcullis_e2e::{repo_root, wait_until, App, HarnessError, Result, Sandbox, UI_TIMEOUT};
+use serde_json::Value;
+
+const OIDC_VAR: &str = "PORTCULLIS_E2E_OIDC_SECRET";
+const BAO_VAR: &str = "PORTCULLIS_E2E_BAO_TOKEN";
+const PG_VAR: &str = "PORTCULLIS_E2E_PG_PASSWORD";
+
+fn failed(msg: impl Into<String>) -> HarnessError {
+    HarnessError::Failed(msg.into())
+}
+
+fn io(what: &str) -> impl FnOnce(std::io::Error) -> HarnessError + '_ {
+    move |source| HarnessError::Io {
+        what: what.to_string(),
+        source,
+    }
+}
+
+fn cli(workspace: &Path, sb: &Sandbox, args: &[&str]) -> Result<String> {
+    let bin = repo_root().join("target/debug/portcullis");
+    if !bin.is_file() {
+        return Err(HarnessError::Missing {
+            what: "the CLI",
+            path: bin,
+            hint: "build it first: cargo build -p portcullis-cli",
+        });
+    }
+    let out = Command::new(bin)
+        .arg("--workspace")
+        .arg(workspace)
+        .args(args)
+        .env(OIDC_VAR, &sb.oidc.client_secret)
+        .env(BAO_VAR, &sb.openbao.token)
+        .env(PG_VAR, &sb.postgres.password)
+        .env_remove("PORTCULLIS_WORKSPACE")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(io("running portcullis"))?;
+    if !out.status.success() {
+        return Err(failed(format!(
+            "portcullis {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn add_and_sync(workspace: &Path, sb: &Sandbox) -> Result<()> {
+    let oidc_url = sb
+        .oidc
+        .issuer
+        .replacen("://", &format!("://{}@", sb.oidc.client_id), 1);
+    let (oidc_log, bao_log) = (
+        sb.oidc.event_log.display().to_string(),
+        sb.openbao.audit_log.display().to_string(),
+    );
+    for args in [
+        vec![
+            "backend",
+            "add",
+            "oidc",
+            "--kind",
+            "oauth2",
+            "--url",
+            &oidc_url,
+            "--credential-env",
+            OIDC_VAR,
+            "--audit-log",
+            &oidc_log,
+        ],
+        vec![
+            "backend",
+            "add",
+            "openbao",
+            "--kind",
+            "vault",
+            "--url",
+            &sb.openbao.url,
+            "--credential-env",
+            BAO_VAR,
+            "--audit-log",
+            &bao_log,
+        ],
+        vec![
+            "backend",
+            "add",
+            "postgres",
+            "--kind",
+            "postgres",
+            "--url",
+            &sb.postgres.url,
+            "--credential-env",
+            PG_VAR,
+        ],
+    ] {
+        cli(workspace, sb, &args)?;
+    }
+    let reports: Value = serde_json::from_str(&cli(workspace, sb, &["--json", "sync"])?)
+        .map_err(|e| failed(format!("sync output: {e}")))?;
+    for r in reports.as_array().into_iter().flatten() {
+        if r["ok"] != true {
+            return Err(failed(format!("sync failed: {r}")));
+        }
+    }
+    Ok(())
+}
+
+async fn text(app: &App, css: &str) -> Result<String> {
+    Ok(app.wait_css(css).await?.text().await?)
+}
+
+/// (outcome, actor text, credential text) of every rendered row, once the list has settled.
+async fn rows(app: &App) -> Result<Vec<(String, String, String)>> {
+    let mut out = Vec::new();
+    for row in app
+        .driver
+        .find_all(By::Css("[data-testid=audit-row]"))
+        .await?
+    {
+        let outcome = row.attr("data-outcome").await?.unwrap_or_default();
+        let actor = row.attr("data-actor").await?.unwrap_or_default();
+        let cred = row.attr("data-credential").await?.unwrap_or_default();
+        out.push((outcome, actor, cred));
+    }
+    Ok(out)
+}
+
+async fn wait_rows(
+    app: &App,
+    what: &str,
+    ok: impl Fn(&[(String, String, String)]) -> bool,
+) -> Result<Vec<(String, String, String)>> {
+    wait_until(what, UI_TIMEOUT, || async {
+        // The table re-renders as results arrive: a row gone meanwhile means "not yet".
+        match rows(app).await {
+            Ok(r) if ok(&r) => Ok(Some(r)),
+            other => {
+                eprintln!("not yet: {other:?}");
+                Ok(None)
+            }
+        }
+    })
+    .await
+}
+
+async fn fragment(app: &App) -> Result<String> {
+    Ok(app
+        .driver
+        .current_url()
+        .await?
+        .fragment()
+        .unwrap_or_default()
+        .to_string())
+}
+
+async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
+    app.wait_css("#nav-overview.active").await?;
+    app.use_theme("light").await?;
+    app.click("#nav-audit").await?;
+    app.wait_css("[data-testid=audit-row]").await?;
+
+    // `/` focuses the search; one principal's denials in a couple of keystrokes.
+    app.driver.action_chain().send_keys("/").perform().await?;
+    let active = app.driver.active_element().await?.id().await?;
+    assert_eq!(active.as_deref(), Some("audit-search"));
+    app.driver
+        .active_element()
+        .await?
+        .send_keys("actor:dave outcome:deny" + Key::Enter)
+        .await?;
+    let denied = wait_rows(app, "dave's denials only", |r| {
+        !r.is_empty() && r.iter().all(|(o, a, _)| o == "deny" && a == "dave")
+    })
+    .await?;
+    let count = text(app, "[data-testid=audit-count]").await?;
+    assert_eq!(count, format!("{} event(s)", denied.len()), "{count}");
+    assert!(
+        fragment(app).await?.contains("outcome%3Adeny"),
+        "the search is in the URL"
+    );
+    // The timeline follows the search: its buckets hold exactly these events.
+    let timeline = app.wait_css("[data-testid=audit-timeline] svg").await?;
+    assert!(timeline.is_displayed().await?);
+    let mut in_buckets = 0u64;
+    for b in app
+        .driver
+        .find_all(By::Css("[data-testid=timeline-bucket]"))
+        .await?
+    {
+        in_buckets += b
+            .attr("data-total")
+            .await?
+            .unwrap_or_default()
+            .parse::<u64>()
+            .unwrap_or(0);
+    }
+    assert_eq!(in_buckets, denied.len() as u64, "timeline total");
+    let shot = app.screenshot("ui-audit-search.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+
+    // The raw event of a row with a credential, then the pivot to that credential.
+    let (_, _, cred) = denied
+        .iter()
+        .find(|(_, _, c)| !c.is_empty())
+        .cloned()
+        .ok_or_else(|| failed("no denial of dave names a credential"))?;
+    let row_css = "[data-testid=audit-row] .c-time";
+    let rows_el = app
+        .driver
+        .find_all(By::Css("[data-testid=audit-row]"))
+        .await?;
+    let mut clicked = false;
+    for r in rows_el {
+        if r.attr("data-credential").await?.unwrap_or_default() == cred {
+            r.find(By::Css(".c-time")).await?.click().await?;
+            clicked = true;
+            break;
+        }
+    }
+    assert!(clicked, "clicked the row of {cred} ({row_css})");
+    let raw = text(app, "#audit-detail [data-testid=detail-raw]").await?;
+    let parsed: Value = serde_json::from_str(&raw)
+        .map_err(|e| failed(format!("raw event is not JSON: {e}: {raw}")))?;
+    assert!(parsed.is_object() || parsed.is_string(), "{raw}");
+    let shot = app.screenshot("ui-audit-detail.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+    app.click("#audit-detail [data-testid=detail-credential-pivot]")
+        .await?;
+    let of_cred = wait_rows(app, "the credential's events", |r| {
+        !r.is_empty() && r.iter().all(|(_, _, c)| *c == cred)
+    })
+    .await?;
+    assert!(
+        fragment(app).await?.contains("credential%3A"),
+        "pivot in the URL"
+    );
+    assert!(of_cred.iter().any(|(o, _, _)| o == "deny"));
+    let input = app
+        .wait_css("#audit-search")
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    assert!(
+        input.contains(&format!("credential:{cred}")) || input.contains("credential:\""),
+        "{input}"
+    );
+    let shot = app.screenshot("ui-audit-pivot.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+
+    // The route the Credentials page links to opens pre-filtered.
+    app.driver
+        .execute("location.hash = '#/audit?q=outcome%3Adeny'", vec![])
+        .await?;
+    wait_rows(app, "every denial", |r| {
+        r.len() > denied.len() && r.iter().all(|(o, _, _)| o == "deny")
+    })
+    .await?;
+
+    // A range picked on the timeline (two clicks) adds since:/until:.
+    let buckets = app
+        .driver
+        .find_all(By::Css("[data-testid=timeline-bucket]"))
+        .await?;
+    if buckets.len() >= 2 {
+        buckets[0].click().await?;
+        buckets[buckets.len() - 1].click().await?;
+        wait_until("since/until in the URL", UI_TIMEOUT, || async {
+            let f = fragment(app).await?;
+            Ok((f.contains("since%3A") && f.contains("until%3A")).then_some(()))
+        })
+        .await?;
+        wait_rows(app, "denials in the range", |r| {
+            !r.is_empty() && r.iter().all(|(o, _, _)| o == "deny")
+        })
+        .await?;
+    }
+
+    // Export the current result.
+    app.click("#audit-export-csv").await?;
+    let exported = text(app, "[data-testid=audit-exported] code").await?;
+    assert!(
+        exported.starts_with(&workspace.display().to_string()),
+        "{exported}"
+    );
+    let csv = std::fs::read_to_string(&exported).map_err(io("reading the export"))?;
+    assert!(csv.lines().count() > 1, "{csv}");
+
+    // Re-importing the OpenBao audit log adds nothing: every event is a duplicate.
+    app.click("#audit-import-open").await?;
+    app.wait_css("#import-backend").await?;
+    let select = app.wait_css("#import-backend").await?;
+    select
+        .find(By::Css("option[value=openbao]"))
+        .await?
+        .click()
+        .await?;
+    app.wait_css("#import-format")
+        .await?
+        .find(By::Css("option[value=vault]"))
+        .await?
+        .click()
+        .await?;
+    app.type_into("#import-path", &sb.openbao.audit_log.display().to_string())
+        .await?;
+    app.click("#import-run").await?;
+    let result = app.wait_css("[data-testid=import-result]").await?;
+    let imported = result.attr("data-imported").await?.unwrap_or_default();
+    let dups: u64 = result
+        .attr("data-duplicates")
+        .await?
+        .unwrap_or_default()
+        .parse()
+        .unwrap_or(0);
+    assert_eq!(imported, "0", "nothing new");
+    assert!(dups > 0, "duplicates counted");
+    let shot = app.screenshot("ui-audit-import.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn audit_search_timeline_detail_pivot() -> Result<()> {
+    portcullis_e2e::require_display()?;
+    let sandbox = Sandbox::load()?;
+    let workspace = tempfile::tempdir().map_err(io("creating a workspace dir"))?;
+    add_and_sync(workspace.path(), &sandbox)?;
+    let env: Vec<(&str, &OsStr)> = vec![
+        ("PORTCULLIS_WORKSPACE", workspace.path().as_os_str()),
+        (OIDC_VAR, OsStr::new(&sandbox.oidc.client_secret)),
+        (BAO_VAR, OsStr::new(&sandbox.openbao.token)),
+        (PG_VAR, OsStr::new(&sandbox.postgres.password)),
+    ];
+    let app = App::launch(&env).await?;
+    let outcome = scenario(&app, &sandbox, workspace.path()).await;
+    if outcome.is_err() {
+        let _ = app.screenshot("ui-audit-failure.png").await;
+    }
+    app.quit().await.and(outcome)
+}

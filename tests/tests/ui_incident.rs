@@ -1,0 +1,394 @@
+//! The Incident page end to end, against the REAL sandbox: a principal made for this test alone
+//! (an OpenBao userpass user with a live token, and a PostgreSQL login role of the same name) is
+//! synced into a fresh workspace; the app's dry run for that principal lists one action per
+//! backend with what it will and will not do and says plainly what it cannot revoke; the
+//! confirmation names the count; both items turn verified; the backends agree (the token is
+//! refused, the role cannot log in); the exported report cites the journal head. A dry run for a
+//! seeded principal shows OAuth 2.0 tokens as not revocable without their value — and is never
+//! executed, so the seed is left untouched.
+//! Needs a display (Xvfb), tauri-driver, the sandbox, `psql`, and `target/debug/portcullis{,-app}`.
+
+use std::ffi::OsStr;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use portcullis_e2e::thirtyfour::prelude::*;
+use portcullis_e2e::{repo_root, wait_until, App, HarnessError, Result, Sandbox, UI_TIMEOUT};
+use serde_json::Value;
+
+const OIDC_VAR: &str = "PORTCULLIS_E2E_OIDC_SECRET";
+const BAO_VAR: &str = "PORTCULLIS_E2E_BAO_TOKEN";
+const PG_VAR: &str = "PORTCULLIS_E2E_PG_PASSWORD";
+const ACTOR: &str = "e2e-incident-responder";
+const PASSWORD: &str = "e2e-incident-pw-1";
+
+fn failed(msg: impl Into<String>) -> HarnessError {
+    HarnessError::Failed(msg.into())
+}
+
+fn io(what: &str) -> impl FnOnce(std::io::Error) -> HarnessError + '_ {
+    move |source| HarnessError::Io {
+        what: what.to_string(),
+        source,
+    }
+}
+
+fn cli(workspace: &Path, sb: &Sandbox, args: &[&str]) -> Result<String> {
+    let bin = repo_root().join("target/debug/portcullis");
+    if !bin.is_file() {
+        return Err(HarnessError::Missing {
+            what: "the CLI",
+            path: bin,
+            hint: "build it first: cargo build -p portcullis-cli",
+        });
+    }
+    let out = Command::new(bin)
+        .arg("--workspace")
+        .arg(workspace)
+        .args(args)
+        .env(OIDC_VAR, &sb.oidc.client_secret)
+        .env(BAO_VAR, &sb.openbao.token)
+        .env(PG_VAR, &sb.postgres.password)
+        .env_remove("PORTCULLIS_WORKSPACE")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(io("running portcullis"))?;
+    if !out.status.success() {
+        return Err(failed(format!(
+            "portcullis {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn add_and_sync(workspace: &Path, sb: &Sandbox) -> Result<()> {
+    let oidc_url = sb
+        .oidc
+        .issuer
+        .replacen("://", &format!("://{}@", sb.oidc.client_id), 1);
+    let (oidc_log, bao_log) = (
+        sb.oidc.event_log.display().to_string(),
+        sb.openbao.audit_log.display().to_string(),
+    );
+    for args in [
+        vec![
+            "backend",
+            "add",
+            "oidc",
+            "--kind",
+            "oauth2",
+            "--url",
+            &oidc_url,
+            "--credential-env",
+            OIDC_VAR,
+            "--audit-log",
+            &oidc_log,
+        ],
+        vec![
+            "backend",
+            "add",
+            "openbao",
+            "--kind",
+            "vault",
+            "--url",
+            &sb.openbao.url,
+            "--credential-env",
+            BAO_VAR,
+            "--audit-log",
+            &bao_log,
+        ],
+        vec![
+            "backend",
+            "add",
+            "postgres",
+            "--kind",
+            "postgres",
+            "--url",
+            &sb.postgres.url,
+            "--credential-env",
+            PG_VAR,
+        ],
+    ] {
+        cli(workspace, sb, &args)?;
+    }
+    let reports: Value = serde_json::from_str(&cli(workspace, sb, &["--json", "sync"])?)
+        .map_err(|e| failed(format!("sync output: {e}")))?;
+    for r in reports.as_array().into_iter().flatten() {
+        if r["ok"] != true {
+            return Err(failed(format!("sync failed: {r}")));
+        }
+    }
+    Ok(())
+}
+
+fn curl(args: &[&str]) -> Result<Value> {
+    let out = Command::new("curl")
+        .args(["-s", "--max-time", "10"])
+        .args(args)
+        .output()
+        .map_err(io("running curl"))?;
+    Ok(serde_json::from_slice(&out.stdout).unwrap_or(Value::Null))
+}
+
+/// The PostgreSQL superuser URL the sandbox writes (not part of the harness's `Sandbox`).
+fn superuser_url() -> Result<String> {
+    let text = std::fs::read_to_string(Sandbox::path()).map_err(io("reading sandbox.json"))?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| failed(format!("sandbox.json: {e}")))?;
+    v["postgres"]["superuser_url"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| failed("sandbox.json has no postgres.superuser_url"))
+}
+
+fn psql(sql: &str) -> Result<String> {
+    let out = Command::new("psql")
+        .args([&superuser_url()?, "-At", "-v", "ON_ERROR_STOP=1", "-c", sql])
+        .stdin(Stdio::null())
+        .output()
+        .map_err(io("running psql"))?;
+    if !out.status.success() {
+        return Err(failed(format!(
+            "psql `{sql}`: {}",
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).trim().to_string())
+}
+
+/// The test's own principal on OpenBao (userpass user + a live token) and PostgreSQL (a login
+/// role); returns the token's (value, accessor).
+fn create_principal(sb: &Sandbox, name: &str) -> Result<(String, String)> {
+    let root = format!("X-Vault-Token: {}", sb.openbao.root_token);
+    curl(&[
+        "-H",
+        &root,
+        "-X",
+        "POST",
+        "-d",
+        &format!("{{\"password\":\"{PASSWORD}\",\"policies\":[\"reporting-ro\"]}}"),
+        &format!("{}/v1/auth/userpass/users/{name}", sb.openbao.url),
+    ])?;
+    let login = curl(&[
+        "-X",
+        "POST",
+        "-d",
+        &format!("{{\"password\":\"{PASSWORD}\"}}"),
+        &format!("{}/v1/auth/userpass/login/{name}", sb.openbao.url),
+    ])?;
+    psql(&format!("CREATE ROLE {name} LOGIN PASSWORD '{PASSWORD}'"))?;
+    match (
+        login["auth"]["client_token"].as_str(),
+        login["auth"]["accessor"].as_str(),
+    ) {
+        (Some(t), Some(a)) => Ok((t.to_string(), a.to_string())),
+        _ => Err(failed(format!("OpenBao userpass login failed: {login}"))),
+    }
+}
+
+/// Removes everything `create_principal` made (already revoked parts are fine).
+fn drop_principal(sb: &Sandbox, name: &str, accessor: &str) -> Result<()> {
+    let root = format!("X-Vault-Token: {}", sb.openbao.root_token);
+    curl(&[
+        "-H",
+        &root,
+        "-X",
+        "POST",
+        "-d",
+        &format!("{{\"accessor\":\"{accessor}\"}}"),
+        &format!("{}/v1/auth/token/revoke-accessor", sb.openbao.url),
+    ])?;
+    curl(&[
+        "-H",
+        &root,
+        "-X",
+        "DELETE",
+        &format!("{}/v1/auth/userpass/users/{name}", sb.openbao.url),
+    ])?;
+    psql(&format!("DROP ROLE IF EXISTS {name}"))?;
+    Ok(())
+}
+
+fn bao_alive(sb: &Sandbox, token: &str) -> Result<bool> {
+    let v = curl(&[
+        "-H",
+        &format!("X-Vault-Token: {token}"),
+        &format!("{}/v1/auth/token/lookup-self", sb.openbao.url),
+    ])?;
+    Ok(v["data"].is_object())
+}
+
+async fn text(app: &App, css: &str) -> Result<String> {
+    Ok(app.wait_css(css).await?.text().await?)
+}
+
+async fn attr(app: &App, css: &str, name: &str) -> Result<String> {
+    Ok(app
+        .wait_css(css)
+        .await?
+        .attr(name)
+        .await?
+        .unwrap_or_default())
+}
+
+/// The `data-state` of every item with this readiness, once the list has settled.
+async fn states(app: &App, readiness: &str) -> Result<Vec<(String, String)>> {
+    let mut out = Vec::new();
+    for el in app
+        .driver
+        .find_all(By::Css(format!(
+            "[data-testid=incident-item][data-readiness={readiness}]"
+        )))
+        .await?
+    {
+        out.push((
+            el.attr("data-key").await?.unwrap_or_default(),
+            el.attr("data-state").await?.unwrap_or_default(),
+        ));
+    }
+    Ok(out)
+}
+
+async fn dry_run(app: &App, principal: &str) -> Result<()> {
+    app.type_into("#incident-principal", principal).await?;
+    let shown = text(app, "[data-testid=incident-selection]").await?;
+    if shown != format!("principal={principal}") {
+        return Err(failed(format!("selection text: {shown}")));
+    }
+    app.click("#incident-dry-run").await?;
+    app.wait_css("[data-testid=incident-plan]").await?;
+    Ok(())
+}
+
+async fn scenario(app: &App, sb: &Sandbox, name: &str, token: &(String, String)) -> Result<()> {
+    app.wait_css("#nav-overview.active").await?;
+    app.use_theme("light").await?;
+    app.click("#nav-incident").await?;
+    app.wait_css("[data-testid=incident-empty]").await?;
+
+    // A seeded principal across backends: a dry run only (nothing is sent). Her OAuth 2.0 tokens
+    // are listed as not revocable without their value.
+    dry_run(app, "alice").await?;
+    let blocked = states(app, "needs_token_value").await?;
+    assert!(
+        !blocked.is_empty(),
+        "alice's OAuth tokens are listed as needing their value"
+    );
+    let why = text(
+        app,
+        "[data-testid=incident-item][data-readiness=needs_token_value] .inc-why",
+    )
+    .await?;
+    assert!(!why.is_empty(), "says why plainly");
+    let shot = app.screenshot("ui-incident-dry-run-alice.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+
+    // The test's own principal: one action per backend.
+    dry_run(app, name).await?;
+    let accessor_key = format!("openbao:accessor:{}", token.1);
+    let login_key = format!("postgres:login:{name}");
+    let ready = wait_until("the plan for the test principal", UI_TIMEOUT, || async {
+        let s = states(app, "ready").await?;
+        let keys: Vec<&str> = s.iter().map(|(k, _)| k.as_str()).collect();
+        Ok(
+            (keys.contains(&accessor_key.as_str()) && keys.contains(&login_key.as_str()))
+                .then_some(s),
+        )
+    })
+    .await?;
+    assert_eq!(ready.len(), 2, "{ready:?}");
+    assert_eq!(
+        attr(app, "[data-testid=incident-summary]", "data-ready").await?,
+        "2"
+    );
+    let will_not = text(app, &format!("[data-key=\"{login_key}\"] .will-not")).await?;
+    assert!(
+        will_not.contains("sessions already open"),
+        "says what it will not do: {will_not}"
+    );
+    let shot = app.screenshot("ui-incident-plan.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+
+    // The confirmation names the count.
+    let button = text(app, "#incident-revoke").await?;
+    assert!(button.starts_with("Revoke 2"), "{button}");
+    app.click("#incident-revoke").await?;
+    let confirm = text(app, "#incident-confirm").await?;
+    assert_eq!(confirm, "Revoke 2");
+    let shot = app.screenshot("ui-incident-confirm.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+    app.click("#incident-confirm").await?;
+
+    // Each item goes verified; the report counts them.
+    app.wait_css("[data-testid=incident-report][data-verified=\"2\"][data-failed=\"0\"]")
+        .await?;
+    for key in [&accessor_key, &login_key] {
+        app.wait_css(&format!(
+            "[data-testid=incident-item][data-key=\"{key}\"][data-state=verified]"
+        ))
+        .await?;
+    }
+    let evidence = text(
+        app,
+        &format!("[data-key=\"{login_key}\"] [data-testid=incident-evidence]"),
+    )
+    .await?;
+    assert!(!evidence.is_empty());
+    let shot = app.screenshot("ui-incident-report.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+
+    // The backends agree.
+    assert!(!bao_alive(sb, &token.0)?, "the OpenBao token is refused");
+    assert_eq!(
+        psql(&format!(
+            "SELECT rolcanlogin FROM pg_roles WHERE rolname = '{name}'"
+        ))?,
+        "f"
+    );
+
+    // The export names its file; the file cites the journal head.
+    app.click("#incident-export").await?;
+    let written = text(app, "[data-testid=incident-exported] code").await?;
+    let report: Value = serde_json::from_str(
+        &std::fs::read_to_string(PathBuf::from(&written))
+            .map_err(io("reading the exported report"))?,
+    )
+    .map_err(|e| failed(format!("report JSON: {e}")))?;
+    assert_eq!(report["counts"]["verified"], 2, "{report}");
+    assert_eq!(report["journal"]["chain_ok"], true, "{report}");
+    let head = report["journal"]["head"].as_str().unwrap_or_default();
+    assert_eq!(head.len(), 64, "journal head hash: {head}");
+    assert_eq!(report["exported_by"], ACTOR);
+    assert!(report["incident_seq"].is_i64(), "{report}");
+    Ok(())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn incident_dry_run_confirm_and_verify() -> Result<()> {
+    portcullis_e2e::require_display()?;
+    let sandbox = Sandbox::load()?;
+    let workspace = tempfile::tempdir().map_err(io("creating a workspace dir"))?;
+    let name = format!("e2einc{}", std::process::id());
+    let token = create_principal(&sandbox, &name)?;
+    let outcome = async {
+        add_and_sync(workspace.path(), &sandbox)?;
+        let env: Vec<(&str, &OsStr)> = vec![
+            ("PORTCULLIS_WORKSPACE", workspace.path().as_os_str()),
+            (OIDC_VAR, OsStr::new(&sandbox.oidc.client_secret)),
+            (BAO_VAR, OsStr::new(&sandbox.openbao.token)),
+            (PG_VAR, OsStr::new(&sandbox.postgres.password)),
+            ("PORTCULLIS_ACTOR", OsStr::new(ACTOR)),
+        ];
+        let app = App::launch(&env).await?;
+        let outcome = scenario(&app, &sandbox, &name, &token).await;
+        if outcome.is_err() {
+            let _ = app.screenshot("ui-incident-failure.png").await;
+        }
+        app.quit().await.and(outcome)
+    }
+    .await;
+    // Whatever happened, leave nothing of this test in the sandbox.
+    drop_principal(&sandbox, &name, &token.1)?;
+    outcome
+}

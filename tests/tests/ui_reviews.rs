@@ -1,0 +1,289 @@
+//! The Reviews page end to end, against the REAL sandbox: after the CLI syncs the three sandbox
+//! backends into a fresh workspace, the app lists the findings grouped by rule with evidence,
+//! recommendation and confidence (and each backend's usage coverage); a campaign is created, one
+//! item is decided (keep, with a note and the reviewer's name), the campaign is signed off and its
+//! evidence exported (directory and manifest hash shown, the manifest on disk).
+//! Needs a display (Xvfb), tauri-driver, the sandbox, and `target/debug/portcullis{,-app}`.
+
+use std::ffi::OsStr;
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+
+use portcullis_e2e::thirtyfour::prelude::*;
+use portcullis_e2e::{repo_root, wait_until, App, HarnessError, Result, Sandbox, UI_TIMEOUT};
+use serde_json::Value;
+
+const OIDC_VAR: &str = "PORTCULLIS_E2E_OIDC_SECRET";
+const BAO_VAR: &str = "PORTCULLIS_E2E_BAO_TOKEN";
+const PG_VAR: &str = "PORTCULLIS_E2E_PG_PASSWORD";
+
+fn failed(msg: impl Into<String>) -> HarnessError {
+    HarnessError::Failed(msg.into())
+}
+
+fn cli_binary() -> Result<PathBuf> {
+    let p = repo_root().join("target/debug/portcullis");
+    if p.is_file() {
+        Ok(p)
+    } else {
+        Err(HarnessError::Missing {
+            what: "the CLI",
+            path: p,
+            hint: "build it first: cargo build -p portcullis-cli",
+        })
+    }
+}
+
+/// Runs the CLI on the test's workspace with the backends' secrets in its environment.
+fn cli(workspace: &std::path::Path, sb: &Sandbox, args: &[&str]) -> Result<String> {
+    let out = Command::new(cli_binary()?)
+        .arg("--workspace")
+        .arg(workspace)
+        .args(args)
+        .env(OIDC_VAR, &sb.oidc.client_secret)
+        .env(BAO_VAR, &sb.openbao.token)
+        .env(PG_VAR, &sb.postgres.password)
+        .env_remove("PORTCULLIS_WORKSPACE")
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| HarnessError::Io {
+            what: format!("running portcullis {args:?}"),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(failed(format!(
+            "portcullis {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+fn add_and_sync(workspace: &std::path::Path, sb: &Sandbox) -> Result<()> {
+    let oidc_url = sb
+        .oidc
+        .issuer
+        .replacen("://", &format!("://{}@", sb.oidc.client_id), 1);
+    let (oidc_log, bao_log) = (
+        sb.oidc.event_log.display().to_string(),
+        sb.openbao.audit_log.display().to_string(),
+    );
+    for args in [
+        vec![
+            "backend",
+            "add",
+            "oidc",
+            "--kind",
+            "oauth2",
+            "--url",
+            &oidc_url,
+            "--credential-env",
+            OIDC_VAR,
+            "--audit-log",
+            &oidc_log,
+        ],
+        vec![
+            "backend",
+            "add",
+            "openbao",
+            "--kind",
+            "vault",
+            "--url",
+            &sb.openbao.url,
+            "--credential-env",
+            BAO_VAR,
+            "--audit-log",
+            &bao_log,
+        ],
+        vec![
+            "backend",
+            "add",
+            "postgres",
+            "--kind",
+            "postgres",
+            "--url",
+            &sb.postgres.url,
+            "--credential-env",
+            PG_VAR,
+        ],
+    ] {
+        cli(workspace, sb, &args)?;
+    }
+    let reports: Value = serde_json::from_str(&cli(workspace, sb, &["--json", "sync"])?)
+        .map_err(|e| failed(format!("sync output: {e}")))?;
+    for r in reports.as_array().into_iter().flatten() {
+        if r["ok"] != true {
+            return Err(failed(format!("sync failed: {r}")));
+        }
+    }
+    Ok(())
+}
+
+async fn text(app: &App, css: &str) -> Result<String> {
+    Ok(app.wait_css(css).await?.text().await?)
+}
+
+async fn count(app: &App, css: &str) -> Result<usize> {
+    Ok(app.driver.find_all(By::Css(css)).await?.len())
+}
+
+/// Waits until at least `n` elements match `css`.
+async fn wait_count(app: &App, css: &str, n: usize) -> Result<usize> {
+    wait_until(&format!("{n}+ of {css}"), UI_TIMEOUT, || async {
+        let c = count(app, css).await?;
+        Ok((c >= n).then_some(c))
+    })
+    .await
+}
+
+async fn scroll_to(app: &App, css: &str) -> Result<()> {
+    let el = app.wait_css(css).await?;
+    el.scroll_into_view().await?;
+    Ok(())
+}
+
+async fn with_app<F, Fut>(shot_on_failure: &str, f: F) -> Result<()>
+where
+    F: FnOnce(App, Sandbox) -> Fut,
+    Fut: std::future::Future<Output = (App, Result<()>)>,
+{
+    portcullis_e2e::require_display()?;
+    let sandbox = Sandbox::load()?;
+    let workspace = tempfile::tempdir().map_err(|source| HarnessError::Io {
+        what: "creating a workspace dir".into(),
+        source,
+    })?;
+    add_and_sync(workspace.path(), &sandbox)?;
+    let env: Vec<(&str, &OsStr)> = vec![
+        ("PORTCULLIS_WORKSPACE", workspace.path().as_os_str()),
+        (OIDC_VAR, OsStr::new(&sandbox.oidc.client_secret)),
+        (BAO_VAR, OsStr::new(&sandbox.openbao.token)),
+        (PG_VAR, OsStr::new(&sandbox.postgres.password)),
+        ("PORTCULLIS_ACTOR", OsStr::new("e2e-reviewer")),
+    ];
+    let app = App::launch(&env).await?;
+    let (app, outcome) = f(app, sandbox).await;
+    if outcome.is_err() {
+        let _ = app.screenshot(shot_on_failure).await;
+    }
+    app.quit().await.and(outcome)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn findings_with_evidence_and_a_signed_off_campaign() -> Result<()> {
+    with_app("ui-reviews-failure.png", |app, _sb| async move {
+        let r = scenario(&app).await;
+        (app, r)
+    })
+    .await
+}
+
+async fn scenario(app: &App) -> Result<()> {
+    app.wait_css("#nav-overview.active").await?;
+    app.use_theme("light").await?;
+    app.click("#nav-reviews").await?;
+
+    // Findings of the synced sandbox, grouped by rule, with evidence and confidence.
+    wait_count(app, "[data-testid=finding]", 10).await?;
+    app.wait_css("[data-testid=rule-group][data-rule=unused-grant]")
+        .await?;
+    assert_eq!(count(app, "[data-testid=coverage]").await?, 3);
+    let default_window = app
+        .wait_css("#review-window")
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default();
+    assert_eq!(default_window, "90");
+    let first = app
+        .wait_css("[data-testid=rule-group][data-rule=unused-grant] [data-testid=finding]")
+        .await?;
+    let rec = first
+        .find(By::Css("[data-testid=recommendation]"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        rec.starts_with("Recommendation:") && rec.len() > 20,
+        "{rec}"
+    );
+    first
+        .find(By::Css("[data-testid=evidence] summary"))
+        .await?
+        .click()
+        .await?;
+    let evidence = first
+        .find(By::Css("[data-testid=evidence]"))
+        .await?
+        .text()
+        .await?;
+    assert!(
+        evidence.contains('→'),
+        "unused-grant evidence shows its grant path: {evidence}"
+    );
+    app.wait_css("[data-testid=confidence]").await?;
+    scroll_to(app, "[data-testid=rule-group][data-rule=unused-grant]").await?;
+    app.screenshot("ui-reviews.png").await?;
+
+    // A campaign over the sandbox, one decision, sign-off, evidence.
+    app.type_into("#campaign-name", "e2e quarterly review")
+        .await?;
+    app.click("#campaign-create").await?;
+    app.click("[data-testid=campaign-row] a").await?;
+    app.wait_css("[data-testid=campaign][data-status=open]")
+        .await?;
+    let items = wait_count(app, "[data-testid=campaign-item]", 1).await?;
+    app.type_into("#reviewer", "e2e-reviewer").await?;
+    app.type_into("#decision-note", "kept on purpose: break-glass")
+        .await?;
+    app.click("[data-testid=campaign-item] [data-testid=decide-keep]")
+        .await?;
+    app.wait_css("[data-testid=campaign-item][data-verdict=keep]")
+        .await?;
+    let decision = text(app, "[data-testid=decision]").await?;
+    assert!(
+        decision.contains("e2e-reviewer") && decision.contains("break-glass"),
+        "{decision}"
+    );
+    let progress = app
+        .wait_css("[data-testid=campaign] [data-testid=campaign-progress]")
+        .await?;
+    assert_eq!(progress.attr("data-decided").await?.as_deref(), Some("1"));
+    assert_eq!(progress.attr("data-items").await?, Some(items.to_string()));
+    // Sign-off is refused while items are undecided, and says so.
+    app.click("#sign-off").await?;
+    let refusal = text(app, "[data-testid=campaign] [data-testid=error]").await?;
+    assert!(refusal.contains("undecided"), "{refusal}");
+    // The rest in bulk: keep everything still undecided.
+    app.click("#select-undecided").await?;
+    app.click("#bulk-keep").await?;
+    wait_until("every item decided", UI_TIMEOUT, || async {
+        let p = app
+            .wait_css("[data-testid=campaign] [data-testid=campaign-progress]")
+            .await?;
+        Ok((p.attr("data-decided").await? == Some(items.to_string())).then_some(()))
+    })
+    .await?;
+    app.click("#sign-off").await?;
+    app.wait_css("[data-testid=campaign][data-status=signed_off]")
+        .await?;
+    app.click("#export-evidence").await?;
+    let dir = text(app, "[data-testid=export-dir]").await?;
+    let hash = text(app, "[data-testid=manifest-hash]").await?;
+    assert!(
+        hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
+        "{hash}"
+    );
+    let manifest = std::fs::read(PathBuf::from(&dir).join("manifest.json")).map_err(|source| {
+        HarnessError::Io {
+            what: format!("reading the exported manifest in {dir}"),
+            source,
+        }
+    })?;
+    use sha2::Digest;
+    assert_eq!(hex::encode(sha2::Sha256::digest(&manifest)), hash);
+    scroll_to(app, "[data-testid=export-result]").await?;
+    app.screenshot("ui-reviews-campaign.png").await?;
+    Ok(())
+}

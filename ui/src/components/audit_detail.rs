@@ -1,0 +1,91 @@
+//! One audit event in a side panel: its facts, the record exactly as the backend delivered it
+//! (pretty JSON), and the engine's pivots (same actor, same credential, same resource, same source).
+
+use portcullis_model::{AuditEventDetail, AuditField, IpcError};
+use yew::prelude::*;
+
+use super::{ErrorNote, Time};
+use crate::hooks::Remote;
+
+#[derive(Properties, PartialEq)]
+pub struct AuditDetailProps {
+    pub detail: Remote<AuditEventDetail>,
+    pub on_close: Callback<()>,
+    /// Replaces the search with a pivot's query.
+    pub on_pivot: Callback<String>,
+}
+
+fn pretty(raw: &serde_json::Value) -> String {
+    serde_json::to_string_pretty(raw).unwrap_or_else(|_| raw.to_string())
+}
+
+fn body(d: &AuditEventDetail, on_pivot: &Callback<String>) -> Html {
+    let e = &d.event;
+    let credential_pivot = e
+        .credential
+        .as_ref()
+        .map(|c| AuditField::Credential.term(c));
+    html! {
+        <>
+            <dl class="facts">
+                <dt>{ "When" }</dt><dd><Time at={e.at} /></dd>
+                <dt>{ "Backend" }</dt><dd>{ &e.backend }{ " (" }{ d.backend_kind.as_str() }{ ")" }</dd>
+                <dt>{ "Outcome" }</dt><dd><span class={classes!("pill", "outcome", e.outcome.as_str())}>{ e.outcome.as_str() }</span></dd>
+                <dt>{ "Actor" }</dt><dd>{ e.actor.clone().unwrap_or_else(|| "—".into()) }</dd>
+                <dt>{ "Credential" }</dt>
+                <dd>
+                    if let (Some(c), Some(q)) = (&e.credential, &credential_pivot) {
+                        <button class="link" data-testid="detail-credential-pivot" title="Every event of this credential"
+                                onclick={{ let (p, q) = (on_pivot.clone(), q.clone()); Callback::from(move |_| p.emit(q.clone())) }}>{ c }</button>
+                    } else { { "—" } }
+                </dd>
+                <dt>{ "Action" }</dt><dd><code>{ &e.action }</code></dd>
+                <dt>{ "Resource" }</dt><dd>{ e.resource.clone().unwrap_or_else(|| "—".into()) }</dd>
+                <dt>{ "Source" }</dt><dd>{ e.source_ip.clone().unwrap_or_else(|| "—".into()) }</dd>
+                <dt>{ "Dedup key" }</dt><dd><code class="muted">{ &d.dedup_key }</code></dd>
+            </dl>
+            if !d.pivots.is_empty() {
+                <h3>{ "Pivot" }</h3>
+                <div class="chips" data-testid="detail-pivots">
+                    { for d.pivots.iter().map(|p| {
+                        let (on_pivot, q) = (on_pivot.clone(), p.query.clone());
+                        html! { <button class="chip" data-query={p.query.clone()} title={p.query.clone()}
+                                        onclick={Callback::from(move |_| on_pivot.emit(q.clone()))}>{ &p.label }</button> }
+                    }) }
+                </div>
+            }
+            <h3>{ "Raw event, as the backend wrote it" }</h3>
+            <pre class="json audit-raw" data-testid="detail-raw">{ pretty(&d.raw) }</pre>
+        </>
+    }
+}
+
+#[component]
+pub fn AuditDetail(props: &AuditDetailProps) -> Html {
+    let content = match &props.detail {
+        Remote::Loading => html! { <p class="loading">{ "Loading…" }</p> },
+        Remote::Failed(e) => failed(e),
+        Remote::Ready(d) => body(d, &props.on_pivot),
+    };
+    let panel = html! {
+        <aside id="audit-detail" class="drawer audit-drawer" aria-label="Audit event">
+            <header>
+                <h2>{ "Audit event" }</h2>
+                <button class="icon" aria-label="Close (Esc)" title="Close (Esc)" onclick={props.on_close.reform(|_| ())}>{ "×" }</button>
+            </header>
+            { content }
+        </aside>
+    };
+    // Outside the scrolling <main>, like the other drawers (WebDriver hit-testing).
+    match web_sys::window()
+        .and_then(|w| w.document())
+        .and_then(|d| d.body())
+    {
+        Some(body) => create_portal(panel, body.into()),
+        None => panel,
+    }
+}
+
+fn failed(e: &IpcError) -> Html {
+    html! { <ErrorNote error={e.clone()} context="Could not load this event" /> }
+}

@@ -1,0 +1,336 @@
+//! Incident page state: the selection form (turned into the engine's `key=value` text), the dry
+//! run, the live per-item progress of a confirmed run (a reducer fed by the shell's channel, so
+//! events arriving faster than renders are never lost), the final report, its export, and the
+//! unfinished actions of an interrupted run with their resume.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+
+use portcullis_model::{
+    IpcError, JournalState, RevocationEvent, RevocationPlan, RevocationReport, UnfinishedAction,
+};
+use yew::platform::spawn_local;
+use yew::prelude::*;
+
+use super::Remote;
+use crate::ipc;
+
+/// The selection form, one field per selector key; several values of a field are comma-separated.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SelectionForm {
+    pub principal: String,
+    pub client: String,
+    pub scope: String,
+    pub permission: String,
+    pub backend: String,
+    pub fingerprint: String,
+    pub source: String,
+    pub since: String,
+    pub until: String,
+    pub grants: bool,
+}
+
+/// The form's fields in order: (selector key, label, placeholder).
+pub const FIELDS: [(&str, &str, &str); 9] = [
+    ("principal", "Principal", "alice"),
+    ("client", "OAuth client", "billing-web"),
+    ("scope", "Scope or policy", "payments:write"),
+    ("permission", "Permission or role", "billing_write"),
+    ("backend", "Backend", "all backends"),
+    ("fingerprint", "Token fingerprint", "SHA-256, ≥ 8 hex"),
+    ("source", "Source address", "10.0.0.0/8"),
+    ("since", "Issued since", "2h, 14:00, 2026-11-22"),
+    ("until", "Issued until", "RFC 3339 or HH:MM"),
+];
+
+impl SelectionForm {
+    pub fn get(&self, key: &str) -> &str {
+        match key {
+            "principal" => &self.principal,
+            "client" => &self.client,
+            "scope" => &self.scope,
+            "permission" => &self.permission,
+            "backend" => &self.backend,
+            "fingerprint" => &self.fingerprint,
+            "source" => &self.source,
+            "since" => &self.since,
+            "until" => &self.until,
+            _ => "",
+        }
+    }
+
+    pub fn set(&mut self, key: &str, value: String) {
+        let slot = match key {
+            "principal" => &mut self.principal,
+            "client" => &mut self.client,
+            "scope" => &mut self.scope,
+            "permission" => &mut self.permission,
+            "backend" => &mut self.backend,
+            "fingerprint" => &mut self.fingerprint,
+            "source" => &mut self.source,
+            "since" => &mut self.since,
+            "until" => &mut self.until,
+            _ => return,
+        };
+        *slot = value;
+    }
+
+    /// The engine's selection text: `key=v1,v2` per non-empty field (spaces inside a value would
+    /// split it, so values are split on commas and whitespace alike).
+    pub fn to_text(&self) -> String {
+        let mut parts: Vec<String> = FIELDS
+            .iter()
+            .filter_map(|(key, _, _)| {
+                let values: Vec<&str> = self
+                    .get(key)
+                    .split(|c: char| c == ',' || c.is_whitespace())
+                    .filter(|v| !v.is_empty())
+                    .collect();
+                (!values.is_empty()).then(|| format!("{key}={}", values.join(",")))
+            })
+            .collect();
+        if self.grants {
+            parts.push("grants=yes".into());
+        }
+        parts.join(" ")
+    }
+
+    /// Reads a selection text back (the URL keeps it); unknown words are ignored.
+    pub fn from_text(text: &str) -> Self {
+        let mut form = SelectionForm::default();
+        for word in text.split_whitespace() {
+            if let Some((k, v)) = word.split_once('=') {
+                if k == "grants" {
+                    form.grants = matches!(v, "yes" | "true" | "direct");
+                } else {
+                    form.set(k, v.to_string());
+                }
+            }
+        }
+        form
+    }
+}
+
+/// The live state of a run: the last event per item key, and the overall count.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct RunProgress {
+    pub items: HashMap<String, RevocationEvent>,
+    pub done: u64,
+    pub total: u64,
+    pub running: bool,
+    /// An event the shell sent that could not be read.
+    pub error: Option<IpcError>,
+}
+
+pub enum RunAction {
+    Start,
+    Event(Result<RevocationEvent, IpcError>),
+    Finish,
+}
+
+impl Reducible for RunProgress {
+    type Action = RunAction;
+
+    fn reduce(self: Rc<Self>, action: RunAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            RunAction::Start => {
+                next = RunProgress {
+                    running: true,
+                    ..RunProgress::default()
+                }
+            }
+            RunAction::Event(Ok(e)) => {
+                next.done = next.done.max(e.done);
+                next.total = e.total;
+                next.items.insert(e.key.clone(), e);
+            }
+            RunAction::Event(Err(e)) => next.error = Some(e),
+            RunAction::Finish => next.running = false,
+        }
+        Rc::new(next)
+    }
+}
+
+/// What a row shows while a run goes: its last journalled state, or none yet.
+pub fn live_state(progress: &RunProgress, key: &str) -> Option<JournalState> {
+    progress.items.get(key).map(|e| e.state)
+}
+
+/// A call to the shell that reports per-item events and ends with a report (execute or resume).
+type RunCall = Box<
+    dyn FnOnce(
+        Callback<Result<RevocationEvent, IpcError>>,
+    ) -> std::pin::Pin<
+        Box<dyn std::future::Future<Output = Result<RevocationReport, IpcError>>>,
+    >,
+>;
+
+#[derive(Clone, PartialEq)]
+pub struct IncidentHandle {
+    pub plan: UseStateHandle<Option<Remote<RevocationPlan>>>,
+    pub progress: UseReducerHandle<RunProgress>,
+    pub report: UseStateHandle<Option<Remote<RevocationReport>>>,
+    pub unfinished: UseStateHandle<Remote<Vec<UnfinishedAction>>>,
+    pub exported: UseStateHandle<Option<Remote<String>>>,
+    pub dry_run: Callback<String>,
+    /// Sends the current plan with the confirmed count.
+    pub execute: Callback<u32>,
+    pub resume: Callback<()>,
+    pub export: Callback<()>,
+}
+
+#[hook]
+pub fn use_incident() -> IncidentHandle {
+    let plan = use_state(|| None);
+    let progress = use_reducer(RunProgress::default);
+    let report = use_state(|| None);
+    let unfinished = use_state(|| Remote::Loading);
+    let exported = use_state(|| None);
+    let generation = use_state(|| 0u32);
+    {
+        let unfinished = unfinished.clone();
+        use_effect_with(*generation, move |_| {
+            spawn_local(async move {
+                unfinished.set(Remote::from_result(ipc::incident_unfinished().await))
+            });
+        });
+    }
+    let dry_run = {
+        let (plan, report, exported) = (plan.clone(), report.clone(), exported.clone());
+        Callback::from(move |selection: String| {
+            let plan = plan.clone();
+            plan.set(Some(Remote::Loading));
+            report.set(None);
+            exported.set(None);
+            spawn_local(async move {
+                plan.set(Some(Remote::from_result(
+                    ipc::incident_plan(&selection).await,
+                )));
+            });
+        })
+    };
+    // Runs a report-producing call with live progress, then refreshes the unfinished list.
+    let run = {
+        let (progress, report, exported, generation) = (
+            progress.clone(),
+            report.clone(),
+            exported.clone(),
+            generation.clone(),
+        );
+        move |call: RunCall| {
+            let (progress, report, exported, generation) = (
+                progress.clone(),
+                report.clone(),
+                exported.clone(),
+                generation.clone(),
+            );
+            progress.dispatch(RunAction::Start);
+            report.set(Some(Remote::Loading));
+            exported.set(None);
+            let on_event = {
+                let progress = progress.clone();
+                Callback::from(move |e| progress.dispatch(RunAction::Event(e)))
+            };
+            spawn_local(async move {
+                let result = call(on_event).await;
+                progress.dispatch(RunAction::Finish);
+                report.set(Some(Remote::from_result(result)));
+                generation.set(generation.wrapping_add(1));
+            });
+        }
+    };
+    let execute = {
+        let (plan, run) = (plan.clone(), run.clone());
+        Callback::from(move |count: u32| {
+            let Some(Remote::Ready(p)) = (*plan).clone() else {
+                return;
+            };
+            run(Box::new(move |on_event| {
+                Box::pin(async move {
+                    ipc::incident_execute(&p, count, move |e| on_event.emit(e)).await
+                })
+            }));
+        })
+    };
+    let resume = {
+        let (plan, run) = (plan.clone(), run.clone());
+        Callback::from(move |()| {
+            plan.set(None);
+            run(Box::new(|on_event| {
+                Box::pin(async move { ipc::incident_resume(move |e| on_event.emit(e)).await })
+            }));
+        })
+    };
+    let export = {
+        let (report, exported) = (report.clone(), exported.clone());
+        Callback::from(move |()| {
+            let Some(Remote::Ready(r)) = (*report).clone() else {
+                return;
+            };
+            let exported = exported.clone();
+            exported.set(Some(Remote::Loading));
+            spawn_local(async move {
+                exported.set(Some(Remote::from_result(ipc::incident_export(&r).await)));
+            });
+        })
+    };
+    IncidentHandle {
+        plan,
+        progress,
+        report,
+        unfinished,
+        exported,
+        dry_run,
+        execute,
+        resume,
+        export,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn form_to_text_and_back() {
+        let mut f = SelectionForm::default();
+        assert_eq!(f.to_text(), "");
+        f.principal = "alice, bob".into();
+        f.backend = "openbao".into();
+        f.since = "2h".into();
+        f.grants = true;
+        let text = f.to_text();
+        assert_eq!(
+            text,
+            "principal=alice,bob backend=openbao since=2h grants=yes"
+        );
+        let back = SelectionForm::from_text(&text);
+        assert_eq!(back.principal, "alice,bob");
+        assert_eq!(back.backend, "openbao");
+        assert!(back.grants);
+        assert_eq!(back.to_text(), text);
+    }
+
+    #[test]
+    fn progress_keeps_the_last_state_per_item() {
+        let ev = |key: &str, state, done| RevocationEvent {
+            key: key.into(),
+            backend: "b".into(),
+            target: "t".into(),
+            state,
+            done,
+            total: 2,
+            message: String::new(),
+        };
+        let p = Rc::new(RunProgress::default()).reduce(RunAction::Start);
+        let p = p.reduce(RunAction::Event(Ok(ev("a", JournalState::Sent, 0))));
+        let p = p.reduce(RunAction::Event(Ok(ev("a", JournalState::Verified, 1))));
+        let p = p.reduce(RunAction::Event(Ok(ev("b", JournalState::Failed, 2))));
+        assert_eq!(live_state(&p, "a"), Some(JournalState::Verified));
+        assert_eq!(live_state(&p, "b"), Some(JournalState::Failed));
+        assert_eq!(live_state(&p, "c"), None);
+        assert_eq!((p.done, p.total, p.running), (2, 2, true));
+        assert!(!p.reduce(RunAction::Finish).running);
+    }
+}
