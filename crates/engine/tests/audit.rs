@@ -600,6 +600,39 @@ async fn exports_stream_every_match_and_the_timeline_adds_up() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_small_backend_among_a_big_one_pages_newest_first() {
+    let (_dir, ws) = workspace().await;
+    let big = add_backend(&ws, "big", BackendKind::Oauth2).await;
+    let small = add_backend(&ws, "small", BackendKind::Postgres).await;
+    let many: Vec<(i64, &str, &str, Outcome, &str)> = (0..6_000)
+        .map(|i| (i, "svc", "c", Outcome::Allow, "10.0.0.1"))
+        .collect();
+    seed(&ws, big, &many).await;
+    let few: Vec<(i64, &str, &str, Outcome, &str)> = (0..30)
+        .map(|i| (i * 150 + 7, "dba", "login:dba", Outcome::Allow, "10.0.0.2"))
+        .collect();
+    seed(&ws, small, &few).await;
+    for q in ["backend:small", "backend:small actor:dba", "backend:big"] {
+        let mut seen = Vec::new();
+        let mut cursor = None;
+        loop {
+            let p = ws.audit_search(q, cursor.as_deref(), 7).await.unwrap();
+            seen.extend(p.events.iter().map(|e| (e.id, e.backend.clone())));
+            match p.next_cursor {
+                Some(c) if seen.len() < 60 => cursor = Some(c),
+                _ => break,
+            }
+        }
+        assert!(seen.windows(2).all(|w| w[0].0 > w[1].0), "{q}");
+        let want = if q.contains("small") { "small" } else { "big" };
+        assert!(seen.iter().all(|(_, b)| b == want), "{q}");
+        if want == "small" {
+            assert_eq!(seen.len(), 30, "{q}");
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_queries_and_cursors_are_invalid_input_with_a_position() {
     let (_dir, ws) = workspace().await;
     let e = ws

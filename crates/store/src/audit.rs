@@ -40,7 +40,7 @@ pub fn key_time(id: i64) -> DateTime<Utc> {
 
 /// Bytes of free text kept per event for the full-text index.
 const SUMMARY_MAX: usize = 480;
-/// Longest single raw value worth indexing (a statement, an error message).
+/// Longest part of a single raw value indexed (a statement, an error message): its beginning.
 const VALUE_MAX: usize = 240;
 
 /// A short text of what the raw event says beyond its normalised fields (names, paths, scopes,
@@ -66,6 +66,16 @@ fn collect(v: &Value, key: &str, known: &[Option<&str>], out: &mut String, depth
     match v {
         Value::String(s) => {
             let s = s.trim();
+            // A long statement or message still has its first words indexed.
+            let s = if s.len() > VALUE_MAX {
+                let mut end = VALUE_MAX;
+                while !s.is_char_boundary(end) {
+                    end -= 1;
+                }
+                &s[..end]
+            } else {
+                s
+            };
             if worth_indexing(key, s)
                 && !known.contains(&Some(s))
                 && out.len() + s.len() < SUMMARY_MAX
@@ -92,7 +102,7 @@ fn collect(v: &Value, key: &str, known: &[Option<&str>], out: &mut String, depth
 }
 
 fn worth_indexing(key: &str, s: &str) -> bool {
-    if s.len() < 2 || s.len() > VALUE_MAX || s.starts_with("hmac-") {
+    if s.len() < 2 || s.starts_with("hmac-") {
         return false;
     }
     let k = key.to_ascii_lowercase();
@@ -166,6 +176,9 @@ struct OpenTransaction {
     /// Next free id per millisecond, valid inside this transaction only (nobody else can write
     /// while it is open).
     next_free: HashMap<i64, i64>,
+    /// The largest id in the table: a millisecond above it is empty without asking (newer logs,
+    /// the usual import, never probe).
+    max_id: i64,
 }
 
 // OR IGNORE: a duplicate (same backend and dedup key) is skipped. It also keeps SQLite from
@@ -225,10 +238,14 @@ impl AuditWriter {
         // other pooled connections fail with "no such table" now and then: see the stress test.)
         self.db
             .execute("UPDATE audit_writer SET deferred = 1 WHERE id = 1", ())?;
+        let max_id: Option<i64> =
+            self.db
+                .query_row("SELECT MAX(id) FROM audit_events", (), |r| r.get(0))?;
         self.open = Some(OpenTransaction {
             backend_id,
             new_ids: Vec::new(),
             next_free: HashMap::new(),
+            max_id: max_id.unwrap_or(i64::MIN),
         });
         Ok(())
     }
@@ -255,6 +272,7 @@ impl AuditWriter {
             let base = time_key(e.at);
             let id = match open.next_free.get(&base) {
                 Some(id) => *id,
+                None if base > open.max_id => base,
                 None => {
                     let last: Option<i64> =
                         last_in_slot.query_row((base, base + SEQ_MASK), |r| r.get(0))?;
@@ -277,6 +295,7 @@ impl AuditWriter {
             ])?;
             if n == 1 {
                 open.new_ids.push(id);
+                open.max_id = open.max_id.max(id);
                 open.next_free.insert(base, id + 1);
             } else {
                 open.next_free.insert(base, id);

@@ -70,6 +70,9 @@ pub struct AuditFilter {
     pub min_id: Option<i64>,
     /// Exclusive upper bound on the id.
     pub max_id: Option<i64>,
+    /// The backends named hold few events ([`Store::audit_backends_hold_few`]): a page walks
+    /// their rows by backend and sorts them, rather than walking every event newest first.
+    pub few_in_backends: bool,
 }
 
 /// How a page query reaches its rows. SQLite's planner, without statistics, often picks the
@@ -113,6 +116,9 @@ impl AuditFilter {
                     .all(|v| matches!(v, ValueMatch::Exact(o) if o != "allow"))
         }) {
             Driver::Index("audit_events_outcome_id")
+        } else if self.few_in_backends && !self.backend_ids.is_empty() {
+            // The unique (backend_id, dedup_key) index: the backend's rows, then a small sort.
+            Driver::Index("sqlite_autoindex_audit_events_1")
         } else {
             Driver::Rowid
         }
@@ -349,6 +355,23 @@ impl Store {
         .push(")");
         let (n, min): (i64, Option<i64>) = q.build_query_as().fetch_one(&self.pool).await?;
         Ok((n.max(0) as u64, min))
+    }
+
+    /// Whether the backends together hold at most `cap` events (counted up to `cap + 1`).
+    pub async fn audit_backends_hold_few(&self, backend_ids: &[i64], cap: u32) -> Result<bool> {
+        if backend_ids.is_empty() {
+            return Ok(false);
+        }
+        let mut q = QueryBuilder::new(
+            "SELECT COUNT(*) FROM (SELECT 1 FROM audit_events WHERE backend_id IN (",
+        );
+        let mut sep = q.separated(", ");
+        for b in backend_ids {
+            sep.push_bind(*b);
+        }
+        q.push(") LIMIT ").push_bind(i64::from(cap) + 1).push(")");
+        let (n,): (i64,) = q.build_query_as().fetch_one(&self.pool).await?;
+        Ok(n <= i64::from(cap))
     }
 
     /// Smallest and largest id matching the filter.

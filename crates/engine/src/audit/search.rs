@@ -13,8 +13,10 @@ use crate::{EngineError, Result, Workspace};
 
 /// Largest page a search returns.
 pub const MAX_PAGE: u32 = 1_000;
+/// A backend filter over at most this many events walks the backend's rows and sorts them.
+const SMALL_BACKEND: u32 = 5_000;
 /// Events counted exactly before the total is extrapolated.
-pub const COUNT_CAP: u32 = 500;
+pub const COUNT_CAP: u32 = 250;
 
 /// A query resolved against the workspace: the filter the store runs, plus names for rows.
 pub(crate) struct Resolved {
@@ -298,7 +300,11 @@ impl Workspace {
         let list = self.store.backend_names().await?;
         let by_name: HashMap<String, i64> =
             list.iter().map(|(id, n, _)| (n.clone(), *id)).collect();
-        let filter = to_filter(&parsed, &by_name)?;
+        let mut filter = to_filter(&parsed, &by_name)?;
+        filter.few_in_backends = self
+            .store
+            .audit_backends_hold_few(&filter.backend_ids, SMALL_BACKEND)
+            .await?;
         Ok(Resolved {
             query: parsed,
             filter,
@@ -326,7 +332,12 @@ impl Workspace {
         } else {
             None
         };
-        let (counted, oldest) = self.store.audit_count_capped(&r.filter, COUNT_CAP).await?;
+        // A first page that holds every match is its own exact count.
+        let (counted, oldest) = if before.is_none() && !more {
+            (rows.len() as u64, rows.last().map(|row| row.id))
+        } else {
+            self.store.audit_count_capped(&r.filter, COUNT_CAP).await?
+        };
         let total = if counted < u64::from(COUNT_CAP) {
             estimate(counted, oldest, 0, 0)
         } else {
