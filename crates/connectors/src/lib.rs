@@ -82,6 +82,35 @@ pub trait Connector: Send + Sync {
 
     /// Asks the backend whether a revoked target is really dead.
     async fn verify_revoked(&self, target: &RevokeTarget) -> Result<Verification, ConnectorError>;
+
+    /// Asks the backend about many revoked targets at once; one answer per target, in order.
+    /// Backends that can prove many in one call override it (Vault/OpenBao: one listing of the
+    /// live accessors instead of a lookup per token); the default asks one at a time,
+    /// `hint.concurrency` at once.
+    async fn verify_revoked_many(
+        &self,
+        targets: &[RevokeTarget],
+        hint: VerifyHint,
+    ) -> Vec<Result<Verification, ConnectorError>> {
+        use futures::StreamExt;
+        // Collected first: a stream whose type holds a closure over `&RevokeTarget` does not
+        // satisfy the higher-ranked bound that the async-trait future's `Send` needs.
+        let asks: Vec<_> = targets.iter().map(|t| self.verify_revoked(t)).collect();
+        futures::stream::iter(asks)
+            .buffered(hint.concurrency.max(1))
+            .collect()
+            .await
+    }
+}
+
+/// What the engine knows that helps a connector choose how to verify many targets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VerifyHint {
+    /// Requests in flight at most.
+    pub concurrency: usize,
+    /// How many live credentials the backend held at the last sync, if known: a listing costs in
+    /// proportion to it.
+    pub live_credentials: Option<usize>,
 }
 
 /// Progress callback handed to connectors.

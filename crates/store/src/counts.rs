@@ -41,6 +41,20 @@ impl Store {
     }
 }
 
+impl Store {
+    /// Credentials of one backend still active in the cache: how big a listing of them on the
+    /// backend would be, as of the last sync.
+    pub async fn active_credential_count(&self, backend_id: i64) -> Result<u64> {
+        let n: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM credentials WHERE backend_id = ? AND status = 'active'",
+        )
+        .bind(backend_id)
+        .fetch_one(&self.pool)
+        .await?;
+        Ok(n.max(0) as u64)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

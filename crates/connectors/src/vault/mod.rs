@@ -17,12 +17,13 @@ mod inventory;
 /// The file audit device line parser, for `portcullis audit import --format vault`.
 pub use audit::parse_line as parse_audit_line;
 pub mod policy;
+mod verify;
 
 use crate::http::Http;
 use crate::jsonl::{read_jsonl, FileCursor};
 use crate::{
     display_url, parse_url, AuditSink, BackendConfig, Connector, ConnectorError, Cursor,
-    ProgressFn, RevokeTarget,
+    ProgressFn, RevokeTarget, VerifyHint,
 };
 use portcullis_model::{CredentialKind, Inventory, RevokeReceipt, TokenInfo, Verification};
 
@@ -335,6 +336,14 @@ impl Connector for Vault {
         }
     }
 
+    async fn verify_revoked_many(
+        &self,
+        targets: &[RevokeTarget],
+        hint: VerifyHint,
+    ) -> Vec<Result<Verification, ConnectorError>> {
+        self.verify_many(targets, hint).await
+    }
+
     async fn check(&self) -> Result<CheckReport, ConnectorError> {
         let started = Instant::now();
         let version = self.version().await;
@@ -460,6 +469,78 @@ mod tests {
             audit_log: None,
         })
         .unwrap()
+    }
+
+    #[tokio::test]
+    async fn many_revoked_tokens_are_verified_by_one_listing() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/auth/token/accessors"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"data": {"keys": ["acc-3", "console"]}})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/auth/token/lookup-accessor"))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .mount(&server)
+            .await;
+        let targets: Vec<RevokeTarget> = (0..20)
+            .map(|i| RevokeTarget::Credential {
+                kind: CredentialKind::Accessor,
+                external_id: format!("acc-{i}"),
+            })
+            .collect();
+        let hint = VerifyHint {
+            concurrency: 4,
+            live_credentials: Some(30),
+        };
+        let out = connector(&server.uri(), "t")
+            .verify_revoked_many(&targets, hint)
+            .await;
+        assert_eq!(out.len(), 20);
+        for (i, v) in out.into_iter().enumerate() {
+            let v = v.unwrap();
+            assert_eq!(v.dead, i != 3, "acc-{i}: {}", v.evidence);
+        }
+    }
+
+    #[tokio::test]
+    async fn a_few_revoked_tokens_are_looked_up_one_by_one() {
+        let server = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/v1/auth/token/accessors"))
+            .respond_with(ResponseTemplate::new(500))
+            .expect(0)
+            .mount(&server)
+            .await;
+        Mock::given(method("POST"))
+            .and(path("/v1/auth/token/lookup-accessor"))
+            .respond_with(
+                ResponseTemplate::new(400)
+                    .set_body_json(serde_json::json!({"errors": ["invalid accessor"]})),
+            )
+            .expect(2)
+            .mount(&server)
+            .await;
+        let targets: Vec<RevokeTarget> = (0..2)
+            .map(|i| RevokeTarget::Credential {
+                kind: CredentialKind::Accessor,
+                external_id: format!("acc-{i}"),
+            })
+            .collect();
+        let hint = VerifyHint {
+            concurrency: 4,
+            live_credentials: Some(30),
+        };
+        let out = connector(&server.uri(), "t")
+            .verify_revoked_many(&targets, hint)
+            .await;
+        assert!(out.iter().all(|v| v.as_ref().is_ok_and(|v| v.dead)));
     }
 
     #[tokio::test]

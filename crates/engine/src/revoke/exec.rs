@@ -10,6 +10,12 @@
 //! lost by that: resuming asks the backend first whatever the last state says.
 //!
 //! Backends run side by side; within one backend at most `concurrency` items are in flight.
+//! A backend's items are sent first and proved after: once every item of the backend is
+//! confirmed (or failed), the backend is asked about all of them in one batch
+//! ([`Connector::verify_revoked_many`]), which a backend that can answer for many tokens in one
+//! call (Vault/OpenBao: one accessor listing instead of a lookup per token) answers in one request.
+//! A crash between the two phases loses nothing: the items stand at `confirmed` and resuming
+//! asks the backend first.
 //! Transient failures (unreachable, timeout, 5xx, 429) are retried with exponential backoff;
 //! anything else fails the item at once. When a backend keeps failing transiently, its remaining
 //! items are not sent and fail with the reason, while the other backends finish.
@@ -19,7 +25,7 @@
 //! alive, and a target whose resend could do harm ([`ResendPolicy::Never`]) is left for a person.
 
 use futures::stream::{self, StreamExt};
-use portcullis_connectors::{Connector, ConnectorError, RevokeTarget};
+use portcullis_connectors::{Connector, ConnectorError, RevokeTarget, VerifyHint};
 use portcullis_model::{
     BackendKind, ErrorCode, IpcError, ItemState, JournalState, ResendPolicy, RevocationEvent,
     RevocationItemReport, RevocationOptions, Verification,
@@ -36,6 +42,9 @@ use tokio_util::sync::CancellationToken;
 use super::journal_writer::{Draft, JournalWriter};
 use super::spec::TargetSpec;
 use crate::{EngineError, Result, Workspace};
+
+/// Items concluded at once after the batch verification: their final entries share commits.
+const PROOF_FANOUT: usize = 256;
 
 /// One action to run, fresh or resumed.
 pub(crate) struct Job {
@@ -231,21 +240,78 @@ impl<'a> Runner<'a> {
             }
         };
         let ctx = &ctx;
-        stream::iter(jobs)
-            .map(|(i, job, seq)| async move {
-                let mut rep = self.report(&job, seq);
-                if let Err(e) = self.drive(ctx, &job, seq, &mut rep).await {
-                    // The journal could not be written: stop sending anything else.
-                    self.journal_broken.store(true, Ordering::SeqCst);
-                    rep.state = ItemState::Failed;
-                    rep.error = Some(e.into());
-                }
-                self.finished(&job, &rep);
-                (i, rep)
-            })
-            .buffer_unordered(self.opts.concurrency.max(1) as usize)
-            .collect()
-            .await
+        let concurrency = self.opts.concurrency.max(1) as usize;
+        // Phase 1: send. An item sent and confirmed comes back with the target still to prove.
+        let sent: Vec<(usize, Job, i64, RevocationItemReport, Option<RevokeTarget>)> =
+            stream::iter(jobs)
+                .map(|(i, job, seq)| async move {
+                    let mut rep = self.report(&job, seq);
+                    let mut to_prove = None;
+                    if let Err(e) = self.drive(ctx, &job, seq, &mut rep, &mut to_prove).await {
+                        self.journal_failed(&mut rep, e);
+                        to_prove = None;
+                    }
+                    if to_prove.is_none() {
+                        self.finished(&job, &rep);
+                    }
+                    (i, job, seq, rep, to_prove)
+                })
+                .buffer_unordered(concurrency)
+                .collect()
+                .await;
+
+        // Phase 2: prove, all of the backend's confirmed items in one batch, so a backend that
+        // can answer for many at once (one listing) is asked once rather than per item.
+        let mut out = Vec::with_capacity(sent.len());
+        let mut awaiting = Vec::new();
+        for (i, job, seq, rep, to_prove) in sent {
+            match to_prove {
+                Some(target) => awaiting.push((i, job, seq, rep, target)),
+                None => out.push((i, rep)),
+            }
+        }
+        if awaiting.is_empty() {
+            return out;
+        }
+        let targets: Vec<RevokeTarget> = awaiting.iter().map(|a| a.4.clone()).collect();
+        let hint = VerifyHint {
+            concurrency,
+            live_credentials: self
+                .ws
+                .store
+                .active_credential_count(ctx.row.id)
+                .await
+                .ok()
+                .map(|n| n as usize),
+        };
+        let answers = ctx.connector.verify_revoked_many(&targets, hint).await;
+        let proved: Vec<(usize, RevocationItemReport)> =
+            stream::iter(awaiting.into_iter().zip(answers))
+                .map(|((i, job, seq, mut rep, target), answer)| async move {
+                    let answer = match answer {
+                        // A transient failure of the batch answer: ask for this one again, with retries.
+                        Err(e) if e.code().is_transient() => self.verify(ctx, &target).await,
+                        other => other,
+                    };
+                    if let Err(e) = self.conclude(ctx, &job, seq, &mut rep, answer).await {
+                        self.journal_failed(&mut rep, e);
+                    }
+                    self.finished(&job, &rep);
+                    (i, rep)
+                })
+                // Final entries go to the group-committing writer: many in flight, few commits.
+                .buffer_unordered(concurrency.max(PROOF_FANOUT))
+                .collect()
+                .await;
+        out.extend(proved);
+        out
+    }
+
+    /// The journal could not be written: stop sending anything else.
+    fn journal_failed(&self, rep: &mut RevocationItemReport, e: EngineError) {
+        self.journal_broken.store(true, Ordering::SeqCst);
+        rep.state = ItemState::Failed;
+        rep.error = Some(e.into());
     }
 
     async fn backend_ctx(&self, name: &str) -> std::result::Result<BackendCtx, IpcError> {
@@ -456,13 +522,15 @@ impl<'a> Runner<'a> {
         }
     }
 
-    /// Runs one item to a final state. `Err` only when the journal cannot be written.
+    /// Runs one item to a final state, or to `confirmed` with the target left in `to_prove` for
+    /// the batch verification. `Err` only when the journal cannot be written.
     async fn drive(
         &self,
         ctx: &BackendCtx,
         job: &Job,
         seq: i64,
         rep: &mut RevocationItemReport,
+        to_prove: &mut Option<RevokeTarget>,
     ) -> Result<()> {
         if let Some(e) = self.refusal(ctx, job) {
             if e.code == ErrorCode::Storage {
@@ -573,8 +641,20 @@ impl<'a> Runner<'a> {
         });
         self.event(job, JournalState::Confirmed, receipt.action.clone());
         rep.receipt = Some(receipt);
+        *to_prove = Some(target);
+        Ok(())
+    }
 
-        match self.verify(ctx, &target).await {
+    /// Writes an item's final state from the backend's answer on whether it is dead.
+    async fn conclude(
+        &self,
+        ctx: &BackendCtx,
+        job: &Job,
+        seq: i64,
+        rep: &mut RevocationItemReport,
+        answer: std::result::Result<Verification, ConnectorError>,
+    ) -> Result<()> {
+        match answer {
             Ok(v) if v.dead => self.verified(ctx, job, seq, rep, v, false).await,
             Ok(v) => {
                 let e = IpcError::new(
