@@ -356,18 +356,26 @@ async fn scenario(
 
     // An OAuth 2.0 token cannot be revoked from its row: the server needs its value.
     search(app, "billing-api").await?;
-    let oauth = wait_rows(app, "the billing-api client's tokens", |ids| {
-        // OAuth 2.0 tokens are known by fingerprint (64 hex digits).
-        !ids.is_empty()
+    let is_token = |i: &str| i.len() == 64 && i.chars().all(|c| c.is_ascii_hexdigit());
+    let oauth = wait_rows(app, "the billing-api client's tokens and secret", |ids| {
+        // OAuth 2.0 tokens are known by fingerprint (64 hex digits); the client's secret (its
+        // expiry from the server's event log) by the client id.
+        ids.iter().any(|i| is_token(i))
             && ids
                 .iter()
-                .all(|i| i.len() == 64 && i.chars().all(|c| c.is_ascii_hexdigit()))
+                .all(|i| is_token(i) || i == "client_secret:billing-api")
+            && ids.iter().any(|i| i == "client_secret:billing-api")
     })
     .await?;
+    let token = oauth
+        .iter()
+        .find(|i| is_token(i))
+        .cloned()
+        .unwrap_or_default();
     let button = app
         .wait_css(&format!(
             "{} [data-testid=revoke-credential]",
-            row_css(&oauth[0])
+            row_css(&token)
         ))
         .await?;
     assert!(

@@ -7,7 +7,15 @@
 //   may introspect any token; every other client only its own;
 // - every provider event and every introspection/revocation request is appended as one JSON line to
 //   the event log. Tokens appear only as fingerprints (lowercase hex SHA-256 of the token value);
-//   for opaque tokens the token id (jti) is the value.
+//   for opaque tokens the token id (jti) is the value;
+// - a `*.saved` line's detail carries the expiry and issue time the provider STORED for the token
+//   (`exp=… iat=…`): with a ttl function, oidc-provider 9 computes `exp` only into the stored
+//   payload (lib/models/formats/opaque.js), never onto the token object the event receives;
+// - at start, one `client.configured` line per client carries its client secret's expiry
+//   (`secret_expires_at=<RFC 3339>|none`, from the provider's parsed client metadata). A real
+//   server exposes this through RFC 7592 client read, which needs each client's own
+//   registration access token; static clients have none, so the log is how a console learns it.
+//   Never the secret itself, nor a digest of it.
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { appendFileSync, readFileSync } from 'node:fs';
 import Provider, { errors } from 'oidc-provider';
@@ -252,12 +260,27 @@ const provider = new Provider(cfg.issuer, {
     IdToken: 3600,
     Interaction: 3600,
     Session: 14 * DAY,
-    Grant: (ctx) => clientCfg(ctx?.oidc?.client).refresh_token_ttl || 14 * DAY,
+    // A refresh token dies with its grant (introspection checks grant.isExpired), so the grant
+    // lives as long as the client's refresh tokens. The grant is created with a clientId only
+    // (no client object, and ctx.oidc.client is unset during interactions): look it up by id.
+    Grant: (ctx, grant, client) => clientsById.get(grant?.clientId ?? client?.clientId)?.refresh_token_ttl || 14 * DAY,
   },
 });
 provider.proxy = false;
 
 // Token lifecycle events.
+//
+// Expiry and issue time as stored: BaseModel.save() upserts the payload (where opaque.js put
+// `exp = token.exp || now + token.expiration` and `iat`) and only then emits `saved`, so the
+// adapter already holds exactly what introspection will answer. The token object itself has no
+// `exp` when its ttl is a function (every ttl here).
+function storedTimes(token) {
+  const stored = storeGet(`${token.kind}:${token.jti}`);
+  const exp = stored?.exp ?? token.exp ?? (token.expiration ? (token.iat ?? Math.floor(Date.now() / 1000)) + token.expiration : undefined);
+  const iat = stored?.iat ?? token.iat;
+  return `exp=${isoTime(exp) ?? 'none'}${iat ? ` iat=${isoTime(iat)}` : ''}`;
+}
+
 for (const kind of ['access_token', 'client_credentials', 'refresh_token', 'authorization_code']) {
   for (const what of ['saved', 'destroyed', 'consumed']) {
     provider.on(`${kind}.${what}`, (token) => logEvent({
@@ -267,14 +290,14 @@ for (const kind of ['access_token', 'client_credentials', 'refresh_token', 'auth
       grant_id: token.grantId,
       scope: token.scope,
       fingerprint: fingerprint(token.jti),
-      detail: what === 'saved' ? `exp=${isoTime(token.exp) ?? 'none'}${token.aud ? ` aud=${token.aud}` : ''}` : null,
+      detail: what === 'saved' ? `${storedTimes(token)}${token.aud ? ` aud=${token.aud}` : ''}` : null,
     }));
   }
 }
 provider.on('grant.saved', (grant) => logEvent({
   event: 'grant.saved', client_id: grant.clientId, account_id: grant.accountId, grant_id: grant.jti,
   scope: [grant.getOIDCScope(), grant.getResourceScope(cfg.resource)].filter(Boolean).join(' ') || null,
-  detail: `exp=${isoTime(grant.exp) ?? 'none'}`,
+  detail: storedTimes(grant),
 }));
 provider.on('grant.destroyed', (grant) => logEvent({
   event: 'grant.destroyed', client_id: grant.clientId, account_id: grant.accountId, grant_id: grant.jti,
@@ -380,6 +403,23 @@ provider.use(async (ctx, next) => {
     }
   }
 });
+
+// Client secrets' expiry, as the provider parsed it (RFC 7591 `client_secret_expires_at`, 0 =
+// never), logged before the server accepts requests so a sync never sees a client without it.
+for (const c of cfg.clients) {
+  const client = await provider.Client.find(c.client_id);
+  if (!client) continue;
+  const expiresAt = client.clientSecretExpiresAt;
+  logEvent({
+    event: 'client.configured',
+    client_id: client.clientId,
+    detail: [
+      `secret_expires_at=${expiresAt ? isoTime(expiresAt) : 'none'}`,
+      client.clientIdIssuedAt ? `issued_at=${isoTime(client.clientIdIssuedAt)}` : null,
+      `auth_method=${client.tokenEndpointAuthMethod}`,
+    ].filter(Boolean).join(' '),
+  });
+}
 
 const server = provider.listen(cfg.port, '127.0.0.1', () => {
   console.log(`oidc-provider listening on ${cfg.issuer}`);

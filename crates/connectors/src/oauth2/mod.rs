@@ -38,6 +38,7 @@ pub fn capabilities() -> Capabilities {
         notes: vec![
             "OAuth 2.0 servers cannot list their tokens: bring a token to triage to inspect, revoke and verify it".into(),
             "usage comes from the server's event log, imported as audit events".into(),
+            "tokens' expiry and client secrets' expiry come from the event log too, where the server writes them (`exp=`, `client.configured`)".into(),
         ],
     }
 }
@@ -488,7 +489,7 @@ impl Connector for OAuth2 {
                     .post_authenticated(
                         endpoint,
                         Self::auth_method(&meta),
-                        &[("token", "portcullis-connectivity-probe")],
+                        &[("token", events::CONNECTIVITY_PROBE)],
                     )
                     .await?;
                 let status = resp.status();

@@ -57,6 +57,12 @@ pub(crate) struct AccessorLookup {
     pub token_type: Option<String>,
     #[serde(default)]
     pub num_uses: i64,
+    /// Seconds; present only for a periodic token, which renews forever unless
+    /// `explicit_max_ttl` caps it (token store `handleLookup`).
+    #[serde(default)]
+    pub period: Option<i64>,
+    #[serde(default)]
+    pub explicit_max_ttl: Option<i64>,
 }
 
 impl AccessorLookup {
@@ -81,8 +87,18 @@ impl AccessorLookup {
         }
     }
 
+    /// Renewable forever: a period and no explicit max TTL.
+    pub fn periodic_forever(&self) -> bool {
+        self.period.is_some_and(|p| p > 0) && self.explicit_max_ttl.unwrap_or(0) == 0
+    }
+
+    /// `period` is always written (null when the lookup has none, which for Vault and OpenBao means
+    /// "not periodic"), so a reader can tell this from a cache synced before it was recorded.
     pub fn attrs(&self) -> serde_json::Value {
         json!({
+            "period": self.period.filter(|p| *p > 0),
+            "explicit_max_ttl": self.explicit_max_ttl,
+            "periodic_forever": self.periodic_forever(),
             "display_name": self.display_name,
             "path": self.path,
             "orphan": self.orphan,
@@ -416,4 +432,54 @@ fn string_list(v: Option<&serde_json::Value>) -> Vec<String> {
                 .collect()
         })
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup(name: &str) -> AccessorLookup {
+        let text = std::fs::read_to_string(format!(
+            "{}/tests/fixtures/vault-openbao/{name}",
+            env!("CARGO_MANIFEST_DIR")
+        ))
+        .unwrap();
+        serde_json::from_str::<Wrapped<AccessorLookup>>(&text)
+            .unwrap()
+            .data
+    }
+
+    #[test]
+    fn a_periodic_tokens_lookup_records_its_period() {
+        let l = lookup("openbao-auth-token-lookup-accessor-periodic.sandbox.response.json");
+        assert_eq!(l.period, Some(86_400));
+        assert_eq!(l.explicit_max_ttl, Some(0));
+        assert!(l.periodic_forever());
+        let a = l.attrs();
+        assert_eq!(a["period"], 86_400);
+        assert_eq!(a["periodic_forever"], true);
+    }
+
+    #[test]
+    fn a_lookup_without_period_is_recorded_as_not_periodic() {
+        let l = lookup("openbao-auth-token-lookup-accessor.response.json");
+        assert_eq!(l.period, None);
+        assert!(!l.periodic_forever());
+        let a = l.attrs();
+        // The key is there (null): readers can tell "not periodic" from "not recorded".
+        assert!(a.as_object().unwrap().contains_key("period"));
+        assert!(a["period"].is_null());
+        assert_eq!(a["periodic_forever"], false);
+    }
+
+    #[test]
+    fn an_explicit_max_ttl_caps_a_periodic_token() {
+        let mut l = lookup("openbao-auth-token-lookup-accessor-periodic.sandbox.response.json");
+        l.explicit_max_ttl = Some(7 * 86_400);
+        assert!(!l.periodic_forever());
+        l.explicit_max_ttl = None;
+        l.period = Some(0);
+        assert!(!l.periodic_forever());
+        assert!(l.attrs()["period"].is_null());
+    }
 }

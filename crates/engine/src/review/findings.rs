@@ -8,6 +8,7 @@ use portcullis_model::{
     EvidenceEvent, Finding, FindingPrincipal, FindingSubject, GrantPath, NodeKind, Recommendation,
     RecommendedAction, SubjectKind,
 };
+use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 
 use super::rules::{self, RuleSet};
@@ -509,7 +510,20 @@ fn unused_credential(
     let days = ctx.rules.param(rules::UNUSED_CREDENTIAL, "days");
     let since = (ctx.as_of - Duration::days(days)).max(ctx.window_start);
     let uses = family_uses(m, cred);
-    let last = uses.iter().map(|u| m.row(*u).last_at).max();
+    // A client secret names no event of its own: the connector records the client's last
+    // accepted authentication (OAuth event log) instead.
+    let authenticated = cred
+        .input
+        .attrs
+        .get("last_authenticated_at")
+        .and_then(Value::as_str)
+        .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
+        .map(|t| t.with_timezone(&Utc));
+    let last = uses
+        .iter()
+        .map(|u| m.row(*u).last_at)
+        .chain(authenticated)
+        .max();
     if last.is_some_and(|l| l >= since) {
         return;
     }
@@ -862,10 +876,11 @@ fn lifetime(
                 }
             );
             if cred.periodic {
-                (
-                    true,
-                    format!("{fact}; created with a period: renewable forever"),
-                )
+                let how = match cred.input.attrs.get("period").and_then(Value::as_i64) {
+                    Some(p) => format!("period {}, no explicit max TTL", human_seconds(p)),
+                    None => "created with a period".to_string(),
+                };
+                (true, format!("{fact}; {how}: renewable forever"))
             } else {
                 (days >= never_days, fact)
             }
@@ -894,11 +909,15 @@ fn lifetime(
                     ),
                     proposed: vec![],
                 },
-                inventory_confidence(if cred.periodic {
-                    "from the audit log's record of the token's creation"
-                } else {
-                    "from the credential's expiry as the backend states it"
-                }),
+                inventory_confidence(
+                    if cred.periodic && cred.input.attrs.get("period").is_none() {
+                        "from the audit log's record of the token's creation"
+                    } else if cred.periodic {
+                        "from the token's period as the backend's token lookup states it"
+                    } else {
+                        "from the credential's expiry as the backend states it"
+                    },
+                ),
                 cred.input.id,
             ));
         }
@@ -1138,5 +1157,18 @@ fn orphan_bindings(m: &BackendModel<'_>, ctx: &Ctx<'_>, out: &mut Vec<Finding>) 
         );
         f.grant_edges = vec![g.clone()];
         out.push(f);
+    }
+}
+
+/// `86400` → `24h`, `90` → `90s`: a period as people write it.
+fn human_seconds(secs: i64) -> String {
+    if secs > 0 && secs % 86_400 == 0 && secs >= 7 * 86_400 {
+        format!("{}d", secs / 86_400)
+    } else if secs > 0 && secs % 3_600 == 0 {
+        format!("{}h", secs / 3_600)
+    } else if secs > 0 && secs % 60 == 0 {
+        format!("{}m", secs / 60)
+    } else {
+        format!("{secs}s")
     }
 }

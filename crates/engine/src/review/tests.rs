@@ -775,6 +775,143 @@ fn oauth_families_protocol_scopes_and_unknown_expiry() {
         .any(|n| n.contains("expiry unknown for 3")));
 }
 
+/// The token lookup's `period` decides; the audit log's record of the creation is read only for
+/// a credential synced before lookups recorded it (no `period` key at all).
+#[test]
+fn periodic_tokens_from_the_lookup_and_the_audit_fallback_only_without_it() {
+    let mut b = backend("bao", BackendKind::Vault);
+    principal(&mut b, "token:svc", PrincipalKind::Service, "svc", true);
+    let issued = now() - Duration::days(1);
+    for (row, id) in [
+        (1, "lookup-periodic"),
+        (2, "lookup-not-periodic"),
+        (3, "old-cache"),
+    ] {
+        cred(
+            &mut b,
+            row,
+            id,
+            CredentialKind::Accessor,
+            "token:svc",
+            &[],
+            Some(issued),
+            Some(now() + Duration::hours(20)),
+        );
+        used(
+            &mut b,
+            Some(id),
+            "svc",
+            "read",
+            "secret/x",
+            now() - Duration::hours(1),
+        );
+    }
+    b.credentials[0].attrs = json!({"period": 86400, "periodic_forever": true});
+    // The audit log says periodic, the lookup says not: the lookup is the token as it is now.
+    b.credentials[1].attrs =
+        json!({"period": null, "periodic_forever": false, "audit_hash": "hmac-sha256:q"});
+    b.credentials[2].attrs = json!({"audit_hash": "hmac-sha256:p"});
+    for (i, h) in ["hmac-sha256:p", "hmac-sha256:q"].into_iter().enumerate() {
+        b.facts.push(FactIn {
+            event_id: i as i64 + 1,
+            at: issued,
+            credential: None,
+            actor: Some("root".into()),
+            action: "update".into(),
+            outcome: Outcome::Allow,
+            periodic: true,
+            created_accessor: Some(h.into()),
+            text: None,
+        });
+    }
+    let r = run(&[b]);
+    assert_eq!(
+        of(&r, rules::NEVER_EXPIRING),
+        vec![pair("svc", "lookup-periodic"), pair("svc", "old-cache")]
+    );
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.subject.id == "lookup-periodic")
+        .unwrap();
+    assert!(
+        f.evidence.facts[0].contains("period 24h, no explicit max TTL"),
+        "{:?}",
+        f.evidence.facts
+    );
+    assert!(
+        f.confidence.note.contains("token lookup"),
+        "{}",
+        f.confidence.note
+    );
+    let old = r
+        .findings
+        .iter()
+        .find(|f| f.subject.id == "old-cache")
+        .unwrap();
+    assert!(
+        old.confidence.note.contains("audit log"),
+        "{}",
+        old.confidence.note
+    );
+}
+
+/// OAuth client secrets (from the server's event log): expiry as the server states it, their own
+/// family (never the head of a token family), and used when the client last authenticated.
+#[test]
+fn oauth_client_secrets_expiry_and_last_authentication() {
+    let mut b = oauth();
+    principal(&mut b, "client:ci", PrincipalKind::Client, "ci", true);
+    let secret = |client: &str, expires: Option<DateTime<Utc>>, last_auth: DateTime<Utc>| {
+        CredentialIn {
+            id: Some(100),
+            external_id: format!("client_secret:{client}"),
+            kind: CredKind::Cached(CredentialKind::ApiKey),
+            principal: Some(format!("client:{client}")),
+            client: Some(client.into()),
+            scopes: vec![],
+            // Issued after the client's tokens: as a family member it would become the head.
+            issued_at: Some(now() - Duration::hours(1)),
+            expires_at: expires,
+            status: CredentialStatus::Active,
+            attrs: json!({"secret_of": "client", "last_authenticated_at": last_auth}),
+            origin: "sync".into(),
+        }
+    };
+    b.credentials.push(secret(
+        "legacy",
+        Some(now() + Duration::days(60)),
+        now() - Duration::days(2),
+    ));
+    // Last authenticated before the 90-day lookback.
+    b.credentials
+        .push(secret("ci", None, now() - Duration::days(200)));
+    let r = run(&[b]);
+    assert_eq!(
+        of(&r, rules::NEVER_EXPIRING),
+        vec![pair("ci", "client_secret:ci")]
+    );
+    // legacy's token is still judged as its grant's head; its secret was used two days ago.
+    assert_eq!(
+        of(&r, rules::UNUSED_CREDENTIAL),
+        vec![
+            pair("carol", "rt-carol"),
+            pair("ci", "client_secret:ci"),
+            pair("legacy", "at-legacy")
+        ]
+    );
+    let f = r
+        .findings
+        .iter()
+        .find(|f| f.rule == rules::UNUSED_CREDENTIAL && f.subject.id == "client_secret:ci")
+        .unwrap();
+    assert!(
+        f.evidence.facts[0].starts_with("last use"),
+        "{:?}",
+        f.evidence.facts
+    );
+}
+
 #[test]
 fn disabled_principal_live_credential_from_state_or_refusal() {
     let mut b = oauth();

@@ -210,7 +210,9 @@ pub struct CredModel {
     pub input: CredentialIn,
     pub subject: usize,
     pub expiry: Expiry,
-    /// Vault: created with a period (renewable forever), per the audit log.
+    /// Vault: periodic without an explicit max TTL (renewable forever), per the token lookup the
+    /// connector recorded (`attrs.periodic_forever`), or for a credential synced before lookups
+    /// recorded `period`, per the audit log's record of its creation.
     pub periodic: bool,
     /// Members of its family (OAuth tokens of one account through one client); itself included.
     pub family: Vec<usize>,
@@ -760,7 +762,7 @@ impl<'a> BackendModel<'a> {
         // Credentials.
         let mut creds: Vec<CredModel> = Vec::new();
         let mut phantoms: HashMap<String, usize> = HashMap::new();
-        let periodic: HashSet<&str> = input
+        let periodic_by_audit: HashSet<&str> = input
             .facts
             .iter()
             .filter(|f| f.periodic)
@@ -811,13 +813,25 @@ impl<'a> BackendModel<'a> {
                     _ => Expiry::Never,
                 },
             };
-            let audit_hash = c.attrs.get("audit_hash").and_then(Value::as_str);
+            let periodic = match c.attrs.get("period") {
+                // The lookup's own answer (null: not periodic).
+                Some(_) => c
+                    .attrs
+                    .get("periodic_forever")
+                    .and_then(Value::as_bool)
+                    .unwrap_or(false),
+                None => c
+                    .attrs
+                    .get("audit_hash")
+                    .and_then(Value::as_str)
+                    .is_some_and(|h| periodic_by_audit.contains(h)),
+            };
             let idx = creds.len();
             creds.push(CredModel {
                 input: c.clone(),
                 subject,
                 expiry,
-                periodic: audit_hash.is_some_and(|h| periodic.contains(h)),
+                periodic,
                 family: vec![idx],
                 head: true,
                 uses: Vec::new(),
@@ -829,7 +843,11 @@ impl<'a> BackendModel<'a> {
         if kind == BackendKind::Oauth2 {
             let mut fams: HashMap<(usize, Option<String>), Vec<usize>> = HashMap::new();
             for (i, c) in creds.iter().enumerate() {
-                if matches!(c.input.kind, CredKind::Cached(_)) {
+                // Tokens only: a client secret is the client's, not one of its grant's tokens.
+                if matches!(
+                    c.input.kind,
+                    CredKind::Cached(CredentialKind::AccessToken | CredentialKind::RefreshToken)
+                ) {
                     fams.entry((c.subject, c.input.client.clone()))
                         .or_default()
                         .push(i);
