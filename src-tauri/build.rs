@@ -39,6 +39,7 @@ const COMMANDS: &[&str] = &[
     "export_campaign",
     "incident_plan",
     "incident_execute",
+    "incident_cancel",
     "incident_unfinished",
     "incident_resume",
     "incident_export",

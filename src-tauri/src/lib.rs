@@ -42,6 +42,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
     builder
         .manage(commands::sync::SyncControl::default())
         .manage(commands::triage::HeldToken::default())
+        .manage(commands::incident::IncidentState::default())
         .invoke_handler(tauri::generate_handler![
             commands::backends::list_backends,
             commands::backends::add_backend,
@@ -77,6 +78,7 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
             commands::reviews::export_campaign,
             commands::incident::incident_plan,
             commands::incident::incident_execute,
+            commands::incident::incident_cancel,
             commands::incident::incident_unfinished,
             commands::incident::incident_resume,
             commands::incident::incident_export,

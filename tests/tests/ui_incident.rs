@@ -5,7 +5,9 @@
 //! confirmation names the count; both items turn verified; the backends agree (the token is
 //! refused, the role cannot log in); the exported report cites the journal head. A dry run for a
 //! seeded principal shows OAuth 2.0 tokens as not revocable without their value — and is never
-//! executed, so the seed is left untouched.
+//! executed, so the seed is left untouched. Last, an OAuth 2.0 token minted for this test is
+//! revoked by its value: pasted into the page with the dry run (then cleared from the page),
+//! revoked per RFC 7009, and the server's introspection says it is inactive.
 //! Needs a display (Xvfb), tauri-driver, the sandbox, `psql`, and `target/debug/portcullis{,-app}`.
 
 use std::ffi::OsStr;
@@ -219,6 +221,55 @@ fn bao_alive(sb: &Sandbox, token: &str) -> Result<bool> {
     Ok(v["data"].is_object())
 }
 
+/// A client_credentials token from the sandbox's `reporting` client: (value, SHA-256 hex).
+fn mint_oauth_token(sb: &Sandbox) -> Result<(String, String)> {
+    let dir = Sandbox::path()
+        .parent()
+        .map(Path::to_path_buf)
+        .unwrap_or_default();
+    let creds: Value = serde_json::from_str(
+        &std::fs::read_to_string(dir.join("credentials.json"))
+            .map_err(io("reading credentials.json"))?,
+    )
+    .map_err(|e| failed(format!("credentials.json: {e}")))?;
+    let secret = creds["oidc_client_secrets"]["reporting"]
+        .as_str()
+        .ok_or_else(|| failed("no secret for the reporting client"))?;
+    let issued = curl(&[
+        "-u",
+        &format!("reporting:{secret}"),
+        "-d",
+        "grant_type=client_credentials&scope=reports:read&resource=https://api.acme.test",
+        &format!("{}/token", sb.oidc.issuer),
+    ])?;
+    let token = issued["access_token"]
+        .as_str()
+        .ok_or_else(|| failed(format!("no token issued: {issued}")))?
+        .to_string();
+    use sha2::{Digest, Sha256};
+    let fp = hex::encode(Sha256::digest(token.as_bytes()));
+    Ok((token, fp))
+}
+
+fn introspect_active(sb: &Sandbox, token: &str) -> Result<Value> {
+    Ok(curl(&[
+        "-u",
+        &format!("{}:{}", sb.oidc.client_id, sb.oidc.client_secret),
+        "-d",
+        &format!("token={token}"),
+        &format!("{}/token/introspection", sb.oidc.issuer),
+    ])?["active"]
+        .clone())
+}
+
+/// Empties a form field the way a person does (select all, delete), so the page sees the input.
+async fn clear_field(app: &App, css: &str) -> Result<()> {
+    let el = app.wait_css(css).await?;
+    el.send_keys(Key::Control + "a").await?;
+    el.send_keys(Key::Backspace).await?;
+    Ok(())
+}
+
 async fn text(app: &App, css: &str) -> Result<String> {
     Ok(app.wait_css(css).await?.text().await?)
 }
@@ -261,7 +312,13 @@ async fn dry_run(app: &App, principal: &str) -> Result<()> {
     Ok(())
 }
 
-async fn scenario(app: &App, sb: &Sandbox, name: &str, token: &(String, String)) -> Result<()> {
+async fn scenario(
+    app: &App,
+    sb: &Sandbox,
+    name: &str,
+    token: &(String, String),
+    oauth: &(String, String),
+) -> Result<()> {
     app.wait_css("#nav-overview.active").await?;
     app.use_theme("light").await?;
     app.click("#nav-incident").await?;
@@ -361,6 +418,40 @@ async fn scenario(app: &App, sb: &Sandbox, name: &str, token: &(String, String))
     assert_eq!(head.len(), 64, "journal head hash: {head}");
     assert_eq!(report["exported_by"], ACTOR);
     assert!(report["incident_seq"].is_i64(), "{report}");
+
+    // An OAuth 2.0 token, revocable only by its value: pasted with the dry run, then gone from
+    // the page; the shell holds it for this incident only.
+    clear_field(app, "#incident-principal").await?;
+    app.type_into("#incident-fingerprint", &oauth.1[..16])
+        .await?;
+    app.type_into("#incident-tokens", &oauth.0).await?;
+    app.click("#incident-dry-run").await?;
+    app.wait_css("[data-testid=incident-summary][data-ready=\"1\"]")
+        .await?;
+    app.wait_css(&format!(
+        "[data-testid=incident-item][data-key^=\"oidc:\"][data-key$=\"{}\"][data-readiness=ready]",
+        oauth.1
+    ))
+    .await?;
+    let held = text(app, "[data-testid=incident-tokens-held]").await?;
+    assert!(held.starts_with("1 token value"), "{held}");
+    let area = app.wait_css("#incident-tokens").await?;
+    assert_eq!(area.prop("value").await?.unwrap_or_default(), "");
+    assert!(
+        !app.driver.source().await?.contains(&oauth.0),
+        "the token value is not on the page"
+    );
+    assert_eq!(introspect_active(sb, &oauth.0)?, true);
+    app.click("#incident-revoke").await?;
+    assert_eq!(text(app, "#incident-confirm").await?, "Revoke 1");
+    app.click("#incident-confirm").await?;
+    app.wait_css("[data-testid=incident-report][data-verified=\"1\"][data-failed=\"0\"]")
+        .await?;
+    assert_eq!(
+        introspect_active(sb, &oauth.0)?,
+        false,
+        "the server's introspection says the token is dead"
+    );
     Ok(())
 }
 
@@ -371,6 +462,7 @@ async fn incident_dry_run_confirm_and_verify() -> Result<()> {
     let workspace = tempfile::tempdir().map_err(io("creating a workspace dir"))?;
     let name = format!("e2einc{}", std::process::id());
     let token = create_principal(&sandbox, &name)?;
+    let oauth = mint_oauth_token(&sandbox)?;
     let outcome = async {
         add_and_sync(workspace.path(), &sandbox)?;
         let env: Vec<(&str, &OsStr)> = vec![
@@ -381,7 +473,7 @@ async fn incident_dry_run_confirm_and_verify() -> Result<()> {
             ("PORTCULLIS_ACTOR", OsStr::new(ACTOR)),
         ];
         let app = App::launch(&env).await?;
-        let outcome = scenario(&app, &sandbox, &name, &token).await;
+        let outcome = scenario(&app, &sandbox, &name, &token, &oauth).await;
         if outcome.is_err() {
             let _ = app.screenshot("ui-incident-failure.png").await;
         }

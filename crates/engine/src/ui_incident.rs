@@ -5,6 +5,7 @@
 
 use chrono::{Local, Utc};
 use portcullis_model::{RevocationPlan, RevocationReport, RevocationSelector};
+use secrecy::SecretString;
 use serde_json::json;
 use std::path::PathBuf;
 
@@ -16,10 +17,16 @@ pub const INCIDENT_DIR: &str = "incidents";
 impl Workspace {
     /// Incident dry run from the selection's text form (`principal=alice backend=openbao since=2h`,
     /// see [`RevocationSelector::parse`]); nothing is sent.
-    pub async fn plan_incident_text(&self, selection: &str) -> Result<RevocationPlan> {
+    /// `tokens` are values the responder holds, for backends that revoke a token only by its
+    /// value (OAuth 2.0, RFC 7009); they are matched by fingerprint and never kept.
+    pub async fn plan_incident_text(
+        &self,
+        selection: &str,
+        tokens: &[SecretString],
+    ) -> Result<RevocationPlan> {
         let selector = RevocationSelector::parse(selection, Utc::now(), *Local::now().offset())
             .map_err(|e| EngineError::InvalidInput(e.message))?;
-        self.plan_incident(&selector, &[]).await
+        self.plan_incident(&selector, tokens).await
     }
 
     /// Writes a finished run's report to `<workspace>/incidents/incident-<seq>-<time>.json`: what

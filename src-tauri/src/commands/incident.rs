@@ -1,42 +1,132 @@
-//! Incident page: dry run of a selection, confirmed execution with per-item progress, resume of an
-//! interrupted run, and export of the final report.
+//! Incident page: dry run of a selection, confirmed execution with per-item progress and cancel,
+//! resume of an interrupted run, and export of the final report.
+//!
+//! Token values a responder pastes (for backends that revoke a token only by its value, e.g.
+//! OAuth 2.0 per RFC 7009) cross IPC once, inbound, with the dry run. They are wrapped in
+//! `SecretString` at once and held here, in memory, for that incident only: the execution and a
+//! resume use them without the page sending them again, and they are forgotten when a run ends or
+//! the next dry run replaces them. They are never returned, logged or stored.
+
+use std::sync::Mutex;
 
 use portcullis_engine::CancellationToken;
 use portcullis_model::{
-    IpcError, RevocationConfirmation, RevocationEvent, RevocationOptions, RevocationPlan,
-    RevocationReport, UnfinishedAction,
+    ErrorCode, IpcError, RevocationConfirmation, RevocationEvent, RevocationOptions,
+    RevocationPlan, RevocationReport, UnfinishedAction,
 };
+use secrecy::SecretString;
 use tauri::ipc::Channel;
+use tauri::State;
 
 use super::Ws;
 
+/// What the Incident page's run holds between its dry run and its end.
+#[derive(Default)]
+pub struct IncidentState {
+    tokens: Mutex<Vec<SecretString>>,
+    running: Mutex<Option<CancellationToken>>,
+}
+
+fn poisoned() -> IpcError {
+    IpcError::new(
+        ErrorCode::Internal,
+        "incident state is unusable after a crash; restart Portcullis (the journal keeps every step; resume from the Incident page)",
+    )
+}
+
+impl IncidentState {
+    fn hold(&self, tokens: Vec<SecretString>) -> Result<(), IpcError> {
+        *self.tokens.lock().map_err(|_| poisoned())? = tokens;
+        Ok(())
+    }
+
+    fn held(&self) -> Result<Vec<SecretString>, IpcError> {
+        Ok(self.tokens.lock().map_err(|_| poisoned())?.clone())
+    }
+
+    /// Starts a run: one at a time per window.
+    fn begin(&self) -> Result<CancellationToken, IpcError> {
+        let mut slot = self.running.lock().map_err(|_| poisoned())?;
+        if slot.is_some() {
+            return Err(IpcError::new(
+                ErrorCode::Conflict,
+                "a revocation is already running; wait for it or cancel it first",
+            ));
+        }
+        let token = CancellationToken::new();
+        *slot = Some(token.clone());
+        Ok(token)
+    }
+
+    /// Ends a run and forgets the token values it used.
+    fn end(&self) {
+        if let Ok(mut slot) = self.running.lock() {
+            *slot = None;
+        }
+        if let Ok(mut tokens) = self.tokens.lock() {
+            tokens.clear();
+        }
+    }
+}
+
+/// Splits pasted text into token values: one per line, blank lines ignored.
+fn token_values(pasted: Option<String>) -> Vec<SecretString> {
+    pasted
+        .unwrap_or_default()
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(|l| SecretString::from(l.to_string()))
+        .collect()
+}
+
 /// The dry run of a selection in text form (`principal=alice backend=openbao since=2h`).
+/// `tokens`: pasted token values, one per line, held for this incident (see the module docs).
 #[tauri::command]
-pub async fn incident_plan(ws: Ws<'_>, selection: String) -> Result<RevocationPlan, IpcError> {
-    Ok(ws.get()?.plan_incident_text(&selection).await?)
+pub async fn incident_plan(
+    ws: Ws<'_>,
+    state: State<'_, IncidentState>,
+    selection: String,
+    tokens: Option<String>,
+) -> Result<RevocationPlan, IpcError> {
+    state.hold(token_values(tokens))?;
+    let held = state.held()?;
+    Ok(ws.get()?.plan_incident_text(&selection, &held).await?)
 }
 
 /// Sends the plan's ready items once `count` names how many they are; one event per item change.
 #[tauri::command]
 pub async fn incident_execute(
     ws: Ws<'_>,
+    state: State<'_, IncidentState>,
     plan: RevocationPlan,
     count: u32,
     on_event: Channel<RevocationEvent>,
 ) -> Result<RevocationReport, IpcError> {
+    let ws = ws.get()?;
+    let cancel = state.begin()?;
+    let tokens = state.held()?;
     let send = move |e: RevocationEvent| drop(on_event.send(e));
-    let (opts, cancel) = (RevocationOptions::default(), CancellationToken::new());
-    Ok(ws
-        .get()?
+    let result = ws
         .execute_revocation(
             &plan,
             RevocationConfirmation { count },
-            &[],
-            &opts,
+            &tokens,
+            &RevocationOptions::default(),
             &cancel,
             &send,
         )
-        .await?)
+        .await;
+    state.end();
+    Ok(result?)
+}
+
+/// Stops the running revocation: nothing more is sent; items in flight finish and are proved,
+/// the rest end as "not sent: cancelled" in the journal. Returns whether a run was going.
+#[tauri::command]
+pub fn incident_cancel(state: State<'_, IncidentState>) -> Result<bool, IpcError> {
+    let slot = state.running.lock().map_err(|_| poisoned())?;
+    Ok(slot.as_ref().map(CancellationToken::cancel).is_some())
 }
 
 /// Actions an interrupted run left without a final state.
@@ -49,14 +139,18 @@ pub async fn incident_unfinished(ws: Ws<'_>) -> Result<Vec<UnfinishedAction>, Ip
 #[tauri::command]
 pub async fn incident_resume(
     ws: Ws<'_>,
+    state: State<'_, IncidentState>,
     on_event: Channel<RevocationEvent>,
 ) -> Result<RevocationReport, IpcError> {
+    let ws = ws.get()?;
+    let cancel = state.begin()?;
+    let tokens = state.held()?;
     let send = move |e: RevocationEvent| drop(on_event.send(e));
-    let (opts, cancel) = (RevocationOptions::default(), CancellationToken::new());
-    Ok(ws
-        .get()?
-        .resume_revocations(&[], &opts, &cancel, &send)
-        .await?)
+    let result = ws
+        .resume_revocations(&tokens, &RevocationOptions::default(), &cancel, &send)
+        .await;
+    state.end();
+    Ok(result?)
 }
 
 /// Writes the report to `<workspace>/incidents/…json` (with the journal head); returns the path.
@@ -64,4 +158,34 @@ pub async fn incident_resume(
 pub async fn incident_export(ws: Ws<'_>, report: RevocationReport) -> Result<String, IpcError> {
     let path = ws.get()?.export_incident_report(&report).await?;
     Ok(path.display().to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use secrecy::ExposeSecret;
+
+    #[test]
+    fn pasted_tokens_are_one_per_line_and_a_run_forgets_them() {
+        let t = token_values(Some("  abc \n\n def\r\n".into()));
+        let v: Vec<&str> = t.iter().map(|s| s.expose_secret()).collect();
+        assert_eq!(v, ["abc", "def"]);
+        assert!(token_values(None).is_empty());
+
+        let state = IncidentState::default();
+        state.hold(t).unwrap();
+        assert_eq!(state.held().unwrap().len(), 2);
+        let cancel = state.begin().unwrap();
+        assert_eq!(
+            state.begin().unwrap_err().code,
+            ErrorCode::Conflict,
+            "one run at a time"
+        );
+        assert!(!cancel.is_cancelled());
+        state.running.lock().unwrap().as_ref().unwrap().cancel();
+        assert!(cancel.is_cancelled());
+        state.end();
+        assert!(state.held().unwrap().is_empty());
+        assert!(state.begin().is_ok());
+    }
 }

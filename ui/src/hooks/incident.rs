@@ -173,7 +173,12 @@ pub struct IncidentHandle {
     pub report: UseStateHandle<Option<Remote<RevocationReport>>>,
     pub unfinished: UseStateHandle<Remote<Vec<UnfinishedAction>>>,
     pub exported: UseStateHandle<Option<Remote<String>>>,
-    pub dry_run: Callback<String>,
+    /// A dry run of (selection, pasted token values).
+    pub dry_run: Callback<(String, String)>,
+    /// Stops the running revocation from sending more.
+    pub cancel: Callback<()>,
+    /// Set once a cancel was asked for, until the run ends.
+    pub cancelling: UseStateHandle<bool>,
     /// Sends the current plan with the confirmed count.
     pub execute: Callback<u32>,
     pub resume: Callback<()>,
@@ -198,33 +203,47 @@ pub fn use_incident() -> IncidentHandle {
     }
     let dry_run = {
         let (plan, report, exported) = (plan.clone(), report.clone(), exported.clone());
-        Callback::from(move |selection: String| {
+        Callback::from(move |(selection, tokens): (String, String)| {
             let plan = plan.clone();
             plan.set(Some(Remote::Loading));
             report.set(None);
             exported.set(None);
             spawn_local(async move {
                 plan.set(Some(Remote::from_result(
-                    ipc::incident_plan(&selection).await,
+                    ipc::incident_plan(&selection, &tokens).await,
                 )));
+            });
+        })
+    };
+    let cancelling = use_state(|| false);
+    let cancel = {
+        let cancelling = cancelling.clone();
+        Callback::from(move |()| {
+            cancelling.set(true);
+            spawn_local(async move {
+                // The run's own report says what was cancelled; a failure here changes nothing.
+                let _ = ipc::incident_cancel().await;
             });
         })
     };
     // Runs a report-producing call with live progress, then refreshes the unfinished list.
     let run = {
-        let (progress, report, exported, generation) = (
+        let (progress, report, exported, generation, cancelling) = (
             progress.clone(),
             report.clone(),
             exported.clone(),
             generation.clone(),
+            cancelling.clone(),
         );
         move |call: RunCall| {
-            let (progress, report, exported, generation) = (
+            let (progress, report, exported, generation, cancelling) = (
                 progress.clone(),
                 report.clone(),
                 exported.clone(),
                 generation.clone(),
+                cancelling.clone(),
             );
+            cancelling.set(false);
             progress.dispatch(RunAction::Start);
             report.set(Some(Remote::Loading));
             exported.set(None);
@@ -235,6 +254,7 @@ pub fn use_incident() -> IncidentHandle {
             spawn_local(async move {
                 let result = call(on_event).await;
                 progress.dispatch(RunAction::Finish);
+                cancelling.set(false);
                 report.set(Some(Remote::from_result(result)));
                 generation.set(generation.wrapping_add(1));
             });
@@ -282,6 +302,8 @@ pub fn use_incident() -> IncidentHandle {
         unfinished,
         exported,
         dry_run,
+        cancel,
+        cancelling,
         execute,
         resume,
         export,

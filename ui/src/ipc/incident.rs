@@ -12,6 +12,8 @@ use super::{args, bridge, decode, invoke, rejection};
 #[derive(Serialize)]
 struct SelectionArg<'a> {
     selection: &'a str,
+    /// Pasted token values, one per line; the shell holds them for this incident only.
+    tokens: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -50,8 +52,16 @@ fn with_events(
 }
 
 /// The dry run of a selection (`principal=alice backend=openbao since=2h`); nothing is sent.
-pub async fn incident_plan(selection: &str) -> Result<RevocationPlan, IpcError> {
-    invoke("incident_plan", args(&SelectionArg { selection })?).await
+/// `tokens`: token values the responder pasted (one per line) for backends that revoke only by
+/// value; empty for none.
+pub async fn incident_plan(selection: &str, tokens: &str) -> Result<RevocationPlan, IpcError> {
+    let tokens = (!tokens.trim().is_empty()).then_some(tokens);
+    invoke("incident_plan", args(&SelectionArg { selection, tokens })?).await
+}
+
+/// Asks the running revocation to stop sending; returns whether one was running.
+pub async fn incident_cancel() -> Result<bool, IpcError> {
+    invoke("incident_cancel", JsValue::UNDEFINED).await
 }
 
 /// Sends the plan's ready items; `count` is the number the reviewer confirmed.

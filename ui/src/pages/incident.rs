@@ -214,6 +214,21 @@ pub fn IncidentPage(props: &IncidentProps) -> Html {
     let form = use_state(|| SelectionForm::from_text(&props.query));
     let confirm = use_state(|| false);
     let inc = use_incident();
+    // Pasted token values: sent once with the dry run, then cleared from the page; the shell
+    // holds them for this incident only. `held` is how many went with the last dry run.
+    let tokens = use_state(String::new);
+    let held = use_state(|| 0usize);
+    let on_tokens = {
+        let tokens = tokens.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(area) = e
+                .target()
+                .and_then(|t| t.dyn_into::<web_sys::HtmlTextAreaElement>().ok())
+            {
+                tokens.set(area.value());
+            }
+        })
+    };
 
     let on_field = |key: &'static str| {
         let form = form.clone();
@@ -246,8 +261,12 @@ pub fn IncidentPage(props: &IncidentProps) -> Html {
     let text = form.to_text();
     let on_submit = {
         let (dry_run, text) = (inc.dry_run.clone(), text.clone());
+        let (tokens, held) = (tokens.clone(), held.clone());
         Callback::from(move |e: SubmitEvent| {
             e.prevent_default();
+            let pasted = (*tokens).clone();
+            held.set(pasted.lines().filter(|l| !l.trim().is_empty()).count());
+            tokens.set(String::new());
             replace_href(
                 &Route {
                     page: Page::Incident,
@@ -255,7 +274,7 @@ pub fn IncidentPage(props: &IncidentProps) -> Html {
                 }
                 .href(),
             );
-            dry_run.emit(text.clone());
+            dry_run.emit((text.clone(), pasted));
         })
     };
     let running = inc.progress.running;
@@ -303,6 +322,13 @@ pub fn IncidentPage(props: &IncidentProps) -> Html {
                         <div class="inc-progress" data-testid="incident-progress">
                             <progress max={inc.progress.total.max(1).to_string()} value={inc.progress.done.to_string()} />
                             <span>{ format!("{} of {} finished", inc.progress.done, inc.progress.total) }</span>
+                            if running {
+                                <button id="incident-cancel" data-testid="incident-cancel" disabled={*inc.cancelling}
+                                        title="Stop sending: items already sent are still proved; the rest end as not sent"
+                                        onclick={inc.cancel.reform(|_| ())}>
+                                    { if *inc.cancelling { "Cancelling…" } else { "Cancel run" } }
+                                </button>
+                            }
                         </div>
                     }
                     if p.ready > 0 && report.is_none() && !running {
@@ -408,6 +434,15 @@ pub fn IncidentPage(props: &IncidentProps) -> Html {
                                    autocomplete="off" spellcheck="false" />
                         </label>
                     }) }
+                    <label class="inc-tokens">
+                        <span>{ "Token values" }</span>
+                        <textarea id="incident-tokens" data-testid="incident-tokens" rows="2"
+                                  placeholder="Only for backends that revoke a token by its value (OAuth 2.0): paste the leaked tokens, one per line"
+                                  value={(*tokens).clone()} oninput={on_tokens} autocomplete="off" spellcheck="false" />
+                        if *held > 0 {
+                            <span class="muted" data-testid="incident-tokens-held">{ format!("{} token value(s) went with the last dry run; held in memory for this incident only, never stored", *held) }</span>
+                        }
+                    </label>
                     <label class="inc-grants">
                         <input type="checkbox" id="incident-grants" checked={form.grants} onchange={on_grants} />
                         { " Also revoke direct grants (memberships, privileges)" }

@@ -72,7 +72,13 @@ impl Vault {
                 .list("auth/token/accessors", "list+sudo on auth/token/accessors")
                 .await
             {
-                Ok(keys) => Some(keys.into_iter().collect::<HashSet<String>>()),
+                // The console's own token is alive while it asks, so a true listing is never
+                // empty; an empty one (a 404, a proxy in the way) proves nothing.
+                Ok(keys) if !keys.is_empty() => Some(keys.into_iter().collect::<HashSet<String>>()),
+                Ok(_) => {
+                    tracing::debug!("the accessor listing came back empty; verifying one by one");
+                    None
+                }
                 Err(e) => {
                     // Lookups prove the same thing one by one; only slower.
                     tracing::debug!("listing accessors failed, verifying one by one: {e}");

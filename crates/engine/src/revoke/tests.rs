@@ -308,6 +308,8 @@ struct FakeVault {
     sends: Arc<Mutex<HashMap<String, u32>>>,
     fail_first: Arc<Mutex<HashMap<String, u32>>>,
     always_503: bool,
+    /// LIST auth/token/accessors calls answered.
+    lists: Arc<Mutex<u32>>,
 }
 
 fn accessor_of(req: &Request) -> String {
@@ -362,6 +364,16 @@ impl FakeVault {
                     ResponseTemplate::new(400)
                         .set_body_json(json!({"errors": ["invalid accessor"]}))
                 }
+            })
+            .mount(&server)
+            .await;
+        let me = self.clone();
+        Mock::given(method("GET"))
+            .and(path("/v1/auth/token/accessors"))
+            .respond_with(move |_: &Request| {
+                *me.lists.lock().unwrap() += 1;
+                let keys: Vec<String> = me.live.lock().unwrap().iter().cloned().collect();
+                ResponseTemplate::new(200).set_body_json(json!({"data": {"keys": keys}}))
             })
             .mount(&server)
             .await;
@@ -700,4 +712,82 @@ async fn a_failing_backend_is_given_up_with_reasons_while_the_others_finish() {
     );
     assert!(ws.unfinished_revocations().await.unwrap().is_empty());
     assert!(ws.journal_verify().await.unwrap().ok);
+}
+
+#[tokio::test]
+async fn a_big_run_is_proved_by_one_listing_and_a_cancel_stops_the_sending() {
+    let (_d, ws) = workspace().await;
+    let fake = FakeVault::default();
+    let accessors: Vec<String> = (0..40).map(|i| format!("acc{i:02}")).collect();
+    fake.live.lock().unwrap().extend(accessors.iter().cloned());
+    fake.live.lock().unwrap().insert("own".into());
+    let server = fake.start().await;
+    vault_backend(&ws, "bao", &server.uri(), &accessors).await;
+    let plan = ws.plan_incident(&select("backend=bao"), &[]).await.unwrap();
+    assert_eq!(plan.ready, 40);
+
+    // Cancelled as soon as the first item is confirmed: what is in flight finishes and is
+    // proved, nothing more is sent, and every item ends with a final state.
+    let cancel = CancellationToken::new();
+    let report = ws
+        .execute_revocation(
+            &plan,
+            RevocationConfirmation { count: 40 },
+            &[],
+            &quick(),
+            &cancel,
+            &|e| {
+                if e.state == JournalState::Confirmed {
+                    cancel.cancel();
+                }
+            },
+        )
+        .await
+        .unwrap();
+    let sent: u32 = accessors.iter().map(|a| fake.sends(a)).sum();
+    assert!(report.verified >= 1 && report.verified < 40, "{report:#?}");
+    assert_eq!(sent, report.verified, "only what was sent is verified");
+    for item in &report.items {
+        match item.state {
+            ItemState::Verified => assert_eq!(item.sends, 1),
+            _ => {
+                assert_eq!(item.sends, 0, "{item:?}");
+                assert_eq!(item.error.as_ref().unwrap().code, ErrorCode::Cancelled);
+            }
+        }
+    }
+    assert!(ws.unfinished_revocations().await.unwrap().is_empty());
+    assert!(ws.journal_verify().await.unwrap().ok);
+
+    // The rest, in one run: 30+ tokens on a backend of ~40 are proved by one listing, not by
+    // a lookup each.
+    let rest = ws.plan_incident(&select("backend=bao"), &[]).await.unwrap();
+    let lists_before = *fake.lists.lock().unwrap();
+    let count = rest.ready;
+    let report = ws
+        .execute_revocation(
+            &rest,
+            RevocationConfirmation { count },
+            &[],
+            &quick(),
+            &CancellationToken::new(),
+            &|_| {},
+        )
+        .await
+        .unwrap();
+    assert_eq!(report.verified, count, "{report:#?}");
+    assert_eq!(*fake.lists.lock().unwrap(), lists_before + 1);
+    let proved: Vec<_> = report
+        .items
+        .iter()
+        .filter(|i| i.state == ItemState::Verified)
+        .collect();
+    assert_eq!(proved.len() as u32, count);
+    assert!(proved.iter().all(|i| i
+        .verification
+        .as_ref()
+        .is_some_and(|v| v.evidence.contains("no longer lists"))));
+    for a in &accessors {
+        assert_eq!(fake.sends(a), 1, "{a} was sent once over both runs");
+    }
 }
