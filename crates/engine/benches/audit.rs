@@ -249,6 +249,31 @@ fn bench(c: &mut Criterion) {
         drop(out);
     }
     let script = baseline_script(&cache, &csv);
+    // AUDIT_BENCH_QUICK=1: one ingest (the one above) and one baseline run, for iterating.
+    if std::env::var_os("AUDIT_BENCH_QUICK").is_some() {
+        let db = dir.join("baseline.db");
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+        }
+        let c = cpu(libc::RUSAGE_CHILDREN);
+        let t = Instant::now();
+        sqlite3(&db, &script);
+        let base = (t.elapsed().as_secs_f64(), cpu(libc::RUSAGE_CHILDREN) - c);
+        let _ = std::fs::remove_file(&db);
+        let _ = std::fs::remove_file(&csv);
+        println!(
+            "quick: ingest {:.2} s ({:.0}/s, {:.2} CPU-s), baseline {:.2} s ({:.0}/s, {:.2} CPU-s), ingest/baseline speed {:.2}, load {}",
+            first_ingest.0,
+            n as f64 / first_ingest.0,
+            first_ingest.1,
+            base.0,
+            n as f64 / base.0,
+            base.1,
+            base.0 / first_ingest.0,
+            std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
+        );
+        return;
+    }
 
     let mut ingest_secs = Vec::new();
     let mut ingest_cpu = Vec::new();

@@ -153,8 +153,9 @@ impl PreparedAuditEvent {
 /// of a big import in memory: with SQLite's default 2 MiB, most of an import's time is spent
 /// re-reading index pages. Statement journals, if SQLite still wants one, stay in memory.
 /// Foreign keys are checked by the writer itself (see [`AuditWriter::insert`]).
+/// `threads`: a bulk transaction's index rebuilds sort with a helper thread.
 pub const WRITER_PRAGMAS: &str =
-    "PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF;";
+    "PRAGMA cache_size = -1048576; PRAGMA temp_store = MEMORY; PRAGMA foreign_keys = OFF; PRAGMA threads = 2;";
 
 /// Writes audit events on one connection, statement by statement (see the module doc).
 ///
@@ -168,7 +169,17 @@ pub struct AuditWriter {
     /// Whether the access map's change counter exists (another feature's table).
     has_generation: bool,
     open: Option<OpenTransaction>,
+    /// Events the caller still expects to add ([`AuditWriter::expect`]): decides bulk mode.
+    expected: u64,
 }
+
+/// Below this many expected events a transaction never takes the bulk path: rebuilding the
+/// indexes costs a pass over the whole table.
+const BULK_MIN_EVENTS: u64 = 50_000;
+/// A bulk transaction holds this many times the events the table held before it: a long import
+/// rebuilds the indexes of a table growing geometrically (250k, then 1M rows for a million
+/// events: 1.25 rebuilds of the final table), and a crash still keeps the earlier transactions.
+const BULK_GROWTH: u64 = 3;
 
 struct OpenTransaction {
     backend_id: i64,
@@ -179,6 +190,12 @@ struct OpenTransaction {
     /// The largest id in the table: a millisecond above it is empty without asking (newer logs,
     /// the usual import, never probe).
     max_id: i64,
+    /// Bulk mode: the secondary indexes (name, `CREATE INDEX` text) dropped at `begin`, to be
+    /// rebuilt at `commit` (see [`AuditWriter::expect`]). Empty otherwise.
+    dropped: Vec<(String, String)>,
+    /// Events this transaction should hold before the caller commits it
+    /// ([`AuditWriter::transaction_full`]).
+    target: u64,
 }
 
 // OR IGNORE: a duplicate (same backend and dedup key) is skipped. It also keeps SQLite from
@@ -215,6 +232,26 @@ impl AuditWriter {
         self.open.as_ref().map_or(0, |o| o.new_ids.len() as u64)
     }
 
+    /// Tells the writer about how many events the caller still means to add (an estimate; an
+    /// import derives it from the bytes left in its file). When the next transaction is opened
+    /// and the events expected are at least half as many as the table holds, it takes the bulk
+    /// path: the secondary indexes of `audit_events` (whatever the migrations made: read from
+    /// the schema) are dropped inside the transaction and rebuilt just before its commit, which
+    /// sorts once instead of inserting each row at a random place in each index. A reader on
+    /// another connection still sees the committed indexes (WAL snapshot); a crash or rollback
+    /// restores them with everything else, since DDL is transactional.
+    pub fn expect(&mut self, events: u64) {
+        self.expected = events;
+    }
+
+    /// Whether the open transaction holds enough events to be committed: `per_transaction`, or
+    /// in bulk mode at least [`BULK_GROWTH`] times as many as the table held before it.
+    pub fn transaction_full(&self, per_transaction: u64) -> bool {
+        self.open
+            .as_ref()
+            .is_some_and(|o| o.new_ids.len() as u64 >= per_transaction.max(o.target))
+    }
+
     fn begin(&mut self, backend_id: i64) -> Result<()> {
         self.db.execute_batch("BEGIN IMMEDIATE")?;
         // Foreign keys are off on this connection while it writes (an FK check also forces a
@@ -233,19 +270,44 @@ impl AuditWriter {
             });
         }
         // The per-row insert triggers skip themselves while `deferred` is set (see the
-        // migration); their work is done once per transaction in `commit`. (Dropping and
-        // re-creating them inside the transaction would save a little more, but DDL here made
-        // other pooled connections fail with "no such table" now and then: see the stress test.)
+        // migration); their work is done once per transaction in `commit`. (Any DDL here,
+        // like the bulk path's, makes the next UPDATE of audit_events on another connection
+        // fail once with "no such table": see `correlate_audit`, and the stress test.)
         self.db
             .execute("UPDATE audit_writer SET deferred = 1 WHERE id = 1", ())?;
         let max_id: Option<i64> =
             self.db
                 .query_row("SELECT MAX(id) FROM audit_events", (), |r| r.get(0))?;
+        let mut dropped = Vec::new();
+        let mut target = 0;
+        if self.expected >= BULK_MIN_EVENTS {
+            let rows: i64 = self
+                .db
+                .query_row("SELECT COUNT(*) FROM audit_events", (), |r| r.get(0))?;
+            let rows = rows.max(0) as u64;
+            if self.expected.saturating_mul(2) >= rows {
+                target = rows.saturating_mul(BULK_GROWTH);
+                let mut list = self.db.prepare(
+                    "SELECT name, sql FROM sqlite_master
+                     WHERE type = 'index' AND tbl_name = 'audit_events' AND sql IS NOT NULL",
+                )?;
+                dropped = list
+                    .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?
+                    .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+                drop(list);
+                for (name, _) in &dropped {
+                    self.db
+                        .execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+                }
+            }
+        }
         self.open = Some(OpenTransaction {
             backend_id,
             new_ids: Vec::new(),
             next_free: HashMap::new(),
             max_id: max_id.unwrap_or(i64::MIN),
+            dropped,
+            target,
         });
         Ok(())
     }
@@ -318,6 +380,10 @@ impl AuditWriter {
             return Ok(());
         };
         let result = (|| {
+            // Bulk mode: the indexes come back before anything else reads the table.
+            for (_, sql) in &open.dropped {
+                self.db.execute_batch(sql)?;
+            }
             if !open.new_ids.is_empty() {
                 let ids = serde_json::to_string(&open.new_ids).unwrap_or_else(|_| "[]".into());
                 self.db.execute(INDEX_NEW, [ids])?;
@@ -392,13 +458,14 @@ impl Store {
                 db,
                 has_generation,
                 open: None,
+                expected: 0,
             };
             let result = f(&mut writer);
             writer.rollback();
             // Whatever happened, hand the connection back as sqlx configured it.
-            let restored = writer
-                .db
-                .execute_batch("PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000;");
+            let restored = writer.db.execute_batch(
+                "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA threads = 0;",
+            );
             result.and_then(|r| restored.map(|_| r).map_err(Into::into))
         });
         drop(handle);
@@ -449,6 +516,12 @@ impl Store {
     pub async fn correlate_audit(&self, backend_id: i64) -> Result<()> {
         let hashes = self.audit_hashes(backend_id).await?;
         let mut tx = self.pool.begin().await?;
+        // SQLite (3.40 and 3.51 alike) fails the first UPDATE of audit_events on a connection
+        // whose schema is stale (another connection changed it: a bulk import's index rebuild,
+        // a migration) with "no such table: audit_events"; a read first reloads the schema.
+        sqlx::query("SELECT 1 FROM audit_events LIMIT 1")
+            .fetch_optional(&mut *tx)
+            .await?;
         for (hash, id) in &hashes {
             sqlx::query(
                 "UPDATE audit_events SET credential = ? WHERE backend_id = ? AND credential = ?",
@@ -709,6 +782,99 @@ mod tests {
         assert_eq!(n, 1);
     }
 
+    async fn index_sql(s: &Store) -> Vec<(String, String)> {
+        sqlx::query_as(
+            "SELECT name, sql FROM sqlite_master
+             WHERE type = 'index' AND tbl_name = 'audit_events' ORDER BY name",
+        )
+        .fetch_all(s.pool())
+        .await
+        .unwrap()
+    }
+
+    #[tokio::test]
+    async fn a_bulk_transaction_rebuilds_the_indexes_or_rolls_back_with_them() {
+        let s = Store::in_memory().await.unwrap();
+        let b = backend(&s).await;
+        let before = index_sql(&s).await;
+        assert!(before.iter().any(|(n, _)| n == "audit_events_usage"));
+        let batch = |from: usize, n: usize| -> Vec<PreparedAuditEvent> {
+            (from..from + n)
+                .map(|i| PreparedAuditEvent::new(ev(&format!("k{i}"), &format!("c{}", i % 3))))
+                .collect()
+        };
+        s.with_audit_writer(|w| w.insert(b, &batch(0, 5), None))
+            .await
+            .unwrap();
+        // Abandoned: the dropped indexes come back with the rollback.
+        s.with_audit_writer(|w| {
+            w.expect(1_000_000);
+            w.add(b, &batch(5, 20))
+        })
+        .await
+        .unwrap();
+        assert_eq!(index_sql(&s).await, before);
+        // Committed: 5 rows before, so the transaction is full at 3 × 5 (or the caller's size).
+        s.with_audit_writer(|w| {
+            w.expect(1_000_000);
+            w.add(b, &batch(3, 10))?;
+            assert!(!w.transaction_full(1));
+            w.add(b, &batch(13, 12))?;
+            assert!(w.transaction_full(1));
+            assert!(!w.transaction_full(100));
+            w.commit(Some("bulk"))
+        })
+        .await
+        .unwrap();
+        assert_eq!(index_sql(&s).await, before);
+        let (rows, ok, fts, actor): (i64, String, i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM audit_events), (SELECT group_concat(integrity_check) FROM pragma_integrity_check),
+                    (SELECT COUNT(*) FROM audit_fts WHERE audit_fts MATCH 'c1'),
+                    (SELECT COUNT(*) FROM audit_events INDEXED BY audit_events_credential_id WHERE credential = 'c1')",
+        )
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+        assert_eq!((rows, ok.as_str()), (25, "ok"));
+        assert_eq!((fts, actor), (8, 8));
+        sqlx::query("INSERT INTO audit_fts (audit_fts) VALUES ('integrity-check')")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(s.audit_cursor(b).await.unwrap().as_deref(), Some("bulk"));
+    }
+
+    #[tokio::test]
+    async fn identifiers_joined_by_dash_or_underscore_are_one_word() {
+        let s = Store::in_memory().await.unwrap();
+        let b = backend(&s).await;
+        let bob = AuditEvent {
+            actor: Some("userpass-bob".into()),
+            raw: json!({"error": "insufficient_scope"}),
+            ..ev("1", "a")
+        };
+        s.insert_audit_batch(b, &[bob, ev("2", "a")], None)
+            .await
+            .unwrap();
+        for (query, want) in [
+            (r#""userpass-bob""#, 1),
+            (r#""bob""#, 0),
+            (r#""userpass"*"#, 1),
+            (r#""insufficient_scope""#, 1),
+            (r#""scope""#, 0),
+            // Slashes still separate words.
+            (r#""billing""#, 2),
+        ] {
+            let (n,): (i64,) =
+                sqlx::query_as("SELECT COUNT(*) FROM audit_fts WHERE audit_fts MATCH ?")
+                    .bind(query)
+                    .fetch_one(s.pool())
+                    .await
+                    .unwrap();
+            assert_eq!(n, want, "{query}");
+        }
+    }
+
     #[tokio::test]
     async fn removing_a_backend_keeps_the_index_consistent() {
         let s = Store::in_memory().await.unwrap();
@@ -770,8 +936,26 @@ mod stress {
                     raw: json!({}),
                 })
                 .collect();
-            s.insert_audit_batch(b, &evs, Some("c")).await.unwrap();
+            if round % 2 == 0 {
+                s.insert_audit_batch(b, &evs, Some("c")).await.unwrap();
+            } else {
+                // Bulk mode: the indexes are dropped and rebuilt inside the writer's transaction.
+                let prepared: Vec<PreparedAuditEvent> =
+                    evs.into_iter().map(PreparedAuditEvent::new).collect();
+                s.with_audit_writer(|w| {
+                    w.expect(1_000_000);
+                    w.insert(b, &prepared, Some("c"))
+                })
+                .await
+                .unwrap_or_else(|e| panic!("round {round} bulk: {e}"));
+            }
             let mut tx = s.pool().begin().await.unwrap();
+            // As `correlate_audit` does: after the schema changed (the bulk rounds), a read
+            // before the first UPDATE of audit_events (see there).
+            sqlx::query("SELECT 1 FROM audit_events LIMIT 1")
+                .fetch_optional(&mut *tx)
+                .await
+                .unwrap();
             for i in 0..3 {
                 sqlx::query("UPDATE audit_events SET credential = ? WHERE backend_id = ? AND credential = ?")
                     .bind(format!("x{i}"))

@@ -36,9 +36,11 @@ pub fn line_parser(format: AuditFormat) -> LineParser {
 
 /// Events handed to the writer at once (what is already waiting in the channel, up to this).
 const EVENTS_PER_GROUP: usize = 16_000;
-/// Events per write transaction. A commit writes every index page the transaction touched, and
-/// random keys (dedup keys, fingerprints) touch most pages of their index, so a big import wants
-/// few commits; a crash loses at most this many events, which the next run re-imports.
+/// Events per write transaction (at least; a bulk transaction holds as many as the table did
+/// before it, see `AuditWriter::transaction_full`). A commit writes every index page the
+/// transaction touched, and random keys (dedup keys, fingerprints) touch most pages of their
+/// index, so a big import wants few commits; a crash loses only the open transaction's events,
+/// which the next run re-imports (nothing committed is lost, nothing is imported twice).
 const EVENTS_PER_TRANSACTION: u64 = 250_000;
 
 struct Batch {
@@ -157,6 +159,14 @@ fn next_group(rx: &Receiver<Batch>) -> Option<(Vec<PreparedAuditEvent>, u64)> {
     Some((events, offset))
 }
 
+/// Events still to come in a file of `size` bytes, `done` of them read into `events` events: by
+/// the average line so far (at the start, a guess of 200 bytes a line, on the high side of
+/// counting so that a big file opens in bulk mode, see `AuditWriter::expect`).
+fn events_left(size: u64, done: u64, events: u64) -> u64 {
+    let per_event = done.checked_div(events).map_or(200, |b| b.max(1));
+    size.saturating_sub(done) / per_event
+}
+
 fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
@@ -215,10 +225,13 @@ impl Workspace {
                     let mut imported = 0u64;
                     let mut events = 0u64;
                     let mut failure = None;
+                    let mut done = 0u64;
                     while let Some((group, offset)) = next_group(&rx) {
+                        writer.expect(events_left(size, done, events));
                         events += group.len() as u64;
+                        done = offset;
                         let step = writer.add(backend_id, &group).and_then(|n| {
-                            if writer.pending() >= EVENTS_PER_TRANSACTION {
+                            if writer.transaction_full(EVENTS_PER_TRANSACTION) {
                                 writer.commit(None)?;
                             }
                             Ok(n)
@@ -324,5 +337,21 @@ impl Workspace {
             ),
         });
         Ok(report)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::events_left;
+
+    #[test]
+    fn events_left_follow_the_average_line_and_never_divide_by_zero() {
+        // Nothing read yet: 200 bytes a line is assumed.
+        assert_eq!(events_left(2_000_000, 0, 0), 10_000);
+        // 1,000 events in the first 400,000 bytes: 400 a line for the remaining 1.6 MB.
+        assert_eq!(events_left(2_000_000, 400_000, 1_000), 4_000);
+        // Lines shorter than a byte on average (cannot happen, but must not divide by zero).
+        assert_eq!(events_left(10, 5, 100), 5);
+        assert_eq!(events_left(10, 20, 1), 0);
     }
 }

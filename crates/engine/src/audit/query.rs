@@ -17,6 +17,10 @@
 //!   value `*` may also stand inside (`resource:secret/*/db`); quote a value to match a literal `*`.
 //! - The same field given twice means either: `outcome:deny outcome:error`. Different fields and
 //!   free-text words must all match. `field:""` matches events without that field.
+//! - Free text matches whole words, case-insensitively; a quoted text is a phrase (its words in
+//!   that order). Identifiers joined by `-` or `_` are one word (`client-07`, `userpass-bob`,
+//!   `insufficient_scope`): `userpass*` finds `userpass-bob`, `bob` alone does not. Dots,
+//!   slashes and colons separate words (`secret/data/billing` holds `billing`).
 //! - `outcome:` is `allow`, `deny` or `error`.
 //! - `since:` (inclusive) and `until:` (exclusive) take RFC 3339 (`2026-11-22T07:00:00Z`), a date
 //!   (`2026-11-22`, midnight UTC), a date and time in UTC (`2026-11-22T07:00`), `now`, `today`,
