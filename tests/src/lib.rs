@@ -15,6 +15,9 @@ use thirtyfour::prelude::*;
 
 pub use thirtyfour;
 
+pub mod cli;
+pub mod gate;
+
 /// How long an element may take to appear (the wasm UI mounts asynchronously).
 pub const UI_TIMEOUT: Duration = Duration::from_secs(20);
 /// How long a backend check may take end to end.

@@ -121,6 +121,9 @@ fn item_card(
     }
 }
 
+/// Unfinished actions listed by name; the rest are counted.
+const UNFINISHED_SHOWN: usize = 12;
+
 fn unfinished_panel(list: &[UnfinishedAction], busy: bool, on_resume: Callback<()>) -> Html {
     if list.is_empty() {
         return html! {};
@@ -129,8 +132,11 @@ fn unfinished_panel(list: &[UnfinishedAction], busy: bool, on_resume: Callback<(
         <section class="card inc-unfinished" data-testid="incident-unfinished">
             <h2>{ format!("{} action(s) of an interrupted run are unfinished", list.len()) }</h2>
             <p class="muted">{ "A run stopped before these reached verified or failed. Resuming asks each backend first and sends again only what is still alive." }</p>
+            // The button before the list: after a crash mid-incident the list can be thousands long.
+            <button class="primary" id="incident-resume" data-testid="incident-resume" disabled={busy}
+                    onclick={on_resume.reform(|_| ())}>{ format!("Resume {}", list.len()) }</button>
             <ul>
-                { for list.iter().map(|u| html! {
+                { for list.iter().take(UNFINISHED_SHOWN).map(|u| html! {
                     <li>
                         <a href={JournalQuery::entry(u.seq).href()}>{ format!("#{}", u.seq) }</a>{ " " }
                         <strong>{ &u.action }</strong>{ " " }{ &u.target }{ " — last state " }
@@ -138,9 +144,10 @@ fn unfinished_panel(list: &[UnfinishedAction], busy: bool, on_resume: Callback<(
                         <span class="muted">{ " — " }{ &u.note }</span>
                     </li>
                 }) }
+                if list.len() > UNFINISHED_SHOWN {
+                    <li class="muted">{ format!("… and {} more; `portcullis journal --unfinished` lists them all, and Resume takes them all", list.len() - UNFINISHED_SHOWN) }</li>
+                }
             </ul>
-            <button class="primary" id="incident-resume" data-testid="incident-resume" disabled={busy}
-                    onclick={on_resume.reform(|_| ())}>{ format!("Resume {}", list.len()) }</button>
         </section>
     }
 }
@@ -298,6 +305,8 @@ pub fn IncidentPage(props: &IncidentProps) -> Html {
     };
 
     let plan_view = match &plan {
+        // A resume run has no plan; its report and items say what happened.
+        None if sent => html! {},
         None => html! {
             <EmptyState title="Name what leaked, then do a dry run" testid="incident-empty">
                 <p>{ "Fill one or more fields — every field narrows, comma-separated values widen. A principal alone selects everything it holds, on every backend. Nothing is sent until you confirm the count." }</p>
