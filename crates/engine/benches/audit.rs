@@ -202,6 +202,38 @@ fn baseline_script(cache: &Path, csv: &Path) -> String {
     )
 }
 
+/// The floor: the same CSV into the bare table (its rowid and the unique dedup key, which an
+/// idempotent import cannot do without), no secondary index, no full-text index. What SQLite
+/// itself manages on this machine before any of the work an ingest has to do on top.
+fn floor_script(cache: &Path, csv: &Path) -> String {
+    let out = sqlite3(
+        cache,
+        "SELECT sql || ';' FROM sqlite_master WHERE type = 'table' AND name = 'audit_events';",
+    );
+    let ddl = String::from_utf8(out.stdout).unwrap();
+    format!(
+        "PRAGMA journal_mode = WAL;\nPRAGMA synchronous = NORMAL;\n{}\n{ddl}\n.import --csv {} audit_events\n",
+        portcullis_store::WRITER_PRAGMAS,
+        csv.display()
+    )
+}
+
+/// Runs a script against a fresh database file: wall and CPU seconds of the shell.
+fn timed_sqlite3(db: &Path, script: &str) -> (f64, f64) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    let c = cpu(libc::RUSAGE_CHILDREN);
+    let t = Instant::now();
+    sqlite3(db, script);
+    let secs = t.elapsed().as_secs_f64();
+    let cpu_secs = cpu(libc::RUSAGE_CHILDREN) - c;
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    (secs, cpu_secs)
+}
+
 /// The i-th variant of a query (the actor, token or client varies between runs).
 type QueryOf = Box<dyn Fn(usize) -> String>;
 
@@ -249,20 +281,14 @@ fn bench(c: &mut Criterion) {
         drop(out);
     }
     let script = baseline_script(&cache, &csv);
-    // AUDIT_BENCH_QUICK=1: one ingest (the one above) and one baseline run, for iterating.
+    let floor = floor_script(&cache, &csv);
+    // AUDIT_BENCH_QUICK=1: one ingest (the one above), one baseline and one floor run.
     if std::env::var_os("AUDIT_BENCH_QUICK").is_some() {
-        let db = dir.join("baseline.db");
-        for suffix in ["", "-wal", "-shm"] {
-            let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
-        }
-        let c = cpu(libc::RUSAGE_CHILDREN);
-        let t = Instant::now();
-        sqlite3(&db, &script);
-        let base = (t.elapsed().as_secs_f64(), cpu(libc::RUSAGE_CHILDREN) - c);
-        let _ = std::fs::remove_file(&db);
+        let base = timed_sqlite3(&dir.join("baseline.db"), &script);
+        let bare = timed_sqlite3(&dir.join("floor.db"), &floor);
         let _ = std::fs::remove_file(&csv);
         println!(
-            "quick: ingest {:.2} s ({:.0}/s, {:.2} CPU-s), baseline {:.2} s ({:.0}/s, {:.2} CPU-s), ingest/baseline speed {:.2}, load {}",
+            "quick: ingest {:.2} s ({:.0}/s, {:.2} CPU-s), baseline {:.2} s ({:.0}/s, {:.2} CPU-s), ingest/baseline speed {:.2}, floor {:.2} s ({:.0}/s, {:.2} CPU-s), load {}",
             first_ingest.0,
             n as f64 / first_ingest.0,
             first_ingest.1,
@@ -270,6 +296,9 @@ fn bench(c: &mut Criterion) {
             n as f64 / base.0,
             base.1,
             base.0 / first_ingest.0,
+            bare.0,
+            n as f64 / bare.0,
+            bare.1,
             std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
         );
         return;
@@ -279,6 +308,8 @@ fn bench(c: &mut Criterion) {
     let mut ingest_cpu = Vec::new();
     let mut baseline_secs = Vec::new();
     let mut baseline_cpu = Vec::new();
+    let mut floor_secs = Vec::new();
+    let mut floor_cpu = Vec::new();
     let mut g = c.benchmark_group("audit_ingest");
     g.sample_size(10);
     g.throughput(Throughput::Elements(n as u64));
@@ -313,6 +344,18 @@ fn bench(c: &mut Criterion) {
             total
         })
     });
+    g.bench_function("floor_sqlite3_csv_import_bare_table", |b| {
+        b.iter_custom(|iters| {
+            let mut total = std::time::Duration::ZERO;
+            for _ in 0..iters {
+                let (s, c) = timed_sqlite3(&dir.join("floor.db"), &floor);
+                floor_secs.push(s);
+                floor_cpu.push(c);
+                total += std::time::Duration::from_secs_f64(s);
+            }
+            total
+        })
+    });
     g.finish();
     let _ = std::fs::remove_dir_all(dir.join("ws-ingest"));
     let _ = std::fs::remove_file(dir.join("baseline.db"));
@@ -322,6 +365,8 @@ fn bench(c: &mut Criterion) {
     let base_med = median_of(baseline_secs);
     let ingest_cpu_med = median_of(ingest_cpu);
     let base_cpu_med = median_of(baseline_cpu);
+    let floor_med = median_of(floor_secs);
+    let floor_cpu_med = median_of(floor_cpu);
     println!("\n=== audit ingest: {n} events ===");
     println!(
         "ingest (import_audit, oidc-provider JSON lines): median {:.2} s = {:.0} events/s",
@@ -334,8 +379,15 @@ fn bench(c: &mut Criterion) {
         n as f64 / base_med
     );
     println!(
-        "ingest / baseline speed: {:.2} (target >= 0.5); absolute target 130000 events/s",
-        base_med / ingest_med
+        "floor: sqlite3 CSV import, bare table:           median {:.2} s = {:.0} events/s ({:.2} CPU-s; dedup key only, no secondary index, no FTS)",
+        floor_med,
+        n as f64 / floor_med,
+        floor_cpu_med
+    );
+    println!(
+        "ingest / baseline speed: {:.2} (target >= 0.5); absolute target 130000 events/s; ingest / floor speed: {:.2}",
+        base_med / ingest_med,
+        floor_med / ingest_med
     );
     println!(
         "CPU seconds (user+sys), median: ingest {:.2} ({:.0} events per CPU-second, both threads), baseline {:.2} ({:.0})",
