@@ -436,7 +436,7 @@ fn search_benches(
             }),
         ),
         (
-            "free text + outcome",
+            "free text + actor",
             Box::new(|i| format!("insufficient_scope actor:user-{:04}", i % 2000)),
         ),
         (
@@ -510,6 +510,9 @@ fn search_benches(
 
     let grep_med = median_of(grep_secs);
     println!("\n=== audit search: {n} events ===");
+    if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
+        println!("load average: {}", load.trim());
+    }
     println!(
         "baseline grep -c (actor) over the JSON lines: median {:.1} ms",
         grep_med * 1e3
