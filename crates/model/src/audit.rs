@@ -151,6 +151,18 @@ pub struct AuditTimeline {
     pub buckets: Vec<TimelineBucket>,
     /// The same histogram drawn by the engine (plotters SVG), for the UI or a report.
     pub svg: String,
+    /// Where the bars are inside `svg`, so the UI can lay bucket targets over them exactly.
+    #[serde(default)]
+    pub plot_area: PlotArea,
+}
+
+/// A chart's plot area, in percent of the whole image (left, top, width, height).
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+pub struct PlotArea {
+    pub left: f64,
+    pub top: f64,
+    pub width: f64,
+    pub height: f64,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -430,6 +430,22 @@ fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// Each cached credential's last allowed use, from its newest allowed event. Ids are time keys,
+/// so the newest is the largest id, found inside `audit_events_usage` (backend, credential, …,
+/// outcome; rowid) by a seek per credential. Without `INDEXED BY` SQLite picks the outcome index
+/// and walks every allowed event of the cache once per credential: 40 s and more for 2,000
+/// tokens and 60,000 events.
+pub(crate) const LAST_USED_UPDATE: &str = "UPDATE credentials SET last_used_at = (
+         SELECT u.at FROM audit_events u WHERE u.id = (
+             SELECT MAX(e.id) FROM audit_events e INDEXED BY audit_events_usage
+             WHERE e.backend_id = ?1 AND e.credential = credentials.external_id
+               AND e.outcome = 'allow'))
+     WHERE backend_id = ?1 AND COALESCE((
+         SELECT u.at FROM audit_events u WHERE u.id = (
+             SELECT MAX(e.id) FROM audit_events e INDEXED BY audit_events_usage
+             WHERE e.backend_id = ?1 AND e.credential = credentials.external_id
+               AND e.outcome = 'allow')), '') > COALESCE(last_used_at, '')";
+
 impl Store {
     /// Runs `f` with an [`AuditWriter`] on one pooled connection. `f` blocks (it is plain SQLite
     /// work); on a multi-threaded runtime it runs in `block_in_place`.
@@ -532,19 +548,10 @@ impl Store {
             .execute(&mut *tx)
             .await?;
         }
-        // Ids are time keys, so the newest allowed event is the one with the largest id.
-        sqlx::query(
-            "UPDATE credentials SET last_used_at = (
-                 SELECT e.at FROM audit_events e
-                 WHERE e.backend_id = ?1 AND e.credential = credentials.external_id AND e.outcome = 'allow'
-                 ORDER BY e.id DESC LIMIT 1)
-             WHERE backend_id = ?1 AND (SELECT MAX(e.at) FROM audit_events e
-                 WHERE e.backend_id = ?1 AND e.credential = credentials.external_id AND e.outcome = 'allow')
-                 > COALESCE(last_used_at, '')",
-        )
-        .bind(backend_id)
-        .execute(&mut *tx)
-        .await?;
+        sqlx::query(LAST_USED_UPDATE)
+            .bind(backend_id)
+            .execute(&mut *tx)
+            .await?;
         tx.commit().await?;
         Ok(())
     }
@@ -707,6 +714,25 @@ mod tests {
             .await
             .unwrap();
         s.correlate_audit(b).await.unwrap();
+        // The plan seeks per credential; it never walks every allowed event per credential.
+        let plan: Vec<(i64, i64, i64, String)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+            "EXPLAIN QUERY PLAN {LAST_USED_UPDATE}"
+        )))
+        .bind(b)
+        .fetch_all(s.pool())
+        .await
+        .unwrap();
+        let plan: Vec<&str> = plan.iter().map(|r| r.3.as_str()).collect();
+        assert!(
+            plan.iter()
+                .all(|p| !p.contains("audit_events_outcome_id") && !p.starts_with("SCAN e")),
+            "{plan:?}"
+        );
+        assert!(
+            plan.iter()
+                .any(|p| p.contains("audit_events_usage (backend_id=? AND credential=?)")),
+            "{plan:?}"
+        );
         let (cred, used): (String, Option<String>) = sqlx::query_as(
             "SELECT e.credential, c.last_used_at FROM audit_events e, credentials c WHERE c.external_id = 'acc1'",
         )

@@ -532,7 +532,9 @@ impl Store {
         min_id: i64,
     ) -> Result<(u64, Option<i64>, Option<i64>)> {
         let (n, lo, hi): (i64, Option<i64>, Option<i64>) = sqlx::query_as(
-            "SELECT COUNT(*), MIN(id), MAX(id) FROM audit_events
+            // Seek the credential inside the covering index; left to itself SQLite walks the
+            // outcome index through every allowed event since `min_id`.
+            "SELECT COUNT(*), MIN(id), MAX(id) FROM audit_events INDEXED BY audit_events_usage
              WHERE backend_id = ?1 AND credential = ?2 AND outcome = 'allow' AND id >= ?3",
         )
         .bind(backend_id)

@@ -5,13 +5,6 @@
 use portcullis_model::AuditTimeline;
 use yew::prelude::*;
 
-/// The plot area inside the engine's 720×220 SVG (margin 10, y labels 44, x labels 28): where the
-/// buckets are, in percent of the image.
-const PLOT_LEFT: f64 = 54.0 / 720.0 * 100.0;
-const PLOT_WIDTH: f64 = 656.0 / 720.0 * 100.0;
-const PLOT_TOP: f64 = 30.0 / 220.0 * 100.0;
-const PLOT_HEIGHT: f64 = 152.0 / 220.0 * 100.0;
-
 #[derive(Properties, PartialEq)]
 pub struct TimelineProps {
     pub timeline: AuditTimeline,
@@ -108,8 +101,11 @@ pub fn AuditTimelineChart(props: &TimelineProps) -> Html {
         Some(_) => "Now click another bar to end the range.",
         None => "Drag across bars, or click two of them, to narrow the search to that time range.",
     };
+    // The engine says where it drew the bars, in percent of its image.
+    let a = t.plot_area;
     let overlay_style = format!(
-        "left:{PLOT_LEFT:.3}%;width:{PLOT_WIDTH:.3}%;top:{PLOT_TOP:.3}%;height:{PLOT_HEIGHT:.3}%;"
+        "left:{:.3}%;width:{:.3}%;top:{:.3}%;height:{:.3}%;",
+        a.left, a.width, a.top, a.height
     );
     html! {
         <div class="audit-timeline" data-testid="audit-timeline" data-buckets={n.to_string()}>

@@ -4,7 +4,7 @@
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use plotters::prelude::*;
-use portcullis_model::{AuditTimeline, Outcome, TimelineBucket};
+use portcullis_model::{AuditTimeline, Outcome, PlotArea, TimelineBucket};
 use portcullis_store::{key_time, time_key};
 
 use crate::{EngineError, Result, Workspace};
@@ -78,12 +78,14 @@ impl Workspace {
         };
         let Some((from, to)) = range.filter(|(f, t)| f < t) else {
             let now = Utc::now();
+            let (svg, plot_area) = timeline_svg(&[], 0, "no events match this search")?;
             return Ok(AuditTimeline {
                 from: now,
                 to: now,
                 bucket_seconds: 0,
                 buckets: Vec::new(),
-                svg: timeline_svg(&[], 0, "no events match this search")?,
+                svg,
+                plot_area,
             });
         };
         let span = (to - from).num_milliseconds().max(1);
@@ -97,13 +99,14 @@ impl Workspace {
         } else {
             r.query.to_string()
         };
-        let svg = timeline_svg(&buckets, width_ms / 1000, &title)?;
+        let (svg, plot_area) = timeline_svg(&buckets, width_ms / 1000, &title)?;
         Ok(AuditTimeline {
             from,
             to,
             bucket_seconds: (width_ms / 1000) as u64,
             buckets,
             svg,
+            plot_area,
         })
     }
 }
@@ -121,25 +124,43 @@ fn label_of(t: DateTime<Utc>, width_s: i64) -> String {
 /// One stacked segment: its legend, colour and value per bucket.
 type Series = (&'static str, RGBColor, fn(&TimelineBucket) -> u64);
 
-/// A stacked histogram (allow / deny / error) as an SVG string.
-pub fn timeline_svg(buckets: &[TimelineBucket], width_s: i64, title: &str) -> Result<String> {
+/// The timeline image's size in pixels.
+const SIZE: (u32, u32) = (720, 220);
+
+/// A stacked histogram (allow / deny / error) as an SVG string, with where its bars are.
+pub fn timeline_svg(
+    buckets: &[TimelineBucket],
+    width_s: i64,
+    title: &str,
+) -> Result<(String, PlotArea)> {
     let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (720, 220)).into_drawing_area();
-        draw(&root, buckets, width_s, title)
+    let (xs, ys) = {
+        let root = SVGBackend::with_string(&mut svg, SIZE).into_drawing_area();
+        let area = draw(&root, buckets, width_s, title)
             .map_err(|e| EngineError::Internal(format!("timeline chart: {e}")))?;
         root.present()
             .map_err(|e| EngineError::Internal(format!("timeline chart: {e}")))?;
-    }
-    Ok(svg)
+        area
+    };
+    let (w, h) = (f64::from(SIZE.0), f64::from(SIZE.1));
+    let plot_area = PlotArea {
+        left: f64::from(xs.start) / w * 100.0,
+        top: f64::from(ys.start) / h * 100.0,
+        width: f64::from(xs.end - xs.start) / w * 100.0,
+        height: f64::from(ys.end - ys.start) / h * 100.0,
+    };
+    Ok((svg, plot_area))
 }
+
+/// Pixel ranges (x, y) of a drawn chart's plot area.
+type PixelArea = (std::ops::Range<i32>, std::ops::Range<i32>);
 
 fn draw<DB: DrawingBackend>(
     root: &DrawingArea<DB, plotters::coord::Shift>,
     buckets: &[TimelineBucket],
     width_s: i64,
     title: &str,
-) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+) -> std::result::Result<PixelArea, DrawingAreaErrorKind<DB::ErrorType>> {
     root.fill(&TRANSPARENT)?;
     let text = RGBColor(110, 118, 129);
     let max = buckets.iter().map(TimelineBucket::total).max().unwrap_or(0);
@@ -191,7 +212,7 @@ fn draw<DB: DrawingBackend>(
         .background_style(WHITE.mix(0.0))
         .border_style(TRANSPARENT)
         .draw()?;
-    Ok(())
+    Ok(chart.plotting_area().get_pixel_range())
 }
 
 #[cfg(test)]
@@ -229,8 +250,12 @@ mod tests {
     #[test]
     fn svg_has_the_title_and_a_legend() {
         let b = fill(&[(0, Outcome::Deny, 4)], 0, 3, 60_000);
-        let svg = timeline_svg(&b, 60, "outcome:deny").unwrap();
+        let (svg, area) = timeline_svg(&b, 60, "outcome:deny").unwrap();
         assert!(svg.starts_with("<svg"));
         assert!(svg.contains("outcome:deny") && svg.contains("deny"));
+        // The bars sit right of the y labels and above the x labels, inside the image.
+        assert!(area.left > 5.0 && area.top > 5.0, "{area:?}");
+        assert!(area.left + area.width <= 100.0 && area.top + area.height <= 100.0);
+        assert!(area.width > 80.0 && area.height > 50.0, "{area:?}");
     }
 }
