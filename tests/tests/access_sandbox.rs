@@ -598,3 +598,87 @@ fn explain_shows_grants_with_paths_and_what_the_activity_used() {
     assert_eq!(out.status.code(), Some(3));
     assert!(String::from_utf8_lossy(&out.stderr).contains("invalid_input"));
 }
+
+/// pgaudit logs `SELECT reporting.refresh_daily()` as an allowed SELECT naming no object; the
+/// call is only in the statement. A role that holds EXECUTE on a function through a group its
+/// allowed activity `uses` shows that grant used exactly when one of its allowed statements calls
+/// the function (svc_reporting's refresh_daily, svc_billing's issue_invoice), and unused when it
+/// only used the group's tables (alice's UPDATE through billing_write).
+#[test]
+fn a_function_called_in_a_statement_counts_as_use_of_execute() {
+    let ws = Ws::synced();
+    let seed = seed();
+    let groups = arr(&seed["postgres"]["group_roles"]);
+    let allowed: Vec<&toml::Value> = arr(&seed["postgres"]["activity"])
+        .iter()
+        .filter(|a| s(&a["expect"]) == "allow")
+        .collect();
+    let name = |f: &str| f.split('(').next().unwrap_or(f).to_ascii_lowercase();
+    let calls = |role: &str, f: &str| {
+        allowed.iter().any(|a| {
+            s(&a["role"]) == role
+                && s(&a["sql"])
+                    .to_ascii_lowercase()
+                    .contains(&format!("{}(", name(f)))
+        })
+    };
+    let mut seen = BTreeSet::new();
+    let (mut used, mut unused) = (0, 0);
+    for a in &allowed {
+        let Some(group) = a.get("uses").and_then(|u| u.as_str()) else {
+            continue;
+        };
+        let role = s(&a["role"]);
+        let functions = groups
+            .iter()
+            .filter(|g| s(&g["name"]) == group)
+            .flat_map(|g| strs(g.get("grants")))
+            .filter_map(|g| {
+                g.strip_prefix("GRANT EXECUTE ON FUNCTION ")
+                    .map(str::to_string)
+            });
+        for f in functions {
+            if !seen.insert((role.to_string(), f.clone())) {
+                continue;
+            }
+            let answer = ws.json(&["explain", role, "--backend", "postgres"]);
+            let perms = answer["subjects"][0]["permissions"].as_array().unwrap();
+            // The seed names the function as granted (`f(integer, integer)`), the cache as
+            // `pg_get_function_identity_arguments` prints it (with argument names).
+            let p = perms
+                .iter()
+                .find(|p| {
+                    name(p["permission"]["resource"].as_str().unwrap()) == name(&f)
+                        && p["permission"]["external_id"]
+                            .as_str()
+                            .unwrap()
+                            .ends_with(":EXECUTE")
+                })
+                .unwrap_or_else(|| panic!("{role} should hold EXECUTE on {f}: {answer}"));
+            assert!(
+                p["paths"]
+                    .as_array()
+                    .unwrap()
+                    .iter()
+                    .any(|h| hops(h).iter().any(|x| x == group)),
+                "{role} holds EXECUTE on {f} through {group}: {p}"
+            );
+            let called = calls(role, &f);
+            assert_eq!(
+                p["uses"].as_u64().unwrap() > 0,
+                called,
+                "{role} calls {f} per seed = {called}: {p}"
+            );
+            if called {
+                used += 1;
+            } else {
+                unused += 1;
+            }
+        }
+    }
+    assert!(used >= 2, "only {used} allowed function calls in the seed");
+    assert!(
+        unused >= 1,
+        "no EXECUTE grant the seed's activity leaves unused"
+    );
+}

@@ -11,6 +11,7 @@ mod backends;
 mod chart;
 mod error;
 mod overview;
+mod pg_statement;
 pub mod review;
 mod revoke;
 mod secrets;

@@ -76,6 +76,26 @@ pub struct AccessUsageRow {
     pub count: u64,
 }
 
+/// The statement texts behind one (backend, credential, actor, action) group of allowed
+/// PostgreSQL events that name no object: pgaudit logs a function call that way, and only the
+/// statement says which function ran. Bounded: the group's newest [`STATEMENTS_PER_GROUP`]
+/// events, one row per distinct text with its count and newest time among them.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AccessStatementRow {
+    pub backend_id: i64,
+    pub credential: Option<String>,
+    pub actor: Option<String>,
+    pub action: String,
+    /// The statement (the event's `$.message`), cut to 4,000 characters.
+    pub text: String,
+    /// Newest event with this text, milliseconds since the epoch.
+    pub last_at_ms: i64,
+    pub count: u64,
+}
+
+/// How many of a group's newest events have their statement read (as review reads them).
+pub const STATEMENTS_PER_GROUP: i64 = 200;
+
 /// Everything the access graph is built from.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct AccessRows {
@@ -86,6 +106,7 @@ pub struct AccessRows {
     pub grants: Vec<AccessGrantRow>,
     pub credentials: Vec<AccessCredentialRow>,
     pub usage: Vec<AccessUsageRow>,
+    pub statements: Vec<AccessStatementRow>,
 }
 
 impl Store {
@@ -252,9 +273,65 @@ impl Store {
                 count: n.max(0) as u64,
             });
         }
+        rows.statements = access_statements(&mut tx, &rows).await?;
         tx.commit().await?;
         Ok((gen, rows))
     }
+}
+
+/// The statements of allowed PostgreSQL events without an object: one index seek per such usage
+/// group (through `audit_events_usage`, the same lookup review makes), so the cost follows the
+/// number of groups, not of events.
+async fn access_statements(
+    tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
+    rows: &AccessRows,
+) -> Result<Vec<AccessStatementRow>> {
+    let postgres: Vec<i64> = rows
+        .backends
+        .iter()
+        .filter(|b| b.kind == "postgres")
+        .map(|b| b.id)
+        .collect();
+    let mut out = Vec::new();
+    for g in rows.usage.iter().filter(|u| {
+        postgres.contains(&u.backend_id)
+            && u.resource.as_deref().is_none_or(str::is_empty)
+            && !u.action.contains('.')
+    }) {
+        let texts: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT text, MAX(at), COUNT(*) FROM (
+               SELECT substr(json_extract(e.raw, '$.message'), 1, 4000) AS text, e.at AS at
+               FROM audit_events e INDEXED BY audit_events_usage
+               WHERE e.backend_id = ? AND e.credential IS ? AND e.actor IS ? AND e.action = ?
+                 AND e.resource IS ? AND e.outcome = 'allow'
+               ORDER BY e.id DESC LIMIT ?)
+             WHERE text IS NOT NULL AND text <> '' GROUP BY text",
+        )
+        .bind(g.backend_id)
+        .bind(&g.credential)
+        .bind(&g.actor)
+        .bind(&g.action)
+        .bind(&g.resource)
+        .bind(STATEMENTS_PER_GROUP)
+        .fetch_all(&mut **tx)
+        .await?;
+        for (text, at, n) in texts {
+            let last = parse_ts(&at).ok_or_else(|| StoreError::Corrupt {
+                what: "audit_events.at",
+                detail: at.clone(),
+            })?;
+            out.push(AccessStatementRow {
+                backend_id: g.backend_id,
+                credential: g.credential.clone(),
+                actor: g.actor.clone(),
+                action: g.action.clone(),
+                text,
+                last_at_ms: last.timestamp_millis(),
+                count: n.max(0) as u64,
+            });
+        }
+    }
+    Ok(out)
 }
 
 /// One query answering a single JSON array of row tuples, parsed into `T`s.

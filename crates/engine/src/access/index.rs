@@ -65,7 +65,7 @@ impl AccessIndex {
                         .collect()
                 }
             };
-            Usage::build(g, &rows.usage, &backend_of, &eff_fn)
+            Usage::build(g, &rows.usage, &rows.statements, &backend_of, &eff_fn)
         };
         let eff_last = eff
             .iter()

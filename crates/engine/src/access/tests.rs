@@ -149,6 +149,20 @@ impl Fixture {
         self
     }
 
+    /// Allowed PostgreSQL events of `actor` that named no object, with their statement.
+    fn statement(mut self, b: i64, actor: &str, action: &str, text: &str) -> Self {
+        self.rows.statements.push(AccessStatementRow {
+            backend_id: b,
+            credential: Some(format!("login:{actor}")),
+            actor: Some(actor.into()),
+            action: action.into(),
+            text: text.into(),
+            last_at_ms: T_USED,
+            count: 3,
+        });
+        self
+    }
+
     fn build(self) -> AccessIndex {
         AccessIndex::build(&self.rows, 1)
     }
@@ -546,6 +560,79 @@ fn every_effective_permission_has_a_path_and_use_is_credited_narrowly() {
         })
         .unwrap();
     assert_eq!(bob.subjects[0].permissions[0].uses, 0);
+}
+
+#[test]
+fn a_function_called_in_a_statement_uses_execute_on_it() {
+    let routine = json!({"object_kind": "routine", "privilege": "EXECUTE"});
+    let ix = Fixture::default()
+        .backend(2, "pg", "postgres")
+        .principal(2, "svc_reporting", "user")
+        .principal(2, "reporting_refresh", "group")
+        .grant(
+            2,
+            "principal",
+            "svc_reporting",
+            "principal",
+            "reporting_refresh",
+        )
+        .perm(
+            2,
+            "routine:reporting.refresh_daily():EXECUTE",
+            "reporting.refresh_daily()",
+            "execute",
+            routine.clone(),
+        )
+        .perm(
+            2,
+            "routine:billing.issue_invoice(integer, integer):EXECUTE",
+            "billing.issue_invoice(integer, integer)",
+            "execute",
+            routine,
+        )
+        .grant(
+            2,
+            "principal",
+            "reporting_refresh",
+            "permission",
+            "routine:reporting.refresh_daily():EXECUTE",
+        )
+        .grant(
+            2,
+            "principal",
+            "svc_reporting",
+            "permission",
+            "routine:billing.issue_invoice(integer, integer):EXECUTE",
+        )
+        // pgaudit's message: the call is only in the statement text.
+        .statement(
+            2,
+            "svc_reporting",
+            "SELECT",
+            r#"AUDIT: SESSION,4,1,READ,SELECT,,,"SELECT reporting.refresh_daily()",<not logged>"#,
+        )
+        // A schema-less call and another schema's function: no grant of this role.
+        .statement(2, "svc_reporting", "SELECT", "SELECT now(), audit.stamp(1)")
+        .build();
+    let e = ix
+        .explain(&ExplainQuery {
+            subject: "svc_reporting".into(),
+            ..ExplainQuery::default()
+        })
+        .unwrap();
+    let uses = |id: &str| {
+        e.subjects[0]
+            .permissions
+            .iter()
+            .find(|p| p.permission.external_id == id)
+            .unwrap_or_else(|| panic!("{id} not held"))
+            .uses
+    };
+    assert_eq!(uses("routine:reporting.refresh_daily():EXECUTE"), 3);
+    assert_eq!(
+        uses("routine:billing.issue_invoice(integer, integer):EXECUTE"),
+        0
+    );
 }
 
 #[test]

@@ -4,14 +4,18 @@
 //! An event credits only the most specific permissions that explain it (Vault's most specific
 //! path rule, a SQL table grant before ownership before SUPERUSER), so a broad grant held next to
 //! a narrow one shows as unused when only the narrow one was needed.
+//!
+//! A PostgreSQL function call is logged without an object; the functions its statement calls
+//! (parsed as review parses them) count as uses of EXECUTE on them, matched like any event.
 
 use portcullis_model::AccessNodeKind;
-use portcullis_store::access::AccessUsageRow;
+use portcullis_store::access::{AccessStatementRow, AccessUsageRow};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
 use super::dialect::{Dialect, Event};
 use super::graph::{CredMode, Graph, NodeId};
+use crate::pg_statement::called_functions;
 
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct Use {
@@ -41,13 +45,16 @@ impl Usage {
         self.by_subject.get(&(subject, perm)).copied()
     }
 
-    /// `eff(n)`: the effective permissions of principal or credential `n`.
+    /// `eff(n)`: the effective permissions of principal or credential `n`. `statements`: the
+    /// statement texts of PostgreSQL events without an object (function calls).
     pub fn build(
         g: &Graph,
         rows: &[AccessUsageRow],
+        statements: &[AccessStatementRow],
         backend_of: &HashMap<i64, u16>,
         eff: &dyn Fn(NodeId) -> Vec<NodeId>,
     ) -> Usage {
+        let calls = function_calls(g, statements, backend_of);
         let mut usage = Usage::default();
         let mut actors: HashMap<(u16, String), Vec<NodeId>> = HashMap::new();
         for (i, n) in g.nodes.iter().enumerate() {
@@ -64,7 +71,7 @@ impl Usage {
             }
         }
         let mut buckets: HashMap<NodeId, Buckets> = HashMap::new();
-        for row in rows {
+        for row in rows.iter().chain(&calls) {
             let Some(&b) = backend_of.get(&row.backend_id) else {
                 continue;
             };
@@ -121,6 +128,36 @@ impl Usage {
         }
         usage
     }
+}
+
+/// One EXECUTE use of each function a PostgreSQL statement calls, by whoever ran it: the same
+/// synthetic use review makes, so both credit the grant on `schema.name(args)` alike.
+fn function_calls(
+    g: &Graph,
+    statements: &[AccessStatementRow],
+    backend_of: &HashMap<i64, u16>,
+) -> Vec<AccessUsageRow> {
+    let mut out = Vec::new();
+    for st in statements {
+        let postgres = backend_of
+            .get(&st.backend_id)
+            .is_some_and(|&b| g.backends[b as usize].dialect == Dialect::Postgres);
+        if !postgres {
+            continue;
+        }
+        for func in called_functions(&st.text) {
+            out.push(AccessUsageRow {
+                backend_id: st.backend_id,
+                credential: st.credential.clone(),
+                actor: st.actor.clone(),
+                action: "EXECUTE".into(),
+                resource: Some(func),
+                last_at_ms: st.last_at_ms,
+                count: st.count,
+            });
+        }
+    }
+    out
 }
 
 /// A subject's permissions by the bucket of events they could match.

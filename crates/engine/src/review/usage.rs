@@ -19,6 +19,8 @@ use portcullis_model::{
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
+use crate::pg_statement::called_functions;
+
 /// A principal as the cache holds it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PrincipalIn {
@@ -536,42 +538,6 @@ fn glob_matches(pattern: &str, s: &str) -> bool {
     let p: Vec<&str> = pattern.split('/').collect();
     let v: Vec<&str> = s.split('/').collect();
     p.len() == v.len() && p.iter().zip(&v).all(|(a, b)| *a == "*" || a == b)
-}
-
-/// Schema-qualified function calls in a statement (`billing.issue_invoice(`), the only calls a
-/// privilege can be traced to. Bounded and panic-free on any text.
-pub fn called_functions(text: &str) -> Vec<String> {
-    let bytes = text.as_bytes();
-    let ident = |c: u8| c.is_ascii_alphanumeric() || c == b'_';
-    let mut out = Vec::new();
-    let mut i = 0;
-    while i < bytes.len() && out.len() < 32 {
-        if bytes[i] == b'(' {
-            // Walk back over `schema.name`.
-            let end = i;
-            let mut j = end;
-            while j > 0 && ident(bytes[j - 1]) {
-                j -= 1;
-            }
-            let name_start = j;
-            if j > 0 && bytes[j - 1] == b'.' && name_start < end {
-                let mut k = j - 1;
-                while k > 0 && ident(bytes[k - 1]) {
-                    k -= 1;
-                }
-                if k < j - 1 {
-                    if let Some(s) = text.get(k..end) {
-                        let s = s.to_ascii_lowercase();
-                        if !out.contains(&s) {
-                            out.push(s);
-                        }
-                    }
-                }
-            }
-        }
-        i += 1;
-    }
-    out
 }
 
 fn perm_of(kind: BackendKind, p: &PermissionIn) -> Perm {
@@ -1333,17 +1299,5 @@ mod tests {
         ));
         assert!(vault_path_matches("sys/auth", "sys/auth"));
         assert!(!vault_path_matches("sys/auth", "sys/auth/x"));
-    }
-
-    #[test]
-    fn function_calls_are_found_in_statements() {
-        let msg = r#"AUDIT: SESSION,1,1,READ,SELECT,,,"SELECT billing.issue_invoice(1, 12900)",<not logged>"#;
-        assert_eq!(called_functions(msg), vec!["billing.issue_invoice"]);
-        assert_eq!(
-            called_functions("SELECT reporting.refresh_daily(), count(*)"),
-            vec!["reporting.refresh_daily"]
-        );
-        assert!(called_functions("((((.(").is_empty());
-        assert!(called_functions("").is_empty());
     }
 }
