@@ -17,6 +17,7 @@ pub use thirtyfour;
 
 pub mod cli;
 pub mod gate;
+pub mod sandbox_ws;
 
 /// How long an element may take to appear (the wasm UI mounts asynchronously).
 pub const UI_TIMEOUT: Duration = Duration::from_secs(20);

@@ -6,122 +6,18 @@
 //! Needs a display (Xvfb), tauri-driver, the sandbox, and `target/debug/portcullis{,-app}`.
 
 use std::ffi::OsStr;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
+use portcullis_e2e::sandbox_ws::{add_and_sync, cli, BAO_VAR, OIDC_VAR, PG_VAR};
 use portcullis_e2e::thirtyfour::prelude::*;
-use portcullis_e2e::{
-    repo_root, wait_until, App, HarnessError, Result, Sandbox, CHECK_TIMEOUT, UI_TIMEOUT,
-};
+use portcullis_e2e::{wait_until, App, HarnessError, Result, Sandbox, CHECK_TIMEOUT, UI_TIMEOUT};
 use serde_json::Value;
 
-const OIDC_VAR: &str = "PORTCULLIS_E2E_OIDC_SECRET";
-const BAO_VAR: &str = "PORTCULLIS_E2E_BAO_TOKEN";
-const PG_VAR: &str = "PORTCULLIS_E2E_PG_PASSWORD";
 /// Who the journal records as acting.
 const ACTOR: &str = "e2e-responder";
 
 fn failed(msg: impl Into<String>) -> HarnessError {
     HarnessError::Failed(msg.into())
-}
-
-fn cli_binary() -> Result<PathBuf> {
-    let p = repo_root().join("target/debug/portcullis");
-    if p.is_file() {
-        Ok(p)
-    } else {
-        Err(HarnessError::Missing {
-            what: "the CLI",
-            path: p,
-            hint: "build it first: cargo build -p portcullis-cli",
-        })
-    }
-}
-
-/// Runs the CLI on the test's workspace with the backends' secrets in its environment.
-fn cli(workspace: &std::path::Path, sb: &Sandbox, args: &[&str]) -> Result<String> {
-    let out = Command::new(cli_binary()?)
-        .arg("--workspace")
-        .arg(workspace)
-        .args(args)
-        .env(OIDC_VAR, &sb.oidc.client_secret)
-        .env(BAO_VAR, &sb.openbao.token)
-        .env(PG_VAR, &sb.postgres.password)
-        .env_remove("PORTCULLIS_WORKSPACE")
-        .stdin(Stdio::null())
-        .output()
-        .map_err(|source| HarnessError::Io {
-            what: format!("running portcullis {args:?}"),
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(failed(format!(
-            "portcullis {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )));
-    }
-    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
-}
-
-fn add_and_sync(workspace: &std::path::Path, sb: &Sandbox) -> Result<()> {
-    let oidc_url = sb
-        .oidc
-        .issuer
-        .replacen("://", &format!("://{}@", sb.oidc.client_id), 1);
-    let (oidc_log, bao_log) = (
-        sb.oidc.event_log.display().to_string(),
-        sb.openbao.audit_log.display().to_string(),
-    );
-    for args in [
-        vec![
-            "backend",
-            "add",
-            "oidc",
-            "--kind",
-            "oauth2",
-            "--url",
-            &oidc_url,
-            "--credential-env",
-            OIDC_VAR,
-            "--audit-log",
-            &oidc_log,
-        ],
-        vec![
-            "backend",
-            "add",
-            "openbao",
-            "--kind",
-            "vault",
-            "--url",
-            &sb.openbao.url,
-            "--credential-env",
-            BAO_VAR,
-            "--audit-log",
-            &bao_log,
-        ],
-        vec![
-            "backend",
-            "add",
-            "postgres",
-            "--kind",
-            "postgres",
-            "--url",
-            &sb.postgres.url,
-            "--credential-env",
-            PG_VAR,
-        ],
-    ] {
-        cli(workspace, sb, &args)?;
-    }
-    let reports: Value = serde_json::from_str(&cli(workspace, sb, &["--json", "sync"])?)
-        .map_err(|e| failed(format!("sync output: {e}")))?;
-    for r in reports.as_array().into_iter().flatten() {
-        if r["ok"] != true {
-            return Err(failed(format!("sync failed: {r}")));
-        }
-    }
-    Ok(())
 }
 
 fn curl(args: &[&str]) -> Result<Value> {

@@ -1,0 +1,102 @@
+//! A workspace of the test's own that holds the three sandbox backends (OAuth 2.0 with its event
+//! log, OpenBao with its audit log, PostgreSQL), registered and synced through the CLI the way a
+//! reviewer would. The console's secrets reach the CLI and the app only as environment variables
+//! named here, never as arguments.
+
+use std::path::Path;
+
+use serde_json::Value;
+
+use crate::cli::portcullis;
+use crate::{HarnessError, Result, Sandbox};
+
+/// The environment variables the sandbox backends' credentials are registered under.
+pub const OIDC_VAR: &str = "PORTCULLIS_E2E_OIDC_SECRET";
+pub const BAO_VAR: &str = "PORTCULLIS_E2E_BAO_TOKEN";
+pub const PG_VAR: &str = "PORTCULLIS_E2E_PG_PASSWORD";
+
+/// The console's sandbox credentials, by the variable each backend is registered with.
+pub fn secrets(sb: &Sandbox) -> [(&'static str, &str); 3] {
+    [
+        (OIDC_VAR, sb.oidc.client_secret.as_str()),
+        (BAO_VAR, sb.openbao.token.as_str()),
+        (PG_VAR, sb.postgres.password.as_str()),
+    ]
+}
+
+/// Runs `portcullis ARGS…` on `workspace` with the sandbox secrets set; its stdout on success.
+pub fn cli(workspace: &Path, sb: &Sandbox, args: &[&str]) -> Result<String> {
+    let out = portcullis(workspace, &secrets(sb), args)?
+        .output()
+        .map_err(|source| HarnessError::Io {
+            what: format!("running portcullis {args:?}"),
+            source,
+        })?;
+    if !out.status.success() {
+        return Err(HarnessError::Failed(format!(
+            "portcullis {args:?} failed: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        )));
+    }
+    Ok(String::from_utf8_lossy(&out.stdout).into_owned())
+}
+
+/// Registers the three sandbox backends (named `oidc`, `openbao`, `postgres`) and syncs them;
+/// fails unless every backend syncs.
+pub fn add_and_sync(workspace: &Path, sb: &Sandbox) -> Result<()> {
+    let oidc_url = sb
+        .oidc
+        .issuer
+        .replacen("://", &format!("://{}@", sb.oidc.client_id), 1);
+    let (oidc_log, bao_log) = (
+        sb.oidc.event_log.display().to_string(),
+        sb.openbao.audit_log.display().to_string(),
+    );
+    let backends: [Vec<&str>; 3] = [
+        vec![
+            "oidc",
+            "--kind",
+            "oauth2",
+            "--url",
+            &oidc_url,
+            "--credential-env",
+            OIDC_VAR,
+            "--audit-log",
+            &oidc_log,
+        ],
+        vec![
+            "openbao",
+            "--kind",
+            "vault",
+            "--url",
+            &sb.openbao.url,
+            "--credential-env",
+            BAO_VAR,
+            "--audit-log",
+            &bao_log,
+        ],
+        vec![
+            "postgres",
+            "--kind",
+            "postgres",
+            "--url",
+            &sb.postgres.url,
+            "--credential-env",
+            PG_VAR,
+        ],
+    ];
+    for rest in backends {
+        let mut args = vec!["backend", "add"];
+        args.extend(rest);
+        cli(workspace, sb, &args)?;
+    }
+    let reports: Value = serde_json::from_str(&cli(workspace, sb, &["--json", "sync"])?)
+        .map_err(|e| HarnessError::Failed(format!("sync output: {e}")))?;
+    for r in reports.as_array().into_iter().flatten() {
+        if r["ok"] != true {
+            return Err(HarnessError::Failed(format!("sync failed: {r}")));
+        }
+    }
+    Ok(())
+}
