@@ -45,6 +45,20 @@ pub fn cli(workspace: &Path, sb: &Sandbox, args: &[&str]) -> Result<String> {
 /// Registers the three sandbox backends (named `oidc`, `openbao`, `postgres`) and syncs them;
 /// fails unless every backend syncs.
 pub fn add_and_sync(workspace: &Path, sb: &Sandbox) -> Result<()> {
+    add_backends(workspace, sb)?;
+    let reports: Value = serde_json::from_str(&cli(workspace, sb, &["--json", "sync"])?)
+        .map_err(|e| HarnessError::Failed(format!("sync output: {e}")))?;
+    for r in reports.as_array().into_iter().flatten() {
+        if r["ok"] != true {
+            return Err(HarnessError::Failed(format!("sync failed: {r}")));
+        }
+    }
+    Ok(())
+}
+
+/// Registers the three sandbox backends (named `oidc`, `openbao`, `postgres`) with their audit
+/// logs, credentials by the variables above; nothing is synced.
+pub fn add_backends(workspace: &Path, sb: &Sandbox) -> Result<()> {
     let oidc_url = sb
         .oidc
         .issuer
@@ -90,13 +104,6 @@ pub fn add_and_sync(workspace: &Path, sb: &Sandbox) -> Result<()> {
         let mut args = vec!["backend", "add"];
         args.extend(rest);
         cli(workspace, sb, &args)?;
-    }
-    let reports: Value = serde_json::from_str(&cli(workspace, sb, &["--json", "sync"])?)
-        .map_err(|e| HarnessError::Failed(format!("sync output: {e}")))?;
-    for r in reports.as_array().into_iter().flatten() {
-        if r["ok"] != true {
-            return Err(HarnessError::Failed(format!("sync failed: {r}")));
-        }
     }
     Ok(())
 }

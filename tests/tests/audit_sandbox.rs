@@ -4,6 +4,7 @@
 //! `expect = "deny"`), exactly as often as the seed made it; page with cursors without gaps or
 //! duplicates; export; and import the same log files through `audit import`, twice.
 
+use portcullis_e2e::sandbox_ws;
 use portcullis_e2e::{repo_root, Sandbox};
 use serde_json::Value;
 use std::collections::BTreeSet;
@@ -47,9 +48,7 @@ impl Ws {
             .arg("--workspace")
             .arg(self.dir.path())
             .args(args)
-            .env("T_OIDC_SECRET", &self.sb.oidc.client_secret)
-            .env("T_BAO_TOKEN", &self.sb.openbao.token)
-            .env("T_PG_PASSWORD", &self.sb.postgres.password)
+            .envs(sandbox_ws::secrets(&self.sb))
             .env_remove("PORTCULLIS_WORKSPACE")
             .stdin(Stdio::null())
             .output()
@@ -106,54 +105,7 @@ impl Ws {
     }
 
     fn add_and_sync(&self) {
-        let oidc_url =
-            self.sb
-                .oidc
-                .issuer
-                .replacen("://", &format!("://{}@", self.sb.oidc.client_id), 1);
-        let oidc_log = self.sb.oidc.event_log.display().to_string();
-        let bao_log = self.sb.openbao.audit_log.display().to_string();
-        self.ok(&[
-            "backend",
-            "add",
-            "oidc",
-            "--kind",
-            "oauth2",
-            "--url",
-            &oidc_url,
-            "--credential-env",
-            "T_OIDC_SECRET",
-            "--audit-log",
-            &oidc_log,
-        ]);
-        self.ok(&[
-            "backend",
-            "add",
-            "openbao",
-            "--kind",
-            "vault",
-            "--url",
-            &self.sb.openbao.url,
-            "--credential-env",
-            "T_BAO_TOKEN",
-            "--audit-log",
-            &bao_log,
-        ]);
-        self.ok(&[
-            "backend",
-            "add",
-            "postgres",
-            "--kind",
-            "postgres",
-            "--url",
-            &self.sb.postgres.url,
-            "--credential-env",
-            "T_PG_PASSWORD",
-        ]);
-        let reports = self.json(&["sync"]);
-        for r in reports.as_array().unwrap() {
-            assert_eq!(r["ok"], true, "{r}");
-        }
+        sandbox_ws::add_and_sync(self.dir.path(), &self.sb).unwrap();
     }
 
     fn token(&self, name: &str) -> (String, Option<String>) {

@@ -2,6 +2,7 @@
 //! PostgreSQL + pgaudit on loopback; `scripts/sandbox up`). Expectations come from the seed file
 //! `scripts/sandbox.d/seed.toml` and the tokens the sandbox issued (`sandbox.json`).
 
+use portcullis_e2e::sandbox_ws;
 use portcullis_e2e::{repo_root, Sandbox};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
@@ -47,9 +48,7 @@ impl Ws {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
         c.arg("--workspace").arg(self.dir.path()).args(args);
-        c.env("T_OIDC_SECRET", &self.sb.oidc.client_secret)
-            .env("T_BAO_TOKEN", &self.sb.openbao.token)
-            .env("T_PG_PASSWORD", &self.sb.postgres.password)
+        c.envs(sandbox_ws::secrets(&self.sb))
             .env_remove("PORTCULLIS_WORKSPACE");
         c
     }
@@ -101,50 +100,7 @@ impl Ws {
     }
 
     fn add_sandbox_backends(&self) {
-        let oidc_url =
-            self.sb
-                .oidc
-                .issuer
-                .replacen("://", &format!("://{}@", self.sb.oidc.client_id), 1);
-        let oidc_log = self.sb.oidc.event_log.display().to_string();
-        let bao_log = self.sb.openbao.audit_log.display().to_string();
-        self.ok(&[
-            "backend",
-            "add",
-            "oidc",
-            "--kind",
-            "oauth2",
-            "--url",
-            &oidc_url,
-            "--credential-env",
-            "T_OIDC_SECRET",
-            "--audit-log",
-            &oidc_log,
-        ]);
-        self.ok(&[
-            "backend",
-            "add",
-            "openbao",
-            "--kind",
-            "vault",
-            "--url",
-            &self.sb.openbao.url,
-            "--credential-env",
-            "T_BAO_TOKEN",
-            "--audit-log",
-            &bao_log,
-        ]);
-        self.ok(&[
-            "backend",
-            "add",
-            "postgres",
-            "--kind",
-            "postgres",
-            "--url",
-            &self.sb.postgres.url,
-            "--credential-env",
-            "T_PG_PASSWORD",
-        ]);
+        sandbox_ws::add_backends(self.dir.path(), &self.sb).unwrap();
     }
 
     fn credentials(&self, backend: &str) -> Vec<Value> {
@@ -544,7 +500,7 @@ fn unreachable_backends_and_wrong_credentials_get_their_codes() {
         "--url",
         &format!("http://127.0.0.1:{closed}"),
         "--credential-env",
-        "T_BAO_TOKEN",
+        sandbox_ws::BAO_VAR,
     ]);
     ws.ok(&[
         "backend",
@@ -608,7 +564,7 @@ fn unreachable_backends_and_wrong_credentials_get_their_codes() {
         "--url",
         &ws.sb.openbao.url,
         "--credential-env",
-        "T_BAO_TOKEN",
+        sandbox_ws::BAO_VAR,
     ]);
     let out = ws
         .cmd(&["--json", "sync"])
@@ -670,7 +626,7 @@ fn a_sync_killed_halfway_resumes_and_ends_with_the_same_counts() {
         "--url",
         &ws.sb.openbao.url,
         "--credential-env",
-        "T_BAO_TOKEN",
+        sandbox_ws::BAO_VAR,
         "--audit-log",
         &log.display().to_string(),
     ]);

@@ -8,6 +8,7 @@
 //! them as the backends do (`client:ci-bot`, a token fingerprint, `login:grace`). [`SeedNames`]
 //! translates, from seed.toml and sandbox.json, and nothing else.
 
+use portcullis_e2e::sandbox_ws;
 use portcullis_e2e::{repo_root, reseed_sandbox, Sandbox};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
@@ -49,9 +50,7 @@ impl Ws {
     fn cmd(&self, args: &[&str]) -> Command {
         let mut c = Command::new(bin());
         c.arg("--workspace").arg(self.dir.path()).args(args);
-        c.env("T_OIDC_SECRET", &self.sb.oidc.client_secret)
-            .env("T_BAO_TOKEN", &self.sb.openbao.token)
-            .env("T_PG_PASSWORD", &self.sb.postgres.password)
+        c.envs(sandbox_ws::secrets(&self.sb))
             .env("PORTCULLIS_ACTOR", "review-test")
             .env_remove("PORTCULLIS_WORKSPACE");
         c
@@ -85,50 +84,7 @@ impl Ws {
     }
 
     fn add_sandbox_backends(&self) {
-        let oidc_url =
-            self.sb
-                .oidc
-                .issuer
-                .replacen("://", &format!("://{}@", self.sb.oidc.client_id), 1);
-        let oidc_log = self.sb.oidc.event_log.display().to_string();
-        let bao_log = self.sb.openbao.audit_log.display().to_string();
-        self.ok(&[
-            "backend",
-            "add",
-            "oidc",
-            "--kind",
-            "oauth2",
-            "--url",
-            &oidc_url,
-            "--credential-env",
-            "T_OIDC_SECRET",
-            "--audit-log",
-            &oidc_log,
-        ]);
-        self.ok(&[
-            "backend",
-            "add",
-            "openbao",
-            "--kind",
-            "vault",
-            "--url",
-            &self.sb.openbao.url,
-            "--credential-env",
-            "T_BAO_TOKEN",
-            "--audit-log",
-            &bao_log,
-        ]);
-        self.ok(&[
-            "backend",
-            "add",
-            "postgres",
-            "--kind",
-            "postgres",
-            "--url",
-            &self.sb.postgres.url,
-            "--credential-env",
-            "T_PG_PASSWORD",
-        ]);
+        sandbox_ws::add_backends(self.dir.path(), &self.sb).unwrap();
     }
 }
 
