@@ -289,6 +289,31 @@ impl App {
             .map_err(|_| HarnessError::Timeout(timeout, format!("element `{css}`")))
     }
 
+    /// The text of the element matching `css`, once it appears.
+    pub async fn text(&self, css: &str) -> Result<String> {
+        Ok(self.wait_css(css).await?.text().await?)
+    }
+
+    /// How many elements match `css` now (no waiting).
+    pub async fn count(&self, css: &str) -> Result<usize> {
+        Ok(self.driver.find_all(By::Css(css)).await?.len())
+    }
+
+    /// Waits until at least `n` elements match `css`; returns how many do.
+    pub async fn wait_count(&self, css: &str, n: usize) -> Result<usize> {
+        wait_until(&format!("{n}+ of {css}"), UI_TIMEOUT, || async {
+            let c = self.count(css).await?;
+            Ok((c >= n).then_some(c))
+        })
+        .await
+    }
+
+    /// Scrolls the element matching `css` into view, once it appears.
+    pub async fn scroll_to(&self, css: &str) -> Result<()> {
+        self.wait_css(css).await?.scroll_into_view().await?;
+        Ok(())
+    }
+
     /// Clicks the element matching `css` once it appears.
     pub async fn click(&self, css: &str) -> Result<()> {
         self.wait_css(css).await?.click().await?;

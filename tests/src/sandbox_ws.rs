@@ -3,12 +3,13 @@
 //! reviewer would. The console's secrets reach the CLI and the app only as environment variables
 //! named here, never as arguments.
 
+use std::ffi::OsStr;
 use std::path::Path;
 
 use serde_json::Value;
 
 use crate::cli::portcullis;
-use crate::{HarnessError, Result, Sandbox};
+use crate::{App, HarnessError, Result, Sandbox};
 
 /// The environment variables the sandbox backends' credentials are registered under.
 pub const OIDC_VAR: &str = "PORTCULLIS_E2E_OIDC_SECRET";
@@ -106,4 +107,32 @@ pub fn add_backends(workspace: &Path, sb: &Sandbox) -> Result<()> {
         cli(workspace, sb, &args)?;
     }
     Ok(())
+}
+
+/// Runs `f` on the app opened on a fresh workspace holding the synced sandbox backends, acting
+/// as `actor`; saves `shot_on_failure` when `f` fails, and always quits the app.
+pub async fn with_synced_app<F, Fut>(actor: &str, shot_on_failure: &str, f: F) -> Result<()>
+where
+    F: FnOnce(App, Sandbox) -> Fut,
+    Fut: std::future::Future<Output = (App, Result<()>)>,
+{
+    crate::require_display()?;
+    let sandbox = Sandbox::load()?;
+    let workspace = tempfile::tempdir().map_err(|source| HarnessError::Io {
+        what: "creating a workspace dir".into(),
+        source,
+    })?;
+    add_and_sync(workspace.path(), &sandbox)?;
+    let mut env: Vec<(&str, &OsStr)> = secrets(&sandbox)
+        .into_iter()
+        .map(|(k, v)| (k, OsStr::new(v)))
+        .collect();
+    env.push(("PORTCULLIS_WORKSPACE", workspace.path().as_os_str()));
+    env.push(("PORTCULLIS_ACTOR", OsStr::new(actor)));
+    let app = App::launch(&env).await?;
+    let (app, outcome) = f(app, sandbox).await;
+    if outcome.is_err() {
+        let _ = app.screenshot(shot_on_failure).await;
+    }
+    app.quit().await.and(outcome)
 }

@@ -6,68 +6,21 @@
 //! Needs a display (Xvfb), tauri-driver, the sandbox, and `target/debug/portcullis{,-app}`.
 
 use std::collections::BTreeSet;
-use std::ffi::OsStr;
 
-use portcullis_e2e::sandbox_ws::{add_and_sync, BAO_VAR, OIDC_VAR, PG_VAR};
+use portcullis_e2e::sandbox_ws;
 use portcullis_e2e::thirtyfour::prelude::*;
-use portcullis_e2e::{wait_until, App, HarnessError, Result, Sandbox, UI_TIMEOUT};
-
-async fn text(app: &App, css: &str) -> Result<String> {
-    Ok(app.wait_css(css).await?.text().await?)
-}
-
-async fn count(app: &App, css: &str) -> Result<usize> {
-    Ok(app.driver.find_all(By::Css(css)).await?.len())
-}
-
-/// Waits until at least `n` elements match `css`.
-async fn wait_count(app: &App, css: &str, n: usize) -> Result<usize> {
-    wait_until(&format!("{n}+ of {css}"), UI_TIMEOUT, || async {
-        let c = count(app, css).await?;
-        Ok((c >= n).then_some(c))
-    })
-    .await
-}
-
-async fn scroll_to(app: &App, css: &str) -> Result<()> {
-    let el = app.wait_css(css).await?;
-    el.scroll_into_view().await?;
-    Ok(())
-}
-
-async fn with_app<F, Fut>(shot_on_failure: &str, f: F) -> Result<()>
-where
-    F: FnOnce(App, Sandbox) -> Fut,
-    Fut: std::future::Future<Output = (App, Result<()>)>,
-{
-    portcullis_e2e::require_display()?;
-    let sandbox = Sandbox::load()?;
-    let workspace = tempfile::tempdir().map_err(|source| HarnessError::Io {
-        what: "creating a workspace dir".into(),
-        source,
-    })?;
-    add_and_sync(workspace.path(), &sandbox)?;
-    let env: Vec<(&str, &OsStr)> = vec![
-        ("PORTCULLIS_WORKSPACE", workspace.path().as_os_str()),
-        (OIDC_VAR, OsStr::new(&sandbox.oidc.client_secret)),
-        (BAO_VAR, OsStr::new(&sandbox.openbao.token)),
-        (PG_VAR, OsStr::new(&sandbox.postgres.password)),
-        ("PORTCULLIS_ACTOR", OsStr::new("e2e-reviewer")),
-    ];
-    let app = App::launch(&env).await?;
-    let (app, outcome) = f(app, sandbox).await;
-    if outcome.is_err() {
-        let _ = app.screenshot(shot_on_failure).await;
-    }
-    app.quit().await.and(outcome)
-}
+use portcullis_e2e::{wait_until, App, Result, UI_TIMEOUT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_their_reach_the_matrix_and_who_can() -> Result<()> {
-    with_app("ui-access-failure.png", |app, _sb| async move {
-        let r = scenario(&app).await;
-        (app, r)
-    })
+    sandbox_ws::with_synced_app(
+        "e2e-reviewer",
+        "ui-access-failure.png",
+        |app, _sb| async move {
+            let r = scenario(&app).await;
+            (app, r)
+        },
+    )
     .await
 }
 
@@ -80,7 +33,7 @@ async fn scenario(app: &App) -> Result<()> {
     // Pick a seeded person: alice exists in all three backends.
     app.type_into("#access-subject", "alice").await?;
     app.click("#access-explain").await?;
-    wait_count(app, "[data-testid=subject]", 2).await?;
+    app.wait_count("[data-testid=subject]", 2).await?;
     let rows = app
         .driver
         .find_all(By::Css("[data-testid=permission-row]"))
@@ -96,11 +49,9 @@ async fn scenario(app: &App) -> Result<()> {
         "alice's permissions should come from every sandbox backend, got {backends:?}"
     );
     // Every row explains itself with a path that starts at alice.
-    let path = text(
-        app,
-        "[data-testid=permission-row] [data-testid=access-path]",
-    )
-    .await?;
+    let path = app
+        .text("[data-testid=permission-row] [data-testid=access-path]")
+        .await?;
     assert!(path.contains("alice") && path.contains('→'), "{path}");
     // The URL carries the subject.
     let url = app.driver.current_url().await?;
@@ -110,55 +61,59 @@ async fn scenario(app: &App) -> Result<()> {
     // edge and what it will NOT do; cancelling sends nothing.
     app.click("[data-testid=permission-row][data-backend=postgres] [data-testid=revoke-edge]")
         .await?;
-    let plan = text(app, "#target-revoke-dialog [data-testid=revoke-plan]").await?;
+    let plan = app
+        .text("#target-revoke-dialog [data-testid=revoke-plan]")
+        .await?;
     assert!(plan.contains("alice"), "{plan}");
     app.screenshot("ui-access-revoke.png").await?;
     app.click("#target-revoke-dialog button.ghost").await?;
     wait_until("the revoke dialog to close", UI_TIMEOUT, || async {
-        Ok((count(app, "#target-revoke-dialog").await? == 0).then_some(()))
+        Ok((app.count("#target-revoke-dialog").await? == 0).then_some(()))
     })
     .await?;
 
     // The graph shows her neighbourhood; "show on map" highlights a path.
-    wait_count(
-        app,
-        "[data-testid=access-graph] [data-testid=graph-node]",
-        2,
-    )
-    .await?;
+    app.wait_count("[data-testid=access-graph] [data-testid=graph-node]", 2)
+        .await?;
     app.click("[data-testid=show-path]").await?;
-    wait_count(app, "[data-testid=graph-node].hot", 2).await?;
+    app.wait_count("[data-testid=graph-node].hot", 2).await?;
     app.screenshot("ui-access.png").await?;
 
     // The matrix: the engine's heatmap and cells coloured by state; a granted cell explains itself.
     app.wait_css("[data-testid=matrix-heatmap] svg").await?;
-    wait_count(app, "[data-testid=matrix-cell]", 10).await?;
-    let granted = count(app, "[data-testid=matrix-cell][data-state=granted_used]").await?
-        + count(app, "[data-testid=matrix-cell][data-state=granted_unused]").await?;
+    app.wait_count("[data-testid=matrix-cell]", 10).await?;
+    let granted = app
+        .count("[data-testid=matrix-cell][data-state=granted_used]")
+        .await?
+        + app
+            .count("[data-testid=matrix-cell][data-state=granted_unused]")
+            .await?;
     assert!(
         granted > 0,
         "the first page of the matrix shows no granted cell"
     );
-    let unused = count(app, "[data-testid=matrix-cell][data-state=granted_unused]").await?;
+    let unused = app
+        .count("[data-testid=matrix-cell][data-state=granted_unused]")
+        .await?;
     let css = if unused > 0 {
         "[data-testid=matrix-cell][data-state=granted_unused]"
     } else {
         "[data-testid=matrix-cell][data-state=granted_used]"
     };
     app.click(css).await?;
-    let why = text(app, "[data-testid=why-panel]").await?;
+    let why = app.text("[data-testid=why-panel]").await?;
     assert!(why.contains("path"), "{why}");
-    scroll_to(app, "[data-testid=matrix]").await?;
+    app.scroll_to("[data-testid=matrix]").await?;
     app.screenshot("ui-access-matrix.png").await?;
 
     // Who can read the payments secrets, and why.
     app.type_into("#whocan-resource", "secret/data/payments/*")
         .await?;
     app.click("#whocan-ask").await?;
-    wait_count(app, "[data-testid=whocan-entry]", 3).await?;
-    let answer = text(app, "[data-testid=whocan-result]").await?;
+    app.wait_count("[data-testid=whocan-entry]", 3).await?;
+    let answer = app.text("[data-testid=whocan-result]").await?;
     assert!(answer.contains("frank") && answer.contains('→'), "{answer}");
-    scroll_to(app, "[data-testid=whocan-result]").await?;
+    app.scroll_to("[data-testid=whocan-result]").await?;
     app.screenshot("ui-access-whocan.png").await?;
     Ok(())
 }

@@ -26,10 +26,6 @@ fn io(what: &str) -> impl FnOnce(std::io::Error) -> HarnessError + '_ {
     }
 }
 
-async fn text(app: &App, css: &str) -> Result<String> {
-    Ok(app.wait_css(css).await?.text().await?)
-}
-
 /// (outcome, actor text, credential text) of every rendered row, once the list has settled.
 async fn rows(app: &App) -> Result<Vec<(String, String, String)>> {
     let mut out = Vec::new();
@@ -93,7 +89,7 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
         !r.is_empty() && r.iter().all(|(o, a, _)| o == "deny" && a == "dave")
     })
     .await?;
-    let count = text(app, "[data-testid=audit-count]").await?;
+    let count = app.text("[data-testid=audit-count]").await?;
     assert_eq!(count, format!("{} event(s)", denied.len()), "{count}");
     assert!(
         fragment(app).await?.contains("outcome%3Adeny"),
@@ -139,7 +135,7 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
         }
     }
     assert!(clicked, "clicked the row of {cred} ({row_css})");
-    let raw = text(app, "#audit-detail [data-testid=detail-raw]").await?;
+    let raw = app.text("#audit-detail [data-testid=detail-raw]").await?;
     let parsed: Value = serde_json::from_str(&raw)
         .map_err(|e| failed(format!("raw event is not JSON: {e}: {raw}")))?;
     assert!(parsed.is_object() || parsed.is_string(), "{raw}");
@@ -199,7 +195,7 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
 
     // Export the current result.
     app.click("#audit-export-csv").await?;
-    let exported = text(app, "[data-testid=audit-exported] code").await?;
+    let exported = app.text("[data-testid=audit-exported] code").await?;
     assert!(
         exported.starts_with(&workspace.display().to_string()),
         "{exported}"

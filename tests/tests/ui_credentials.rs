@@ -136,7 +136,7 @@ async fn empty_states_say_what_to_do_next() -> Result<()> {
     let outcome = async {
         app.wait_css("#nav-overview.active").await?;
         app.click("#nav-credentials").await?;
-        let empty = text(&app, "[data-testid=credentials-no-backends]").await?;
+        let empty = app.text("[data-testid=credentials-no-backends]").await?;
         assert!(empty.contains("Backends page"), "{empty}");
         // Registered but never synced: the page says to sync.
         cli(
@@ -155,7 +155,7 @@ async fn empty_states_say_what_to_do_next() -> Result<()> {
             ],
         )?;
         app.click("#credentials-refresh").await?;
-        let empty = text(&app, "[data-testid=credentials-not-synced]").await?;
+        let empty = app.text("[data-testid=credentials-not-synced]").await?;
         assert!(empty.contains("Sync all"), "{empty}");
         app.click("#nav-journal").await?;
         app.wait_css("[data-testid=journal-empty]").await?;
@@ -178,10 +178,6 @@ async fn press(app: &App, keys: impl Into<TypingData>) -> Result<()> {
 
 async fn active_id(app: &App) -> Result<Option<String>> {
     Ok(app.driver.active_element().await?.id().await?)
-}
-
-async fn text(app: &App, css: &str) -> Result<String> {
-    Ok(app.wait_css(css).await?.text().await?)
 }
 
 /// Waits until the table shows exactly the rows whose `data-external-id`s satisfy `ok`.
@@ -238,7 +234,7 @@ async fn scenario(
     })
     .await?;
     let row = row_css(&billing);
-    let scopes = text(app, &format!("{row} [data-testid=row-scopes]")).await?;
+    let scopes = app.text(&format!("{row} [data-testid=row-scopes]")).await?;
     assert!(scopes.contains("billing-rw"), "scopes: {scopes}");
     app.wait_css(&format!("{row} [data-testid=row-expires] time"))
         .await?;
@@ -291,7 +287,9 @@ async fn scenario(
     app.click(&format!("{} td", row_css("login:alice"))).await?;
     app.wait_css(&format!("{}.selected", row_css("login:alice")))
         .await?;
-    let path = text(app, "#credential-detail [data-testid=grant-path]").await?;
+    let path = app
+        .text("#credential-detail [data-testid=grant-path]")
+        .await?;
     assert!(
         path.contains("alice") && path.contains("billing_write"),
         "grant path: {path}"
@@ -338,7 +336,9 @@ async fn scenario(
     let bao = "[data-testid=triage-result][data-backend=openbao]";
     app.wait_css_for(&format!("{bao}[data-recognised=true]"), CHECK_TIMEOUT)
         .await?;
-    let scopes = text(app, &format!("{bao} [data-testid=triage-scopes]")).await?;
+    let scopes = app
+        .text(&format!("{bao} [data-testid=triage-scopes]"))
+        .await?;
     assert!(scopes.contains("reporting-ro"), "policies: {scopes}");
     let id_shown = app
         .wait_css(&format!("{bao} [data-testid=triage-external-id]"))
@@ -346,7 +346,9 @@ async fn scenario(
         .attr("title")
         .await?;
     assert_eq!(id_shown.as_deref(), Some(reporting_accessor.as_str()));
-    let oidc = text(app, "[data-testid=triage-result][data-backend=oidc]").await?;
+    let oidc = app
+        .text("[data-testid=triage-result][data-backend=oidc]")
+        .await?;
     assert!(oidc.contains("Not recognised"), "oidc: {oidc}");
     let value = app.wait_css("#triage-token").await?.prop("value").await?;
     assert_eq!(value.as_deref(), Some(""), "the field is cleared on submit");
@@ -391,7 +393,9 @@ async fn scenario(
         Some("verified"),
         "triage revoke: {said}"
     );
-    let pill = text(app, &format!("{bao} [data-testid=triage-active]")).await?;
+    let pill = app
+        .text(&format!("{bao} [data-testid=triage-active]"))
+        .await?;
     assert_eq!(pill, "revoked", "the lookup's answer is superseded");
     assert!(
         !bao_alive(sb, &leaked.0)?,
@@ -524,7 +528,7 @@ async fn scenario(
     // The journal holds both revocations, newest first, and its chain verifies.
     app.click("#nav-journal").await?;
     app.wait_css("[data-testid=journal-row]").await?;
-    let table = text(app, "#journal-table").await?;
+    let table = app.text("#journal-table").await?;
     assert!(table.contains(ACTOR), "the actor is recorded: {table}");
     let short_victim: String = victim.1.chars().take(8).collect();
     assert!(table.contains(&short_victim), "the row revocation: {table}");

@@ -178,10 +178,6 @@ async fn clear_field(app: &App, css: &str) -> Result<()> {
     Ok(())
 }
 
-async fn text(app: &App, css: &str) -> Result<String> {
-    Ok(app.wait_css(css).await?.text().await?)
-}
-
 async fn attr(app: &App, css: &str, name: &str) -> Result<String> {
     Ok(app
         .wait_css(css)
@@ -211,7 +207,7 @@ async fn states(app: &App, readiness: &str) -> Result<Vec<(String, String)>> {
 
 async fn dry_run(app: &App, principal: &str) -> Result<()> {
     app.type_into("#incident-principal", principal).await?;
-    let shown = text(app, "[data-testid=incident-selection]").await?;
+    let shown = app.text("[data-testid=incident-selection]").await?;
     if shown != format!("principal={principal}") {
         return Err(failed(format!("selection text: {shown}")));
     }
@@ -240,11 +236,9 @@ async fn scenario(
         !blocked.is_empty(),
         "alice's OAuth tokens are listed as needing their value"
     );
-    let why = text(
-        app,
-        "[data-testid=incident-item][data-readiness=needs_token_value] .inc-why",
-    )
-    .await?;
+    let why = app
+        .text("[data-testid=incident-item][data-readiness=needs_token_value] .inc-why")
+        .await?;
     assert!(!why.is_empty(), "says why plainly");
     let shot = app.screenshot("ui-incident-dry-run-alice.png").await?;
     eprintln!("screenshot: {}", shot.display());
@@ -267,7 +261,9 @@ async fn scenario(
         attr(app, "[data-testid=incident-summary]", "data-ready").await?,
         "2"
     );
-    let will_not = text(app, &format!("[data-key=\"{login_key}\"] .will-not")).await?;
+    let will_not = app
+        .text(&format!("[data-key=\"{login_key}\"] .will-not"))
+        .await?;
     assert!(
         will_not.contains("sessions already open"),
         "says what it will not do: {will_not}"
@@ -276,10 +272,10 @@ async fn scenario(
     eprintln!("screenshot: {}", shot.display());
 
     // The confirmation names the count.
-    let button = text(app, "#incident-revoke").await?;
+    let button = app.text("#incident-revoke").await?;
     assert!(button.starts_with("Revoke 2"), "{button}");
     app.click("#incident-revoke").await?;
-    let confirm = text(app, "#incident-confirm").await?;
+    let confirm = app.text("#incident-confirm").await?;
     assert_eq!(confirm, "Revoke 2");
     let shot = app.screenshot("ui-incident-confirm.png").await?;
     eprintln!("screenshot: {}", shot.display());
@@ -294,11 +290,11 @@ async fn scenario(
         ))
         .await?;
     }
-    let evidence = text(
-        app,
-        &format!("[data-key=\"{login_key}\"] [data-testid=incident-evidence]"),
-    )
-    .await?;
+    let evidence = app
+        .text(&format!(
+            "[data-key=\"{login_key}\"] [data-testid=incident-evidence]"
+        ))
+        .await?;
     assert!(!evidence.is_empty());
     let shot = app.screenshot("ui-incident-report.png").await?;
     eprintln!("screenshot: {}", shot.display());
@@ -314,7 +310,7 @@ async fn scenario(
 
     // The export names its file; the file cites the journal head.
     app.click("#incident-export").await?;
-    let written = text(app, "[data-testid=incident-exported] code").await?;
+    let written = app.text("[data-testid=incident-exported] code").await?;
     let report: Value = serde_json::from_str(
         &std::fs::read_to_string(PathBuf::from(&written))
             .map_err(io("reading the exported report"))?,
@@ -341,7 +337,7 @@ async fn scenario(
         oauth.1
     ))
     .await?;
-    let held = text(app, "[data-testid=incident-tokens-held]").await?;
+    let held = app.text("[data-testid=incident-tokens-held]").await?;
     assert!(held.starts_with("1 token value"), "{held}");
     let area = app.wait_css("#incident-tokens").await?;
     assert_eq!(area.prop("value").await?.unwrap_or_default(), "");
@@ -351,7 +347,7 @@ async fn scenario(
     );
     assert_eq!(introspect_active(sb, &oauth.0)?, true);
     app.click("#incident-revoke").await?;
-    assert_eq!(text(app, "#incident-confirm").await?, "Revoke 1");
+    assert_eq!(app.text("#incident-confirm").await?, "Revoke 1");
     app.click("#incident-confirm").await?;
     app.wait_css("[data-testid=incident-report][data-verified=\"1\"][data-failed=\"0\"]")
         .await?;

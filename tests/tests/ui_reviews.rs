@@ -5,69 +5,22 @@
 //! evidence exported (directory and manifest hash shown, the manifest on disk).
 //! Needs a display (Xvfb), tauri-driver, the sandbox, and `target/debug/portcullis{,-app}`.
 
-use std::ffi::OsStr;
 use std::path::PathBuf;
 
-use portcullis_e2e::sandbox_ws::{add_and_sync, BAO_VAR, OIDC_VAR, PG_VAR};
+use portcullis_e2e::sandbox_ws;
 use portcullis_e2e::thirtyfour::prelude::*;
-use portcullis_e2e::{wait_until, App, HarnessError, Result, Sandbox, UI_TIMEOUT};
-
-async fn text(app: &App, css: &str) -> Result<String> {
-    Ok(app.wait_css(css).await?.text().await?)
-}
-
-async fn count(app: &App, css: &str) -> Result<usize> {
-    Ok(app.driver.find_all(By::Css(css)).await?.len())
-}
-
-/// Waits until at least `n` elements match `css`.
-async fn wait_count(app: &App, css: &str, n: usize) -> Result<usize> {
-    wait_until(&format!("{n}+ of {css}"), UI_TIMEOUT, || async {
-        let c = count(app, css).await?;
-        Ok((c >= n).then_some(c))
-    })
-    .await
-}
-
-async fn scroll_to(app: &App, css: &str) -> Result<()> {
-    let el = app.wait_css(css).await?;
-    el.scroll_into_view().await?;
-    Ok(())
-}
-
-async fn with_app<F, Fut>(shot_on_failure: &str, f: F) -> Result<()>
-where
-    F: FnOnce(App, Sandbox) -> Fut,
-    Fut: std::future::Future<Output = (App, Result<()>)>,
-{
-    portcullis_e2e::require_display()?;
-    let sandbox = Sandbox::load()?;
-    let workspace = tempfile::tempdir().map_err(|source| HarnessError::Io {
-        what: "creating a workspace dir".into(),
-        source,
-    })?;
-    add_and_sync(workspace.path(), &sandbox)?;
-    let env: Vec<(&str, &OsStr)> = vec![
-        ("PORTCULLIS_WORKSPACE", workspace.path().as_os_str()),
-        (OIDC_VAR, OsStr::new(&sandbox.oidc.client_secret)),
-        (BAO_VAR, OsStr::new(&sandbox.openbao.token)),
-        (PG_VAR, OsStr::new(&sandbox.postgres.password)),
-        ("PORTCULLIS_ACTOR", OsStr::new("e2e-reviewer")),
-    ];
-    let app = App::launch(&env).await?;
-    let (app, outcome) = f(app, sandbox).await;
-    if outcome.is_err() {
-        let _ = app.screenshot(shot_on_failure).await;
-    }
-    app.quit().await.and(outcome)
-}
+use portcullis_e2e::{wait_until, App, HarnessError, Result, UI_TIMEOUT};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn findings_with_evidence_and_a_signed_off_campaign() -> Result<()> {
-    with_app("ui-reviews-failure.png", |app, _sb| async move {
-        let r = scenario(&app).await;
-        (app, r)
-    })
+    sandbox_ws::with_synced_app(
+        "e2e-reviewer",
+        "ui-reviews-failure.png",
+        |app, _sb| async move {
+            let r = scenario(&app).await;
+            (app, r)
+        },
+    )
     .await
 }
 
@@ -77,10 +30,10 @@ async fn scenario(app: &App) -> Result<()> {
     app.click("#nav-reviews").await?;
 
     // Findings of the synced sandbox, grouped by rule, with evidence and confidence.
-    wait_count(app, "[data-testid=finding]", 10).await?;
+    app.wait_count("[data-testid=finding]", 10).await?;
     app.wait_css("[data-testid=rule-group][data-rule=unused-grant]")
         .await?;
-    assert_eq!(count(app, "[data-testid=coverage]").await?, 3);
+    assert_eq!(app.count("[data-testid=coverage]").await?, 3);
     let default_window = app
         .wait_css("#review-window")
         .await?
@@ -115,7 +68,8 @@ async fn scenario(app: &App) -> Result<()> {
         "unused-grant evidence shows its grant path: {evidence}"
     );
     app.wait_css("[data-testid=confidence]").await?;
-    scroll_to(app, "[data-testid=rule-group][data-rule=unused-grant]").await?;
+    app.scroll_to("[data-testid=rule-group][data-rule=unused-grant]")
+        .await?;
     app.screenshot("ui-reviews.png").await?;
 
     // A campaign over the sandbox, one decision, sign-off, evidence.
@@ -125,7 +79,7 @@ async fn scenario(app: &App) -> Result<()> {
     app.click("[data-testid=campaign-row] a").await?;
     app.wait_css("[data-testid=campaign][data-status=open]")
         .await?;
-    let items = wait_count(app, "[data-testid=campaign-item]", 1).await?;
+    let items = app.wait_count("[data-testid=campaign-item]", 1).await?;
     app.type_into("#reviewer", "e2e-reviewer").await?;
     app.type_into("#decision-note", "kept on purpose: break-glass")
         .await?;
@@ -133,7 +87,7 @@ async fn scenario(app: &App) -> Result<()> {
         .await?;
     app.wait_css("[data-testid=campaign-item][data-verdict=keep]")
         .await?;
-    let decision = text(app, "[data-testid=decision]").await?;
+    let decision = app.text("[data-testid=decision]").await?;
     assert!(
         decision.contains("e2e-reviewer") && decision.contains("break-glass"),
         "{decision}"
@@ -145,7 +99,9 @@ async fn scenario(app: &App) -> Result<()> {
     assert_eq!(progress.attr("data-items").await?, Some(items.to_string()));
     // Sign-off is refused while items are undecided, and says so.
     app.click("#sign-off").await?;
-    let refusal = text(app, "[data-testid=campaign] [data-testid=error]").await?;
+    let refusal = app
+        .text("[data-testid=campaign] [data-testid=error]")
+        .await?;
     assert!(refusal.contains("undecided"), "{refusal}");
     // The rest in bulk: keep everything still undecided.
     app.click("#select-undecided").await?;
@@ -161,8 +117,8 @@ async fn scenario(app: &App) -> Result<()> {
     app.wait_css("[data-testid=campaign][data-status=signed_off]")
         .await?;
     app.click("#export-evidence").await?;
-    let dir = text(app, "[data-testid=export-dir]").await?;
-    let hash = text(app, "[data-testid=manifest-hash]").await?;
+    let dir = app.text("[data-testid=export-dir]").await?;
+    let hash = app.text("[data-testid=manifest-hash]").await?;
     assert!(
         hash.len() == 64 && hash.chars().all(|c| c.is_ascii_hexdigit()),
         "{hash}"
@@ -175,7 +131,7 @@ async fn scenario(app: &App) -> Result<()> {
     })?;
     use sha2::Digest;
     assert_eq!(hex::encode(sha2::Sha256::digest(&manifest)), hash);
-    scroll_to(app, "[data-testid=export-result]").await?;
+    app.scroll_to("[data-testid=export-result]").await?;
     app.screenshot("ui-reviews-campaign.png").await?;
     Ok(())
 }
