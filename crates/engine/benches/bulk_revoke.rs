@@ -16,7 +16,7 @@
 //!
 //! `cargo bench -p portcullis-engine --bench bulk_revoke` — env: BULK_REVOKE_N (default 1000),
 //! BULK_REVOKE_CONCURRENCY (default 32), BULK_REVOKE_LATENCY_MS (default 1),
-//! BULK_REVOKE_SKIP_SEQUENTIAL=1 (bulk only, for profiling).
+//! BULK_REVOKE_SKIP_SEQUENTIAL=1 (bulk only, for profiling), BULK_REVOKE_SKIP_RAW=1 (no floor).
 
 use portcullis_engine::{CancellationToken, Workspace};
 use portcullis_model::{
@@ -431,6 +431,10 @@ async fn run() -> Result<(), Error> {
 
     let loopback = compare(url, root, console, "loopback", n, concurrency).await?;
 
+    print("bulk_revoke (loopback)", n, concurrency, &loopback);
+    if std::env::var_os("BULK_REVOKE_SKIP_RAW").is_some() {
+        return Ok(());
+    }
     // The floor: the same two calls per token straight over HTTP, no engine at all.
     let raw_policy = format!("bench-{}-raw", std::process::id());
     create_tokens(url, root, &raw_policy, n).await?;
@@ -440,8 +444,6 @@ async fn run() -> Result<(), Error> {
     raw_revoke(url, console, &raw_accessors, concurrency as usize).await?;
     let raw = started.elapsed();
     let raw_cpu = (own_cpu() - c0, bao_cpu().zip(b0).map(|(a, b)| a - b));
-
-    print("bulk_revoke (loopback)", n, concurrency, &loopback);
     println!(
         "  raw HTTP floor (same calls, same concurrency, no engine, no journal): {:.2} s ({:.2} ms per token; OpenBao CPU {} ms, client CPU {:.2} ms per token)",
         raw.as_secs_f64(),

@@ -423,7 +423,7 @@ impl AuditWriter {
 
 /// Runs blocking work without stalling other tasks of a multi-threaded runtime (a current-thread
 /// runtime, as in unit tests, has no other worker to hand them to: it just runs it).
-fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
+pub(crate) fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
     match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
         Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
         _ => f(),

@@ -4,9 +4,13 @@
 //! action's first one.
 
 use chrono::Utc;
+use portcullis_model::CredentialStatus;
 use portcullis_model::{JournalEntry, JournalState, JournalVerification};
+use rusqlite::{params, TransactionBehavior};
 use sha2::{Digest, Sha256};
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
 
 use crate::{parse_ts, ts, Result, Store, StoreError};
 
@@ -96,13 +100,8 @@ impl Store {
         })
     }
 
-    /// Appends several entries in one transaction, in order, chained to each other: one commit
-    /// for many actions, which is what lets a bulk revocation journal every state change of every
-    /// item before it acts on it without the journal becoming the bottleneck.
-    ///
-    /// The transaction starts with `BEGIN IMMEDIATE`, so the writer holds SQLite's write lock
-    /// from the moment it reads the chain's head: concurrent writers (tasks of one run, or two
-    /// processes on one workspace) queue on the busy timeout instead of failing on a stale head.
+    /// Appends several entries in one transaction, in order, chained to each other (see
+    /// [`append_chain`]). A run that appends many batches uses a [`JournalAppender`] instead.
     pub async fn journal_append_batch(
         &self,
         entries: &[NewJournalEntry<'_>],
@@ -110,88 +109,8 @@ impl Store {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        let details: Vec<String> = entries.iter().map(|e| e.detail.to_string()).collect();
-        for _ in 0..8 {
-            let mut tx = self.pool.begin_with("BEGIN IMMEDIATE").await?;
-            let last: Option<(i64, String)> =
-                sqlx::query_as("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")
-                    .fetch_optional(&mut *tx)
-                    .await?;
-            let (mut seq, mut prev) = match last {
-                Some((s, h)) => (s, h),
-                None => (0, String::new()),
-            };
-            let at = ts(Utc::now());
-            let mut written = Vec::with_capacity(entries.len());
-            for e in entries.iter().zip(&details).map(|(e, detail)| {
-                seq += 1;
-                let hash = entry_hash(
-                    &prev,
-                    seq,
-                    &at,
-                    e.actor,
-                    e.action,
-                    e.target,
-                    e.state.as_str(),
-                    e.action_seq,
-                    detail,
-                );
-                JournalEntry {
-                    seq,
-                    at: parse_ts(&at).unwrap_or_else(Utc::now),
-                    actor: e.actor.to_string(),
-                    action: e.action.to_string(),
-                    target: e.target.to_string(),
-                    state: e.state,
-                    action_seq: e.action_seq,
-                    detail: e.detail.clone(),
-                    prev_hash: std::mem::replace(&mut prev, hash.clone()),
-                    hash,
-                }
-            }) {
-                written.push(e);
-            }
-            // Multi-row INSERTs: one statement per chunk instead of one per entry (10 columns
-            // per row stays far below SQLite's limit on bound parameters).
-            let mut conflict = false;
-            for (chunk, chunk_details) in written.chunks(200).zip(details.chunks(200)) {
-                let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(
-                    "INSERT INTO journal (seq, at, actor, action, target, state, action_seq, detail, prev_hash, hash) ",
-                );
-                q.push_values(chunk.iter().zip(chunk_details), |mut b, (e, detail)| {
-                    b.push_bind(e.seq)
-                        .push_bind(&at)
-                        .push_bind(&e.actor)
-                        .push_bind(&e.action)
-                        .push_bind(&e.target)
-                        .push_bind(e.state.as_str())
-                        .push_bind(e.action_seq)
-                        .push_bind(detail)
-                        .push_bind(&e.prev_hash)
-                        .push_bind(&e.hash);
-                });
-                match q.build().execute(&mut *tx).await {
-                    // Another writer took this seq (only possible without the immediate lock,
-                    // e.g. an older Portcullis on the same file): read the new head and retry.
-                    Err(sqlx::Error::Database(d)) if d.is_unique_violation() => {
-                        conflict = true;
-                        break;
-                    }
-                    Err(e) => return Err(e.into()),
-                    Ok(_) => {}
-                }
-            }
-            if conflict {
-                tx.rollback().await?;
-                continue;
-            }
-            tx.commit().await?;
-            return Ok(written);
-        }
-        Err(StoreError::Conflict {
-            what: "journal sequence",
-            name: "contended".into(),
-        })
+        self.with_raw_connection(|db| append_chain(db, entries))
+            .await
     }
 
     /// Entries in order, optionally only those after `after_seq`.
@@ -459,6 +378,60 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn an_appender_chains_with_other_writers_and_survives_their_schema_changes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let s = Store::open(&path).await.unwrap();
+        // A second process on the same workspace, writing through its own pool.
+        let other = Store::open(&path).await.unwrap();
+        let mut app = s.journal_appender().unwrap();
+        let writer = std::thread::spawn(move || {
+            for _ in 0..40 {
+                let b = vec![entry(JournalState::Planned, None); 4];
+                app.append_batch(&b).unwrap();
+            }
+            app
+        });
+        for _ in 0..40 {
+            other
+                .journal_append_batch(&[entry(JournalState::Sent, Some(1))])
+                .await
+                .unwrap();
+        }
+        drop(writer.join().unwrap());
+        let v = s.journal_verify().await.unwrap();
+        assert!(v.ok, "{}", v.message);
+        assert_eq!(v.entries, 40 * 4 + 40);
+
+        // The next run takes the kept connection back; another connection's schema change in
+        // between (an audit import rebuilding indexes does this) must not cost it an entry.
+        sqlx::query("CREATE INDEX journal_probe ON journal (state)")
+            .execute(other.pool())
+            .await
+            .unwrap();
+        sqlx::query("DROP INDEX journal_probe")
+            .execute(other.pool())
+            .await
+            .unwrap();
+        let mut app = s.journal_appender().unwrap();
+        assert!(app.reused, "the connection of the last run is kept");
+        let written = app
+            .append_batch(&[entry(JournalState::Verified, Some(1))])
+            .unwrap();
+        assert_eq!(written[0].seq, 40 * 4 + 40 + 1);
+        drop(app);
+        let v = other.journal_verify().await.unwrap();
+        assert!(v.ok, "{}", v.message);
+    }
+
+    #[tokio::test]
+    async fn an_in_memory_cache_has_no_appender_to_give() {
+        let s = Store::in_memory().await.unwrap();
+        let err = s.journal_appender().unwrap_err().to_string();
+        assert!(err.contains("in-memory"), "{err}");
+    }
+
+    #[tokio::test]
     async fn open_actions_report_their_last_state_and_sends() {
         let s = Store::in_memory().await.unwrap();
         let incident = s
@@ -510,5 +483,237 @@ mod tests {
             ]
         );
         assert_eq!(s.journal_action(a.seq).await.unwrap().len(), 3);
+    }
+}
+
+/// Appends `entries` in one transaction, in order, each chained to the one before: one commit for
+/// many actions, which is what lets a bulk revocation journal every state change of every item
+/// before it acts on it without the journal becoming the bottleneck.
+///
+/// The transaction starts with `BEGIN IMMEDIATE`, so the writer holds SQLite's write lock from the
+/// moment it reads the chain's head: concurrent writers (two processes on one workspace) queue on
+/// the busy timeout instead of failing on a stale head.
+pub(crate) fn append_chain(
+    db: &mut rusqlite::Connection,
+    entries: &[NewJournalEntry<'_>],
+) -> Result<Vec<JournalEntry>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    let details: Vec<String> = entries.iter().map(|e| e.detail.to_string()).collect();
+    for _ in 0..8 {
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last: Option<(i64, String)> = {
+            let mut head =
+                tx.prepare_cached("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")?;
+            let mut rows = head.query([])?;
+            match rows.next()? {
+                Some(r) => Some((r.get(0)?, r.get(1)?)),
+                None => None,
+            }
+        };
+        let (mut seq, mut prev) = last.unwrap_or((0, String::new()));
+        let at = ts(Utc::now());
+        let at_parsed = parse_ts(&at).unwrap_or_else(Utc::now);
+        let mut written = Vec::with_capacity(entries.len());
+        let mut conflict = false;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO journal (seq, at, actor, action, target, state, action_seq, detail, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for (e, detail) in entries.iter().zip(&details) {
+                seq += 1;
+                let hash = entry_hash(
+                    &prev,
+                    seq,
+                    &at,
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.state.as_str(),
+                    e.action_seq,
+                    detail,
+                );
+                match insert.execute(params![
+                    seq,
+                    at,
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.state.as_str(),
+                    e.action_seq,
+                    detail,
+                    prev,
+                    hash
+                ]) {
+                    Ok(_) => {}
+                    // Another writer took this seq (only possible without the immediate lock,
+                    // e.g. an older Portcullis on the same file): read the new head and retry.
+                    Err(rusqlite::Error::SqliteFailure(f, _))
+                        if f.code == rusqlite::ErrorCode::ConstraintViolation
+                            && matches!(
+                                f.extended_code,
+                                rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                                    | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                            ) =>
+                    {
+                        conflict = true;
+                        break;
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+                written.push(JournalEntry {
+                    seq,
+                    at: at_parsed,
+                    actor: e.actor.to_string(),
+                    action: e.action.to_string(),
+                    target: e.target.to_string(),
+                    state: e.state,
+                    action_seq: e.action_seq,
+                    detail: e.detail.clone(),
+                    prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                    hash,
+                });
+            }
+        }
+        if conflict {
+            // Dropping the transaction rolls it back.
+            continue;
+        }
+        tx.commit()?;
+        return Ok(written);
+    }
+    Err(StoreError::Conflict {
+        what: "journal sequence",
+        name: "contended".into(),
+    })
+}
+
+/// Sets the status of many credentials, named by (backend id, external id), in one transaction;
+/// a status that already holds is left alone. Returns how many rows changed.
+pub(crate) fn set_statuses(
+    db: &mut rusqlite::Connection,
+    credentials: &[(i64, String)],
+    status: CredentialStatus,
+) -> Result<u64> {
+    if credentials.is_empty() {
+        return Ok(0);
+    }
+    let tx = db.transaction()?;
+    let mut changed = 0;
+    {
+        let mut update = tx.prepare_cached(
+            "UPDATE credentials SET status = ?1, digest = ''
+             WHERE status != ?1 AND backend_id = ?2 AND external_id = ?3",
+        )?;
+        for (backend_id, external_id) in credentials {
+            changed += update.execute(params![status.as_str(), backend_id, external_id])? as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(changed)
+}
+
+/// The journal's writer for a run that appends many batches (a bulk revocation): its own SQLite
+/// connection, driven directly from the caller's thread. Through the pool, every statement of a
+/// commit (begin, head, insert, commit) is a hand-off to sqlx's worker thread and back, and a
+/// commit on whichever pooled connection is free re-reads pages another connection changed; here a
+/// batch costs one commit on a warm connection and no hand-off at all.
+///
+/// The connection is kept by the [`Store`] between runs (the next run takes it back warm), and is
+/// given back when the appender is dropped.
+#[derive(Debug)]
+pub struct JournalAppender {
+    db: Option<rusqlite::Connection>,
+    /// Whether `db` served an earlier run: such a connection is replaced, once, if it fails.
+    reused: bool,
+    path: PathBuf,
+    home: Arc<Mutex<Option<rusqlite::Connection>>>,
+}
+
+/// Settings of the appender's connection, matching the pool's: WAL with `synchronous = NORMAL`,
+/// the same 10 s wait for the write lock, foreign keys enforced.
+const APPENDER_PRAGMAS: &str =
+    "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
+
+fn open_appender_connection(path: &std::path::Path) -> Result<rusqlite::Connection> {
+    let db = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    db.execute_batch(APPENDER_PRAGMAS)?;
+    Ok(db)
+}
+
+impl JournalAppender {
+    /// Appends entries in one commit (see [`append_chain`]) and returns them once durable.
+    pub fn append_batch(&mut self, entries: &[NewJournalEntry<'_>]) -> Result<Vec<JournalEntry>> {
+        self.with_db(|db| append_chain(db, entries))
+    }
+
+    /// Marks many cached credentials with `status` in one commit; returns how many changed.
+    pub fn set_credential_statuses(
+        &mut self,
+        credentials: &[(i64, String)],
+        status: CredentialStatus,
+    ) -> Result<u64> {
+        self.with_db(|db| set_statuses(db, credentials, status))
+    }
+
+    /// Runs `f` on the connection. A kept connection that fails is replaced by a fresh one and
+    /// `f` runs once more: whatever went wrong with it (a schema another connection changed since
+    /// its last run, say) is not the journal's problem. A failed `f` rolled its transaction back,
+    /// so running it again writes nothing twice.
+    fn with_db<R>(
+        &mut self,
+        mut f: impl FnMut(&mut rusqlite::Connection) -> Result<R>,
+    ) -> Result<R> {
+        let db = match self.db.as_mut() {
+            Some(db) => db,
+            None => self.db.insert(open_appender_connection(&self.path)?),
+        };
+        match f(db) {
+            Err(e) if self.reused => {
+                tracing::debug!("journal connection replaced after: {e}");
+                self.reused = false;
+                let db = self.db.insert(open_appender_connection(&self.path)?);
+                f(db)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Drop for JournalAppender {
+    fn drop(&mut self) {
+        if let (Some(db), Ok(mut home)) = (self.db.take(), self.home.lock()) {
+            // Only a connection with no transaction open goes back.
+            if db.is_autocommit() {
+                *home = Some(db);
+            }
+        }
+    }
+}
+
+impl Store {
+    /// A [`JournalAppender`] on this cache's file. An in-memory cache (tests) has no second
+    /// connection to give, and is refused.
+    pub fn journal_appender(&self) -> Result<JournalAppender> {
+        let path = self.path.clone().ok_or_else(|| StoreError::Corrupt {
+            what: "journal",
+            detail: "an in-memory cache cannot give the journal its own connection".into(),
+        })?;
+        let kept = self
+            .journal_connection
+            .lock()
+            .ok()
+            .and_then(|mut home| home.take());
+        Ok(JournalAppender {
+            reused: kept.is_some(),
+            db: kept,
+            path,
+            home: self.journal_connection.clone(),
+        })
     }
 }

@@ -26,7 +26,7 @@ pub use audit_query::{
 };
 pub use backends::{BackendRow, CheckRecord};
 pub use inventory::InventoryChanges;
-pub use journal::{NewJournalEntry, OpenAction};
+pub use journal::{JournalAppender, NewJournalEntry, OpenAction};
 pub use revocation::SourceUse;
 pub use time::{parse_ts, ts};
 
@@ -34,6 +34,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
+use std::sync::{Arc, Mutex};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -73,6 +74,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 pub struct Store {
     pool: SqlitePool,
     path: Option<PathBuf>,
+    /// The journal appender's own connection between runs (see [`JournalAppender`]).
+    journal_connection: Arc<Mutex<Option<rusqlite::Connection>>>,
 }
 
 impl Store {
@@ -92,6 +95,7 @@ impl Store {
         let store = Store {
             pool,
             path: Some(path.to_path_buf()),
+            journal_connection: Arc::default(),
         };
         store.migrate().await?;
         Ok(store)
@@ -105,9 +109,33 @@ impl Store {
             .max_connections(1)
             .connect_with(opts)
             .await?;
-        let store = Store { pool, path: None };
+        let store = Store {
+            pool,
+            path: None,
+            journal_connection: Arc::default(),
+        };
         store.migrate().await?;
         Ok(store)
+    }
+
+    /// Runs `f` on one pooled connection, driven directly through rusqlite: for work of many
+    /// statements, each of which would otherwise be a hand-off to sqlx's worker thread. `f`
+    /// blocks (plain SQLite work); on a multi-threaded runtime it runs in `block_in_place`.
+    pub(crate) async fn with_raw_connection<R>(
+        &self,
+        f: impl FnOnce(&mut rusqlite::Connection) -> Result<R>,
+    ) -> Result<R> {
+        let mut conn = self.pool.acquire().await?;
+        let mut handle = conn.lock_handle().await?;
+        let raw = handle.as_raw_handle();
+        // SAFETY: `raw` is the open connection sqlx owns; `lock_handle` keeps sqlx's worker off it
+        // until `handle` drops. rusqlite's `from_handle` does not take ownership (it never closes
+        // it), and `db`, with every statement prepared on it, is dropped before `handle`.
+        let mut db = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
+        let result = audit::run_blocking(|| f(&mut db));
+        drop(db);
+        drop(handle);
+        result
     }
 
     pub fn pool(&self) -> &SqlitePool {

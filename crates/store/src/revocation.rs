@@ -5,8 +5,6 @@
 
 use portcullis_model::CredentialStatus;
 
-use sqlx::{QueryBuilder, Sqlite};
-
 use crate::{Result, Store};
 
 /// One distinct (credential or actor, source address) pair from the audit trail of a backend.
@@ -40,27 +38,7 @@ impl Store {
         if credentials.is_empty() {
             return Ok(0);
         }
-        let mut tx = self.pool.begin().await?;
-        let mut changed = 0;
-        for chunk in credentials.chunks(400) {
-            // Rows are keyed by (backend_id, external_id): match both in one statement per chunk.
-            let mut q: QueryBuilder<Sqlite> = QueryBuilder::new("UPDATE credentials SET status = ");
-            q.push_bind(status.as_str())
-                .push(", digest = '' WHERE status != ")
-                .push_bind(status.as_str())
-                .push(" AND (backend_id, external_id) IN (VALUES ");
-            let mut sep = q.separated(", ");
-            for (backend_id, external_id) in chunk {
-                sep.push("(")
-                    .push_bind_unseparated(*backend_id)
-                    .push_unseparated(", ")
-                    .push_bind_unseparated(external_id.as_str())
-                    .push_unseparated(")");
-            }
-            q.push(")");
-            changed += q.build().execute(&mut *tx).await?.rows_affected();
-        }
-        tx.commit().await?;
-        Ok(changed)
+        self.with_raw_connection(|db| crate::journal::set_statuses(db, credentials, status))
+            .await
     }
 }

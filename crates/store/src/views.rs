@@ -62,17 +62,35 @@ const CREDENTIAL_SELECT: &str = "SELECT c.id, b.name AS backend, b.kind AS backe
         c.principal_external_id, p.name AS principal_name, c.client, c.scopes, c.issued_at, c.expires_at,
         c.last_used_at, CASE WHEN c.status = 'active' AND c.expires_at IS NOT NULL AND c.expires_at <= ";
 
+/// The rest of [`CREDENTIAL_SELECT`], after the bound "now".
+const CREDENTIAL_FROM: &str = " THEN 'expired' ELSE c.status END AS status, c.origin, c.attrs
+     FROM credentials c JOIN backends b ON b.id = c.backend_id
+     LEFT JOIN principals p ON p.backend_id = c.backend_id AND p.external_id = c.principal_external_id";
+
 impl Store {
+    /// The credentials with these ids, in id order; ids not in the cache are left out. Reads only
+    /// them, however big the cache: what a run over a selection re-reads before sending.
+    pub async fn credentials_by_ids(&self, ids: &[i64]) -> Result<Vec<CredentialView>> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let now = ts(chrono::Utc::now());
+        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(CREDENTIAL_SELECT);
+        q.push_bind(now);
+        // One bound JSON array rather than a parameter per id: no limit on how many.
+        q.push(CREDENTIAL_FROM)
+            .push(" WHERE c.id IN (SELECT value FROM json_each(")
+            .push_bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
+            .push(")) ORDER BY c.id");
+        let rows = q.build().fetch_all(&self.pool).await?;
+        rows.iter().map(row_to_credential).collect()
+    }
+
     pub async fn list_credentials(&self, f: &CredentialFilter) -> Result<Vec<CredentialView>> {
         let now = ts(chrono::Utc::now());
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(CREDENTIAL_SELECT);
         q.push_bind(now.clone());
-        q.push(
-            " THEN 'expired' ELSE c.status END AS status, c.origin, c.attrs
-             FROM credentials c JOIN backends b ON b.id = c.backend_id
-             LEFT JOIN principals p ON p.backend_id = c.backend_id AND p.external_id = c.principal_external_id
-             WHERE 1 = 1",
-        );
+        q.push(CREDENTIAL_FROM).push(" WHERE 1 = 1");
         if let Some(b) = &f.backend {
             q.push(" AND b.name = ").push_bind(b.clone());
         }
@@ -146,12 +164,7 @@ impl Store {
         let now = ts(chrono::Utc::now());
         let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(CREDENTIAL_SELECT);
         q.push_bind(now);
-        q.push(
-            " THEN 'expired' ELSE c.status END AS status, c.origin, c.attrs
-             FROM credentials c JOIN backends b ON b.id = c.backend_id
-             LEFT JOIN principals p ON p.backend_id = c.backend_id AND p.external_id = c.principal_external_id
-             WHERE c.id = ",
-        );
+        q.push(CREDENTIAL_FROM).push(" WHERE c.id = ");
         q.push_bind(id);
         let row =
             q.build()

@@ -4,11 +4,17 @@
 //! before the request leaves). With one commit per entry a bulk run of a thousand items would pay
 //! four thousand commits in sequence; here each item still waits for its own entry to be durable,
 //! but entries that arrive while a commit is in progress go out together in the next one. The
-//! same task also writes the cache status of credentials proven dead, in batches.
+//! same writer also writes the cache status of credentials proven dead, in batches.
+//!
+//! The writer is a thread with its own connection ([`JournalAppender`]), not a task on the
+//! runtime: a commit is then one hand-off in and one reply out, where through the pool each of its
+//! statements was a round trip to sqlx's worker thread, which made the journal most of a bulk
+//! run's own CPU.
 
 use portcullis_model::{CredentialStatus, JournalEntry, JournalState};
-use portcullis_store::{NewJournalEntry, Store, StoreError};
-use tokio::sync::{mpsc, oneshot};
+use portcullis_store::{JournalAppender, NewJournalEntry, Store, StoreError};
+use std::sync::mpsc;
+use tokio::sync::oneshot;
 
 use crate::{EngineError, Result};
 
@@ -22,10 +28,14 @@ pub(crate) struct Draft {
     pub detail: serde_json::Value,
 }
 
+/// Where the entries of an awaited append are answered: the entries once durable, or why not.
+type Reply = oneshot::Sender<std::result::Result<Vec<JournalEntry>, String>>;
+
 enum Request {
     Append {
         drafts: Vec<Draft>,
-        reply: oneshot::Sender<std::result::Result<Vec<JournalEntry>, String>>,
+        /// `None` for a detached append: nobody waits for it (see [`JournalWriter::append_detached`]).
+        reply: Option<Reply>,
     },
     Revoked {
         backend_id: i64,
@@ -35,27 +45,42 @@ enum Request {
     Flush(oneshot::Sender<()>),
 }
 
-/// A handle on the writer task; the task ends when the last handle is dropped.
+/// A handle on the writer thread; the thread ends when the last handle is dropped, after writing
+/// whatever is still queued.
 #[derive(Clone)]
 pub(crate) struct JournalWriter {
-    tx: mpsc::UnboundedSender<Request>,
+    tx: mpsc::Sender<Request>,
 }
 
 /// The most entries one commit takes: bounds how long one transaction holds the write lock.
 const MAX_BATCH: usize = 1_024;
+/// Status writes are a cache refresh, not a record: batched this big, or written at a flush.
+const STATUS_BATCH: usize = 512;
 
 impl JournalWriter {
-    pub(crate) fn start(store: Store, actor: String) -> JournalWriter {
-        let (tx, rx) = mpsc::unbounded_channel();
-        tokio::spawn(run(store, actor, rx));
-        JournalWriter { tx }
+    /// Starts the writer on a thread of its own with its own connection to the cache: the
+    /// journal's commits never wait for the async runtime, nor it for them.
+    pub(crate) fn start(store: &Store, actor: String) -> Result<JournalWriter> {
+        let appender = store.journal_appender()?;
+        let (tx, rx) = mpsc::channel();
+        std::thread::Builder::new()
+            .name("portcullis-journal".into())
+            .spawn(move || run(appender, actor, rx))
+            .map_err(|source| EngineError::Io {
+                what: "starting the journal writer".into(),
+                source,
+            })?;
+        Ok(JournalWriter { tx })
     }
 
     /// Appends entries (in order, in one commit) and returns them once durable.
     pub(crate) async fn append_all(&self, drafts: Vec<Draft>) -> Result<Vec<JournalEntry>> {
         let (reply, rx) = oneshot::channel();
         self.tx
-            .send(Request::Append { drafts, reply })
+            .send(Request::Append {
+                drafts,
+                reply: Some(reply),
+            })
             .map_err(|_| EngineError::Internal("the journal writer stopped".into()))?;
         rx.await
             .map_err(|_| EngineError::Internal("the journal writer stopped".into()))?
@@ -70,10 +95,9 @@ impl JournalWriter {
     /// Queues an entry without waiting for its commit. Entries are written in the order they are
     /// queued, so any later entry that is awaited is durable only after this one.
     pub(crate) fn append_detached(&self, draft: Draft) {
-        let (reply, _) = oneshot::channel();
         let _ = self.tx.send(Request::Append {
             drafts: vec![draft],
-            reply,
+            reply: None,
         });
     }
 
@@ -101,37 +125,42 @@ impl JournalWriter {
     }
 }
 
-async fn run(store: Store, actor: String, mut rx: mpsc::UnboundedReceiver<Request>) {
-    let mut revoked: Vec<(i64, String)> = Vec::new();
-    while let Some(first) = rx.recv().await {
-        let mut appends = Vec::new();
-        let mut flushes = Vec::new();
-        let mut queue = Some(first);
-        loop {
-            match queue.take() {
-                Some(Request::Append { drafts, reply }) => appends.push((drafts, reply)),
-                Some(Request::Revoked {
-                    backend_id,
-                    external_id,
-                }) => revoked.push((backend_id, external_id)),
-                Some(Request::Flush(reply)) => flushes.push(reply),
-                None => {}
+/// What has arrived and is not written yet.
+#[derive(Default)]
+struct Pending {
+    appends: Vec<(Vec<Draft>, Option<Reply>)>,
+    entries: usize,
+    flushes: Vec<oneshot::Sender<()>>,
+    revoked: Vec<(i64, String)>,
+}
+
+impl Pending {
+    fn add(&mut self, req: Request) {
+        match req {
+            Request::Append { drafts, reply } => {
+                self.entries += drafts.len();
+                self.appends.push((drafts, reply));
             }
-            let pending: usize = appends.iter().map(|(d, _)| d.len()).sum();
-            if pending >= MAX_BATCH {
-                break;
-            }
-            match rx.try_recv() {
-                Ok(next) => queue = Some(next),
-                Err(_) => break,
-            }
+            Request::Revoked {
+                backend_id,
+                external_id,
+            } => self.revoked.push((backend_id, external_id)),
+            Request::Flush(reply) => self.flushes.push(reply),
         }
+    }
+
+    /// Writes the queued entries in one commit and answers their callers; writes the statuses
+    /// when enough are queued, someone waits for them or this is the `last` write; then answers
+    /// the flushes.
+    fn write(&mut self, appender: &mut JournalAppender, actor: &str, last: bool) {
+        let appends = std::mem::take(&mut self.appends);
+        self.entries = 0;
         if !appends.is_empty() {
             let entries: Vec<NewJournalEntry<'_>> = appends
                 .iter()
                 .flat_map(|(drafts, _)| drafts.iter())
                 .map(|d| NewJournalEntry {
-                    actor: &actor,
+                    actor,
                     action: d.action,
                     target: &d.target,
                     state: d.state,
@@ -139,51 +168,55 @@ async fn run(store: Store, actor: String, mut rx: mpsc::UnboundedReceiver<Reques
                     detail: d.detail.clone(),
                 })
                 .collect();
-            match store.journal_append_batch(&entries).await {
+            match appender.append_batch(&entries) {
                 Ok(written) => {
                     let mut it = written.into_iter();
                     for (drafts, reply) in appends {
                         let mine: Vec<JournalEntry> = it.by_ref().take(drafts.len()).collect();
-                        let _ = reply.send(Ok(mine));
+                        if let Some(reply) = reply {
+                            let _ = reply.send(Ok(mine));
+                        }
                     }
                 }
                 Err(e) => {
                     let msg = format!("cannot write the journal: {e}");
                     tracing::error!("{msg}");
-                    for (_, reply) in appends {
+                    for reply in appends.into_iter().filter_map(|(_, r)| r) {
                         let _ = reply.send(Err(msg.clone()));
                     }
                 }
             }
         }
-        // Status writes are a cache refresh, not a record: batch them, and never let them fail
-        // the run (the next sync corrects the cache anyway).
-        // Written in big batches, at a flush, or when the run ends: not after every commit.
-        if revoked.len() >= 512 || (!flushes.is_empty() && !revoked.is_empty()) {
-            let batch = std::mem::take(&mut revoked);
-            if let Err(e) = store
-                .set_credential_statuses(&batch, CredentialStatus::Revoked)
-                .await
-            {
+        // Never let a status write fail the run: the next sync corrects the cache anyway.
+        let status_due = self.revoked.len() >= STATUS_BATCH || !self.flushes.is_empty() || last;
+        if status_due && !self.revoked.is_empty() {
+            let batch = std::mem::take(&mut self.revoked);
+            if let Err(e) = appender.set_credential_statuses(&batch, CredentialStatus::Revoked) {
                 tracing::warn!(
                     "cannot mark {} credential(s) revoked in the cache: {e}",
                     batch.len()
                 );
             }
         }
-        for f in flushes {
+        for f in self.flushes.drain(..) {
             let _ = f.send(());
         }
     }
-    if !revoked.is_empty() {
-        if let Err(e) = store
-            .set_credential_statuses(&revoked, CredentialStatus::Revoked)
-            .await
-        {
-            tracing::warn!(
-                "cannot mark {} credential(s) revoked in the cache: {e}",
-                revoked.len()
-            );
+}
+
+fn run(mut appender: JournalAppender, actor: String, rx: mpsc::Receiver<Request>) {
+    let mut pending = Pending::default();
+    // Whatever arrived while the last commit ran goes into the next one; ends, after writing
+    // everything, when the last handle is gone.
+    while let Ok(first) = rx.recv() {
+        pending.add(first);
+        while pending.entries < MAX_BATCH {
+            match rx.try_recv() {
+                Ok(next) => pending.add(next),
+                Err(_) => break,
+            }
         }
+        pending.write(&mut appender, &actor, false);
     }
+    pending.write(&mut appender, &actor, true);
 }

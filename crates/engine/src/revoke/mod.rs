@@ -150,7 +150,7 @@ impl Workspace {
             }
         }
 
-        let writer = JournalWriter::start(self.store.clone(), current_actor());
+        let writer = JournalWriter::start(&self.store, current_actor())?;
         let bulk = plan.selection.is_some() || ready.len() > 1;
         let incident_seq = if bulk && !to_send.is_empty() {
             let selection = plan
@@ -305,7 +305,7 @@ impl Workspace {
             kind: None,
         };
         let _lock = RunLock::acquire(self.dir())?;
-        let writer = JournalWriter::start(self.store.clone(), current_actor());
+        let writer = JournalWriter::start(&self.store, current_actor())?;
         let job = Job {
             key: format!("{backend}:token:{fingerprint}"),
             backend: row.name.clone(),
@@ -403,7 +403,7 @@ impl Workspace {
         let _lock = RunLock::acquire(self.dir())?;
         let values = TokenValues::new(tokens);
         let open = self.store.journal_open_actions().await?;
-        let writer = JournalWriter::start(self.store.clone(), current_actor());
+        let writer = JournalWriter::start(&self.store, current_actor())?;
         let mut jobs = Vec::new();
         let mut items = Vec::new();
         let mut incidents = Vec::new();

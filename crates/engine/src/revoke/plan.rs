@@ -383,20 +383,7 @@ impl Workspace {
                 _ => None,
             })
             .collect();
-        let mut credentials = if ids.len() > 64 {
-            self.store
-                .list_credentials(&portcullis_model::CredentialFilter {
-                    limit: Some(u32::MAX),
-                    ..Default::default()
-                })
-                .await?
-        } else {
-            let mut v = Vec::with_capacity(ids.len());
-            for id in &ids {
-                v.push(self.store.credential_by_id(*id).await?);
-            }
-            v
-        };
+        let mut credentials = self.store.credentials_by_ids(&ids).await?;
         let oauth2: HashSet<String> = credentials
             .iter()
             .filter(|c| {
