@@ -5,7 +5,7 @@ use portcullis_model::{
     AuditEventView, BackendKind, CredentialFilter, CredentialKind, CredentialStatus,
     CredentialView, Outcome, PrincipalKind, PrincipalView,
 };
-use sqlx::{QueryBuilder, Row, Sqlite};
+use sqlx::Row;
 
 use crate::{parse_ts, ts, Result, Store, StoreError};
 
@@ -26,43 +26,75 @@ fn cred_status(s: &str) -> Result<CredentialStatus> {
         .map_err(|_| corrupt("credentials.status", s))
 }
 
-fn row_to_credential(r: &sqlx::sqlite::SqliteRow) -> Result<CredentialView> {
-    let kind: String = r.try_get("kind")?;
-    let status: String = r.try_get("status")?;
-    let bkind: String = r.try_get("backend_kind")?;
-    let scopes: String = r.try_get("scopes")?;
-    let attrs: String = r.try_get("attrs")?;
-    let t = |c: &str| -> Result<Option<chrono::DateTime<chrono::Utc>>> {
-        Ok(r.try_get::<Option<String>, _>(c)?
-            .as_deref()
+/// One row of [`CREDENTIAL_SELECT`], by column position (a lookup by name per column per row
+/// costs more than the rest of the mapping).
+fn row_to_credential(r: &rusqlite::Row<'_>) -> Result<CredentialView> {
+    let text = |i: usize| -> Result<String> { Ok(r.get::<_, String>(i)?) };
+    let opt = |i: usize| -> Result<Option<String>> { Ok(r.get::<_, Option<String>>(i)?) };
+    let not_text = |i: usize, e: rusqlite::types::FromSqlError| {
+        corrupt("credentials", format!("column {i} is not text: {e}"))
+    };
+    let str_at = |i: usize| -> Result<&str> { r.get_ref(i)?.as_str().map_err(|e| not_text(i, e)) };
+    let time = |i: usize| -> Result<Option<chrono::DateTime<chrono::Utc>>> {
+        Ok(r.get_ref(i)?
+            .as_str_or_null()
+            .map_err(|e| not_text(i, e))?
             .and_then(parse_ts))
     };
+    let bkind = str_at(2)?;
     Ok(CredentialView {
-        id: r.try_get("id")?,
-        backend: r.try_get("backend")?,
+        id: r.get(0)?,
+        backend: text(1)?,
         backend_kind: bkind
             .parse::<BackendKind>()
             .map_err(|e| corrupt("backends.kind", e))?,
-        external_id: r.try_get("external_id")?,
-        kind: cred_kind(&kind)?,
-        principal: r.try_get("principal_external_id")?,
-        principal_name: r.try_get("principal_name")?,
-        client: r.try_get("client")?,
-        scopes: serde_json::from_str(&scopes).unwrap_or_default(),
-        issued_at: t("issued_at")?,
-        expires_at: t("expires_at")?,
-        last_used_at: t("last_used_at")?,
-        status: cred_status(&status)?,
-        origin: r.try_get("origin")?,
-        attrs: serde_json::from_str(&attrs).unwrap_or(serde_json::Value::Null),
+        external_id: text(3)?,
+        kind: cred_kind(str_at(4)?)?,
+        principal: opt(5)?,
+        principal_name: opt(6)?,
+        client: opt(7)?,
+        scopes: serde_json::from_str(str_at(8)?).unwrap_or_default(),
+        issued_at: time(9)?,
+        expires_at: time(10)?,
+        last_used_at: time(11)?,
+        status: cred_status(str_at(12)?)?,
+        origin: text(13)?,
+        attrs: serde_json::from_str(str_at(14)?).unwrap_or(serde_json::Value::Null),
     })
+}
+
+/// SQL text and its arguments, for reads run through rusqlite (see [`Store::credential_rows`]).
+struct RawQuery {
+    sql: String,
+    args: Vec<rusqlite::types::Value>,
+}
+
+impl RawQuery {
+    fn new(sql: &str) -> RawQuery {
+        RawQuery {
+            sql: sql.to_string(),
+            args: Vec::new(),
+        }
+    }
+
+    fn push(&mut self, sql: &str) -> &mut RawQuery {
+        self.sql.push_str(sql);
+        self
+    }
+
+    fn bind(&mut self, v: impl Into<rusqlite::types::Value>) -> &mut RawQuery {
+        self.sql.push('?');
+        self.args.push(v.into());
+        self
+    }
 }
 
 const CREDENTIAL_SELECT: &str = "SELECT c.id, b.name AS backend, b.kind AS backend_kind, c.external_id, c.kind,
         c.principal_external_id, p.name AS principal_name, c.client, c.scopes, c.issued_at, c.expires_at,
         c.last_used_at, CASE WHEN c.status = 'active' AND c.expires_at IS NOT NULL AND c.expires_at <= ";
 
-/// The rest of [`CREDENTIAL_SELECT`], after the bound "now".
+/// The rest of [`CREDENTIAL_SELECT`], after the bound "now". Column order is what
+/// [`row_to_credential`] reads.
 const CREDENTIAL_FROM: &str = " THEN 'expired' ELSE c.status END AS status, c.origin, c.attrs
      FROM credentials c JOIN backends b ON b.id = c.backend_id
      LEFT JOIN principals p ON p.backend_id = c.backend_id AND p.external_id = c.principal_external_id";
@@ -74,33 +106,50 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let now = ts(chrono::Utc::now());
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(CREDENTIAL_SELECT);
-        q.push_bind(now);
+        let mut q = RawQuery::new(CREDENTIAL_SELECT);
         // One bound JSON array rather than a parameter per id: no limit on how many.
-        q.push(CREDENTIAL_FROM)
+        q.bind(ts(chrono::Utc::now()))
+            .push(CREDENTIAL_FROM)
             .push(" WHERE c.id IN (SELECT value FROM json_each(")
-            .push_bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
+            .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
             .push(")) ORDER BY c.id");
-        let rows = q.build().fetch_all(&self.pool).await?;
-        rows.iter().map(row_to_credential).collect()
+        self.credential_rows(q).await
+    }
+
+    /// Runs a query over [`CREDENTIAL_SELECT`] through rusqlite on a pooled connection: through
+    /// sqlx every row is copied value by value and handed across threads one at a time, which
+    /// made reading a cache of a few thousand credentials take tens of milliseconds.
+    async fn credential_rows(&self, q: RawQuery) -> Result<Vec<CredentialView>> {
+        self.with_raw_connection(|db| {
+            let mut st = db.prepare(&q.sql)?;
+            let mut rows = st.query(rusqlite::params_from_iter(q.args.iter()))?;
+            let mut out = Vec::new();
+            while let Some(r) = rows.next()? {
+                out.push(row_to_credential(r)?);
+            }
+            Ok(out)
+        })
+        .await
     }
 
     pub async fn list_credentials(&self, f: &CredentialFilter) -> Result<Vec<CredentialView>> {
         let now = ts(chrono::Utc::now());
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(CREDENTIAL_SELECT);
-        q.push_bind(now.clone());
-        q.push(CREDENTIAL_FROM).push(" WHERE 1 = 1");
+        let mut q = RawQuery::new(CREDENTIAL_SELECT);
+        q.bind(now.clone())
+            .push(CREDENTIAL_FROM)
+            .push(" WHERE 1 = 1");
         if let Some(b) = &f.backend {
-            q.push(" AND b.name = ").push_bind(b.clone());
+            q.push(" AND b.name = ").bind(b.clone());
         }
         if let Some(p) = &f.principal {
             q.push(" AND (c.principal_external_id = ")
-                .push_bind(p.clone());
-            q.push(" OR p.name = ").push_bind(p.clone()).push(")");
+                .bind(p.clone())
+                .push(" OR p.name = ")
+                .bind(p.clone())
+                .push(")");
         }
         if let Some(k) = f.kind {
-            q.push(" AND c.kind = ").push_bind(k.as_str());
+            q.push(" AND c.kind = ").bind(k.as_str().to_string());
         }
         if let Some(s) = f.status {
             match s {
@@ -108,16 +157,16 @@ impl Store {
                     q.push(
                         " AND (c.status = 'expired' OR (c.status = 'active' AND c.expires_at <= ",
                     )
-                    .push_bind(now.clone())
+                    .bind(now.clone())
                     .push("))");
                 }
                 CredentialStatus::Active => {
                     q.push(" AND c.status = 'active' AND (c.expires_at IS NULL OR c.expires_at > ")
-                        .push_bind(now.clone())
+                        .bind(now.clone())
                         .push(")");
                 }
                 other => {
-                    q.push(" AND c.status = ").push_bind(other.as_str());
+                    q.push(" AND c.status = ").bind(other.as_str().to_string());
                 }
             }
         }
@@ -127,7 +176,7 @@ impl Store {
         if let Some(s) = f.search.as_ref().filter(|s| !s.trim().is_empty()) {
             let like = format!("%{}%", s.trim().replace('%', "\\%").replace('_', "\\_"));
             q.push(" AND (c.external_id LIKE ")
-                .push_bind(like.clone())
+                .bind(like.clone())
                 .push(" ESCAPE '\\'");
             for col in [
                 "c.principal_external_id",
@@ -139,7 +188,7 @@ impl Store {
                 q.push(" OR ")
                     .push(col)
                     .push(" LIKE ")
-                    .push_bind(like.clone())
+                    .bind(like.clone())
                     .push(" ESCAPE '\\'");
             }
             q.push(")");
@@ -154,27 +203,23 @@ impl Store {
             _ => "b.name, COALESCE(p.name, c.principal_external_id)",
         };
         q.push(" ORDER BY ").push(order).push(dir).push(", c.id");
-        q.push(" LIMIT ")
-            .push_bind(i64::from(f.limit.unwrap_or(10_000)));
-        let rows = q.build().fetch_all(&self.pool).await?;
-        rows.iter().map(row_to_credential).collect()
+        q.push(" LIMIT ").bind(i64::from(f.limit.unwrap_or(10_000)));
+        self.credential_rows(q).await
     }
 
     pub async fn credential_by_id(&self, id: i64) -> Result<CredentialView> {
-        let now = ts(chrono::Utc::now());
-        let mut q: QueryBuilder<Sqlite> = QueryBuilder::new(CREDENTIAL_SELECT);
-        q.push_bind(now);
-        q.push(CREDENTIAL_FROM).push(" WHERE c.id = ");
-        q.push_bind(id);
-        let row =
-            q.build()
-                .fetch_optional(&self.pool)
-                .await?
-                .ok_or_else(|| StoreError::NotFound {
-                    what: "credential",
-                    name: id.to_string(),
-                })?;
-        row_to_credential(&row)
+        let mut q = RawQuery::new(CREDENTIAL_SELECT);
+        q.bind(ts(chrono::Utc::now()))
+            .push(CREDENTIAL_FROM)
+            .push(" WHERE c.id = ")
+            .bind(id);
+        self.credential_rows(q)
+            .await?
+            .pop()
+            .ok_or_else(|| StoreError::NotFound {
+                what: "credential",
+                name: id.to_string(),
+            })
     }
 
     pub async fn list_principals(

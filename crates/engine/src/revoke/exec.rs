@@ -45,6 +45,23 @@ use crate::{EngineError, Result, Workspace};
 
 /// Items concluded at once after the batch verification: their final entries share commits.
 const PROOF_FANOUT: usize = 256;
+/// Items proven dead whose final entries go in one append.
+const PROOF_BATCH: usize = 1_024;
+
+/// A sent and confirmed item waiting for the backend's proof: its index in the run, the job, its
+/// `planned` seq, its report so far and the target to ask about.
+type ToProve = (usize, Job, i64, RevocationItemReport, RevokeTarget);
+
+/// The final entry of an item proven dead.
+fn verified_draft(job: &Job, seq: i64, v: &Verification, resumed: bool) -> Draft {
+    Draft {
+        action: "revoke",
+        target: job.description.clone(),
+        state: JournalState::Verified,
+        action_seq: Some(seq),
+        detail: json!({ "evidence": v.evidence, "found_dead_before_resend": resumed }),
+    }
+}
 
 /// One action to run, fresh or resumed.
 pub(crate) struct Job {
@@ -285,24 +302,37 @@ impl<'a> Runner<'a> {
                 .map(|n| n as usize),
         };
         let answers = ctx.connector.verify_revoked_many(&targets, hint).await;
-        let proved: Vec<(usize, RevocationItemReport)> =
-            stream::iter(awaiting.into_iter().zip(answers))
-                .map(|((i, job, seq, mut rep, target), answer)| async move {
-                    let answer = match answer {
-                        // A transient failure of the batch answer: ask for this one again, with retries.
-                        Err(e) if e.code().is_transient() => self.verify(ctx, &target).await,
-                        other => other,
-                    };
-                    if let Err(e) = self.conclude(ctx, &job, seq, &mut rep, answer).await {
-                        self.journal_failed(&mut rep, e);
-                    }
-                    self.finished(&job, &rep);
-                    (i, rep)
-                })
-                // Final entries go to the group-committing writer: many in flight, few commits.
-                .buffer_unordered(concurrency.max(PROOF_FANOUT))
-                .collect()
-                .await;
+        // Proven dead, the common case: their final entries go in commits of many, and nothing
+        // waits per item. The rest (still alive, or no answer) are concluded one by one.
+        let mut rest = Vec::new();
+        let mut dead = Vec::new();
+        for (item, answer) in awaiting.into_iter().zip(answers) {
+            match answer {
+                Ok(v) if v.dead => dead.push((item, v)),
+                other => rest.push((item, other)),
+            }
+        }
+        while !dead.is_empty() {
+            let chunk: Vec<_> = dead.drain(..dead.len().min(PROOF_BATCH)).collect();
+            out.extend(self.conclude_dead(ctx, chunk).await);
+        }
+        let proved: Vec<(usize, RevocationItemReport)> = stream::iter(rest)
+            .map(|((i, job, seq, mut rep, target), answer)| async move {
+                let answer = match answer {
+                    // A transient failure of the batch answer: ask for this one again, with retries.
+                    Err(e) if e.code().is_transient() => self.verify(ctx, &target).await,
+                    other => other,
+                };
+                if let Err(e) = self.conclude(ctx, &job, seq, &mut rep, answer).await {
+                    self.journal_failed(&mut rep, e);
+                }
+                self.finished(&job, &rep);
+                (i, rep)
+            })
+            // Final entries go to the group-committing writer: many in flight, few commits.
+            .buffer_unordered(concurrency.max(PROOF_FANOUT))
+            .collect()
+            .await;
         out.extend(proved);
         out
     }
@@ -439,20 +469,55 @@ impl<'a> Runner<'a> {
         v: Verification,
         resumed: bool,
     ) -> Result<()> {
-        self.step(
-            job,
-            seq,
-            JournalState::Verified,
-            json!({ "evidence": v.evidence, "found_dead_before_resend": resumed }),
-        )
-        .await?;
+        self.writer
+            .append(verified_draft(job, seq, &v, resumed))
+            .await?;
+        self.proven_dead(ctx, job, rep, v);
+        Ok(())
+    }
+
+    /// What follows a durable `verified` entry.
+    fn proven_dead(
+        &self,
+        ctx: &BackendCtx,
+        job: &Job,
+        rep: &mut RevocationItemReport,
+        v: Verification,
+    ) {
         if let Some(id) = job.spec.cached_credential_id() {
             self.writer.mark_revoked(ctx.row.id, id.to_string());
         }
         rep.state = ItemState::Verified;
         rep.verification = Some(v);
         ctx.succeeded();
-        Ok(())
+    }
+
+    /// Concludes items the batch proof found dead: their `verified` entries in one append.
+    async fn conclude_dead(
+        &self,
+        ctx: &BackendCtx,
+        items: Vec<(ToProve, Verification)>,
+    ) -> Vec<(usize, RevocationItemReport)> {
+        let drafts = items
+            .iter()
+            .map(|((_, job, seq, _, _), v)| verified_draft(job, *seq, v, false))
+            .collect();
+        let written = self.writer.append_all(drafts).await.map_err(IpcError::from);
+        items
+            .into_iter()
+            .map(|((i, job, _, mut rep, _), v)| {
+                match &written {
+                    Ok(_) => self.proven_dead(ctx, &job, &mut rep, v),
+                    Err(e) => {
+                        self.journal_broken.store(true, Ordering::SeqCst);
+                        rep.state = ItemState::Failed;
+                        rep.error = Some(e.clone());
+                    }
+                }
+                self.finished(&job, &rep);
+                (i, rep)
+            })
+            .collect()
     }
 
     /// Why an item must not be sent now, if it must not.
