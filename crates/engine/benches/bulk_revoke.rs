@@ -15,7 +15,7 @@
 //! PORTCULLIS_SANDBOX_DIR); without one it says so and exits 0.
 //!
 //! `cargo bench -p portcullis-engine --bench bulk_revoke` — env: BULK_REVOKE_N (default 1000),
-//! BULK_REVOKE_CONCURRENCY (default 32), BULK_REVOKE_LATENCY_MS (default 1),
+//! BULK_REVOKE_CONCURRENCY (default: the product's, 16), BULK_REVOKE_LATENCY_MS (default 1),
 //! BULK_REVOKE_SKIP_SEQUENTIAL=1 (bulk only, for profiling), BULK_REVOKE_SKIP_RAW=1 (no floor).
 
 use portcullis_engine::{CancellationToken, Workspace};
@@ -426,7 +426,11 @@ async fn run() -> Result<(), Error> {
         .as_str()
         .ok_or("sandbox.json: openbao.token")?;
     let n = env_num("BULK_REVOKE_N", 1000);
-    let concurrency = env_num("BULK_REVOKE_CONCURRENCY", 32) as u32;
+    // What a user gets unless they ask for more.
+    let concurrency = env_num(
+        "BULK_REVOKE_CONCURRENCY",
+        RevocationOptions::default().concurrency as usize,
+    ) as u32;
     let latency = env_num("BULK_REVOKE_LATENCY_MS", 1) as u64;
 
     let loopback = compare(url, root, console, "loopback", n, concurrency).await?;

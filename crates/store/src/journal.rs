@@ -109,8 +109,14 @@ impl Store {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
-        self.with_raw_connection(|db| append_chain(db, entries))
-            .await
+        let chained = self
+            .with_raw_connection(|db| append_chain(db, entries))
+            .await?;
+        Ok(chained
+            .into_iter()
+            .zip(entries)
+            .map(|(c, e)| c.entry(e))
+            .collect())
     }
 
     /// Entries in order, optionally only those after `after_seq`.
@@ -418,7 +424,7 @@ mod tests {
         let written = app
             .append_batch(&[entry(JournalState::Verified, Some(1))])
             .unwrap();
-        assert_eq!(written[0].seq, 40 * 4 + 40 + 1);
+        assert_eq!(written, vec![40 * 4 + 40 + 1]);
         drop(app);
         let v = other.journal_verify().await.unwrap();
         assert!(v.ok, "{}", v.message);
@@ -493,14 +499,25 @@ mod tests {
 /// The transaction starts with `BEGIN IMMEDIATE`, so the writer holds SQLite's write lock from the
 /// moment it reads the chain's head: concurrent writers (two processes on one workspace) queue on
 /// the busy timeout instead of failing on a stale head.
+///
+/// Returns what the store decided for each entry, in order; [`Chained::entry`] makes the full
+/// entry for callers who want it (a bulk run wants only the seqs).
 pub(crate) fn append_chain(
     db: &mut rusqlite::Connection,
     entries: &[NewJournalEntry<'_>],
-) -> Result<Vec<JournalEntry>> {
+) -> Result<Vec<Chained>> {
     if entries.is_empty() {
         return Ok(Vec::new());
     }
-    let details: Vec<String> = entries.iter().map(|e| e.detail.to_string()).collect();
+    // Compact JSON, the same text `Display` gives, without going through a formatter.
+    let details = entries
+        .iter()
+        .map(|e| serde_json::to_string(&e.detail))
+        .collect::<std::result::Result<Vec<String>, _>>()
+        .map_err(|e| StoreError::Corrupt {
+            what: "journal.detail",
+            detail: e.to_string(),
+        })?;
     for _ in 0..8 {
         let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
         let last: Option<(i64, String)> = {
@@ -563,15 +580,9 @@ pub(crate) fn append_chain(
                     }
                     Err(other) => return Err(other.into()),
                 }
-                written.push(JournalEntry {
+                written.push(Chained {
                     seq,
                     at: at_parsed,
-                    actor: e.actor.to_string(),
-                    action: e.action.to_string(),
-                    target: e.target.to_string(),
-                    state: e.state,
-                    action_seq: e.action_seq,
-                    detail: e.detail.clone(),
                     prev_hash: std::mem::replace(&mut prev, hash.clone()),
                     hash,
                 });
@@ -588,6 +599,32 @@ pub(crate) fn append_chain(
         what: "journal sequence",
         name: "contended".into(),
     })
+}
+
+/// What the store decided for an appended entry.
+pub(crate) struct Chained {
+    pub seq: i64,
+    pub at: chrono::DateTime<Utc>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Chained {
+    /// The whole entry, from what the caller supplied and what the store decided.
+    pub(crate) fn entry(self, e: &NewJournalEntry<'_>) -> JournalEntry {
+        JournalEntry {
+            seq: self.seq,
+            at: self.at,
+            actor: e.actor.to_string(),
+            action: e.action.to_string(),
+            target: e.target.to_string(),
+            state: e.state,
+            action_seq: e.action_seq,
+            detail: e.detail.clone(),
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        }
+    }
 }
 
 /// Sets the status of many credentials, named by (backend id, external id), in one transaction;
@@ -647,9 +684,13 @@ fn open_appender_connection(path: &std::path::Path) -> Result<rusqlite::Connecti
 }
 
 impl JournalAppender {
-    /// Appends entries in one commit (see [`append_chain`]) and returns them once durable.
-    pub fn append_batch(&mut self, entries: &[NewJournalEntry<'_>]) -> Result<Vec<JournalEntry>> {
-        self.with_db(|db| append_chain(db, entries))
+    /// Appends entries in one commit (see [`append_chain`]) and returns their seqs once durable.
+    pub fn append_batch(&mut self, entries: &[NewJournalEntry<'_>]) -> Result<Vec<i64>> {
+        Ok(self
+            .with_db(|db| append_chain(db, entries))?
+            .into_iter()
+            .map(|c| c.seq)
+            .collect())
     }
 
     /// Marks many cached credentials with `status` in one commit; returns how many changed.

@@ -208,7 +208,6 @@ impl<'a> Runner<'a> {
                 Some(r) => r.planned_seq,
                 None => planned
                     .next()
-                    .map(|e| e.seq)
                     .ok_or_else(|| EngineError::Internal("a planned entry is missing".into()))?,
             };
             seqs.push(seq);

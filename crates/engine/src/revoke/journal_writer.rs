@@ -11,7 +11,7 @@
 //! statements was a round trip to sqlx's worker thread, which made the journal most of a bulk
 //! run's own CPU.
 
-use portcullis_model::{CredentialStatus, JournalEntry, JournalState};
+use portcullis_model::{CredentialStatus, JournalState};
 use portcullis_store::{JournalAppender, NewJournalEntry, Store, StoreError};
 use std::sync::mpsc;
 use tokio::sync::oneshot;
@@ -28,8 +28,8 @@ pub(crate) struct Draft {
     pub detail: serde_json::Value,
 }
 
-/// Where the entries of an awaited append are answered: the entries once durable, or why not.
-type Reply = oneshot::Sender<std::result::Result<Vec<JournalEntry>, String>>;
+/// Where an awaited append is answered: the entries' seqs once durable, or why not.
+type Reply = oneshot::Sender<std::result::Result<Vec<i64>, String>>;
 
 enum Request {
     Append {
@@ -73,8 +73,8 @@ impl JournalWriter {
         Ok(JournalWriter { tx })
     }
 
-    /// Appends entries (in order, in one commit) and returns them once durable.
-    pub(crate) async fn append_all(&self, drafts: Vec<Draft>) -> Result<Vec<JournalEntry>> {
+    /// Appends entries (in order, in one commit) and returns their seqs once durable.
+    pub(crate) async fn append_all(&self, drafts: Vec<Draft>) -> Result<Vec<i64>> {
         let (reply, rx) = oneshot::channel();
         self.tx
             .send(Request::Append {
@@ -101,7 +101,7 @@ impl JournalWriter {
         });
     }
 
-    pub(crate) async fn append(&self, draft: Draft) -> Result<JournalEntry> {
+    pub(crate) async fn append(&self, draft: Draft) -> Result<i64> {
         self.append_all(vec![draft])
             .await?
             .pop()
@@ -156,23 +156,31 @@ impl Pending {
         let appends = std::mem::take(&mut self.appends);
         self.entries = 0;
         if !appends.is_empty() {
+            // The drafts are done with once written: their details move, uncopied.
+            let mut appends = appends;
+            let details: Vec<serde_json::Value> = appends
+                .iter_mut()
+                .flat_map(|(drafts, _)| drafts.iter_mut())
+                .map(|d| std::mem::take(&mut d.detail))
+                .collect();
             let entries: Vec<NewJournalEntry<'_>> = appends
                 .iter()
                 .flat_map(|(drafts, _)| drafts.iter())
-                .map(|d| NewJournalEntry {
+                .zip(details)
+                .map(|(d, detail)| NewJournalEntry {
                     actor,
                     action: d.action,
                     target: &d.target,
                     state: d.state,
                     action_seq: d.action_seq,
-                    detail: d.detail.clone(),
+                    detail,
                 })
                 .collect();
             match appender.append_batch(&entries) {
                 Ok(written) => {
                     let mut it = written.into_iter();
                     for (drafts, reply) in appends {
-                        let mine: Vec<JournalEntry> = it.by_ref().take(drafts.len()).collect();
+                        let mine: Vec<i64> = it.by_ref().take(drafts.len()).collect();
                         if let Some(reply) = reply {
                             let _ = reply.send(Ok(mine));
                         }

@@ -176,7 +176,7 @@ impl Workspace {
                     action: "incident",
                     target: selection,
                     state: JournalState::Confirmed,
-                    action_seq: Some(first.seq),
+                    action_seq: Some(first),
                     detail: json!({
                         "confirmed_by": current_actor(),
                         "confirmed_count": confirmation.count,
@@ -184,7 +184,7 @@ impl Workspace {
                     }),
                 })
                 .await?;
-            Some(first.seq)
+            Some(first)
         } else {
             None
         };
