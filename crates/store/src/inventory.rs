@@ -392,6 +392,93 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn credential_reads_map_every_column_and_read_only_what_is_asked() {
+        let (s, b) = store_with_backend().await;
+        let mut inventory = inv();
+        let issued = chrono::Utc::now() - chrono::Duration::hours(1);
+        inventory.credentials.push(Credential {
+            external_id: "acc2".into(),
+            kind: CredentialKind::AccessToken,
+            principal_external_id: Some("alice".into()),
+            client: Some("cli".into()),
+            scopes: vec!["a".into(), "b".into()],
+            issued_at: Some(issued),
+            expires_at: Some(issued + chrono::Duration::hours(2)),
+            last_used_at: None,
+            status: CredentialStatus::Active,
+            attrs: json!({"meta": {"username": "alice"}}),
+        });
+        s.replace_inventory(b, &inventory).await.unwrap();
+        let all = s
+            .list_credentials(&CredentialFilter {
+                limit: Some(100),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(all.len(), 2);
+        let two = all.iter().find(|c| c.external_id == "acc2").unwrap();
+        assert_eq!(two.backend, "b");
+        assert_eq!(two.backend_kind, BackendKind::Vault);
+        assert_eq!(two.kind, CredentialKind::AccessToken);
+        assert_eq!(two.principal_name.as_deref(), Some("alice"));
+        assert_eq!(two.client.as_deref(), Some("cli"));
+        assert_eq!(two.scopes, vec!["a".to_string(), "b".to_string()]);
+        assert_eq!(
+            two.issued_at.map(|t| t.timestamp()),
+            Some(issued.timestamp())
+        );
+        assert_eq!(two.attrs["meta"]["username"], "alice");
+
+        // By ids: only those asked for, in id order; an id not in the cache is left out.
+        let ids: Vec<i64> = all.iter().map(|c| c.id).collect();
+        let by_ids = s
+            .credentials_by_ids(&[ids[1], 999_999, ids[0]])
+            .await
+            .unwrap();
+        let mut want = ids.clone();
+        want.sort_unstable();
+        assert_eq!(by_ids.iter().map(|c| c.id).collect::<Vec<_>>(), want);
+        assert!(s.credentials_by_ids(&[]).await.unwrap().is_empty());
+        assert_eq!(s.credential_by_id(two.id).await.unwrap(), *two);
+        assert!(matches!(
+            s.credential_by_id(999_999).await,
+            Err(crate::StoreError::NotFound { .. })
+        ));
+
+        // A filter that binds several values (search runs over six columns).
+        let found = s
+            .list_credentials(&CredentialFilter {
+                search: Some("cli".into()),
+                status: Some(CredentialStatus::Active),
+                ..Default::default()
+            })
+            .await
+            .unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].external_id, "acc2");
+
+        // Status marking changes only what is not already so.
+        let marked = [(b, "acc2".to_string()), (b, "nope".to_string())];
+        assert_eq!(
+            s.set_credential_statuses(&marked, CredentialStatus::Revoked)
+                .await
+                .unwrap(),
+            1
+        );
+        assert_eq!(
+            s.set_credential_statuses(&marked, CredentialStatus::Revoked)
+                .await
+                .unwrap(),
+            0
+        );
+        assert_eq!(
+            s.credential_by_id(two.id).await.unwrap().status,
+            CredentialStatus::Revoked
+        );
+    }
+
+    #[tokio::test]
     async fn unchanged_inventory_is_not_rewritten_and_missing_rows_go() {
         let (s, b) = store_with_backend().await;
         let first = s.replace_inventory(b, &inv()).await.unwrap();
