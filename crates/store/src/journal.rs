@@ -411,11 +411,7 @@ mod tests {
 
         // The next run takes the kept connection back; another connection's schema change in
         // between (an audit import rebuilding indexes does this) must not cost it an entry.
-        sqlx::query("CREATE INDEX journal_probe ON journal (state)")
-            .execute(other.pool())
-            .await
-            .unwrap();
-        sqlx::query("DROP INDEX journal_probe")
+        sqlx::raw_sql("CREATE INDEX journal_probe ON journal (state); DROP INDEX journal_probe")
             .execute(other.pool())
             .await
             .unwrap();
