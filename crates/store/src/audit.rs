@@ -421,15 +421,6 @@ impl AuditWriter {
     }
 }
 
-/// Runs blocking work without stalling other tasks of a multi-threaded runtime (a current-thread
-/// runtime, as in unit tests, has no other worker to hand them to: it just runs it).
-pub(crate) fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
-    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
-        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
-        _ => f(),
-    }
-}
-
 /// Each cached credential's last allowed use, from its newest allowed event. Ids are time keys,
 /// so the newest is the largest id, found inside `audit_events_usage` (backend, credential, …,
 /// outcome; rowid) by a seek per credential. Without `INDEXED BY` SQLite picks the outcome index
@@ -453,14 +444,7 @@ impl Store {
         &self,
         f: impl FnOnce(&mut AuditWriter) -> Result<R>,
     ) -> Result<R> {
-        let mut conn = self.pool.acquire().await?;
-        let mut handle = conn.lock_handle().await?;
-        let raw = handle.as_raw_handle();
-        // SAFETY: `raw` is the open connection sqlx owns; `lock_handle` keeps sqlx's worker off it
-        // until `handle` drops. rusqlite's `from_handle` does not take ownership (it never closes
-        // it), and the writer, with every statement it prepared, is dropped below before `handle`.
-        let db = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
-        let result = run_blocking(|| {
+        self.with_raw_connection(|db| {
             db.execute_batch(WRITER_PRAGMAS)?;
             let has_generation = db
                 .query_row(
@@ -483,9 +467,8 @@ impl Store {
                 "PRAGMA foreign_keys = ON; PRAGMA cache_size = -2000; PRAGMA threads = 0;",
             );
             result.and_then(|r| restored.map(|_| r).map_err(Into::into))
-        });
-        drop(handle);
-        result
+        })
+        .await
     }
 
     /// Inserts a batch and moves the cursor in one transaction. Returns how many were new.

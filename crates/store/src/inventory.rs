@@ -393,7 +393,20 @@ mod tests {
 
     #[tokio::test]
     async fn credential_reads_map_every_column_and_read_only_what_is_asked() {
-        let (s, b) = store_with_backend().await;
+        // A cache file: status marking goes through the journal's appender, its own connection.
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(&dir.path().join("cache.db")).await.unwrap();
+        let b = s
+            .insert_backend(
+                "b",
+                BackendKind::Vault,
+                "http://x",
+                &CredentialRef::None,
+                &json!({}),
+            )
+            .await
+            .unwrap()
+            .id;
         let mut inventory = inv();
         let issued = chrono::Utc::now() - chrono::Duration::hours(1);
         inventory.credentials.push(Credential {
@@ -460,18 +473,20 @@ mod tests {
 
         // Status marking changes only what is not already so.
         let marked = [(b, "acc2".to_string()), (b, "nope".to_string())];
+        let mut appender = s.journal_appender().unwrap();
         assert_eq!(
-            s.set_credential_statuses(&marked, CredentialStatus::Revoked)
-                .await
+            appender
+                .set_credential_statuses(&marked, CredentialStatus::Revoked)
                 .unwrap(),
             1
         );
         assert_eq!(
-            s.set_credential_statuses(&marked, CredentialStatus::Revoked)
-                .await
+            appender
+                .set_credential_statuses(&marked, CredentialStatus::Revoked)
                 .unwrap(),
             0
         );
+        drop(appender);
         assert_eq!(
             s.credential_by_id(two.id).await.unwrap().status,
             CredentialStatus::Revoked

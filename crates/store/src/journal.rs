@@ -4,8 +4,7 @@
 //! action's first one.
 
 use chrono::Utc;
-use portcullis_model::CredentialStatus;
-use portcullis_model::{JournalEntry, JournalState, JournalVerification};
+use portcullis_model::{CredentialStatus, JournalEntry, JournalState, JournalVerification};
 use rusqlite::{params, TransactionBehavior};
 use sha2::{Digest, Sha256};
 use sqlx::Row;
@@ -110,7 +109,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let chained = self
-            .with_raw_connection(|db| append_chain(db, entries))
+            .with_raw_connection(|mut db| append_chain(&mut db, entries))
             .await?;
         Ok(chained
             .into_iter()
@@ -279,6 +278,246 @@ impl Store {
             head: (!prev.is_empty()).then_some(prev),
             broken_at: None,
             message: format!("{n} entries, chain intact"),
+        })
+    }
+}
+
+/// Appends `entries` in one transaction, in order, each chained to the one before: one commit for
+/// many actions, which is what lets a bulk revocation journal every state change of every item
+/// before it acts on it without the journal becoming the bottleneck.
+///
+/// The transaction starts with `BEGIN IMMEDIATE`, so the writer holds SQLite's write lock from the
+/// moment it reads the chain's head: concurrent writers (two processes on one workspace) queue on
+/// the busy timeout instead of failing on a stale head.
+///
+/// Returns what the store decided for each entry, in order; [`Chained::entry`] makes the full
+/// entry for callers who want it (a bulk run wants only the seqs).
+pub(crate) fn append_chain(
+    db: &mut rusqlite::Connection,
+    entries: &[NewJournalEntry<'_>],
+) -> Result<Vec<Chained>> {
+    if entries.is_empty() {
+        return Ok(Vec::new());
+    }
+    // Compact JSON, the same text `Display` gives, without going through a formatter.
+    let details = entries
+        .iter()
+        .map(|e| serde_json::to_string(&e.detail))
+        .collect::<std::result::Result<Vec<String>, _>>()
+        .map_err(|e| StoreError::Corrupt {
+            what: "journal.detail",
+            detail: e.to_string(),
+        })?;
+    for _ in 0..8 {
+        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
+        let last: Option<(i64, String)> = {
+            let mut head =
+                tx.prepare_cached("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")?;
+            let mut rows = head.query([])?;
+            match rows.next()? {
+                Some(r) => Some((r.get(0)?, r.get(1)?)),
+                None => None,
+            }
+        };
+        let (mut seq, mut prev) = last.unwrap_or((0, String::new()));
+        let at = ts(Utc::now());
+        let at_parsed = parse_ts(&at).unwrap_or_else(Utc::now);
+        let mut written = Vec::with_capacity(entries.len());
+        let mut conflict = false;
+        {
+            let mut insert = tx.prepare_cached(
+                "INSERT INTO journal (seq, at, actor, action, target, state, action_seq, detail, prev_hash, hash)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+            )?;
+            for (e, detail) in entries.iter().zip(&details) {
+                seq += 1;
+                let hash = entry_hash(
+                    &prev,
+                    seq,
+                    &at,
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.state.as_str(),
+                    e.action_seq,
+                    detail,
+                );
+                match insert.execute(params![
+                    seq,
+                    at,
+                    e.actor,
+                    e.action,
+                    e.target,
+                    e.state.as_str(),
+                    e.action_seq,
+                    detail,
+                    prev,
+                    hash
+                ]) {
+                    Ok(_) => {}
+                    // Another writer took this seq (only possible without the immediate lock,
+                    // e.g. an older Portcullis on the same file): read the new head and retry.
+                    Err(rusqlite::Error::SqliteFailure(f, _))
+                        if f.code == rusqlite::ErrorCode::ConstraintViolation
+                            && matches!(
+                                f.extended_code,
+                                rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
+                                    | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                            ) =>
+                    {
+                        conflict = true;
+                        break;
+                    }
+                    Err(other) => return Err(other.into()),
+                }
+                written.push(Chained {
+                    seq,
+                    at: at_parsed,
+                    prev_hash: std::mem::replace(&mut prev, hash.clone()),
+                    hash,
+                });
+            }
+        }
+        if conflict {
+            // Dropping the transaction rolls it back.
+            continue;
+        }
+        tx.commit()?;
+        return Ok(written);
+    }
+    Err(StoreError::Conflict {
+        what: "journal sequence",
+        name: "contended".into(),
+    })
+}
+
+/// What the store decided for an appended entry.
+pub(crate) struct Chained {
+    pub seq: i64,
+    pub at: chrono::DateTime<Utc>,
+    pub prev_hash: String,
+    pub hash: String,
+}
+
+impl Chained {
+    /// The whole entry, from what the caller supplied and what the store decided.
+    pub(crate) fn entry(self, e: &NewJournalEntry<'_>) -> JournalEntry {
+        JournalEntry {
+            seq: self.seq,
+            at: self.at,
+            actor: e.actor.to_string(),
+            action: e.action.to_string(),
+            target: e.target.to_string(),
+            state: e.state,
+            action_seq: e.action_seq,
+            detail: e.detail.clone(),
+            prev_hash: self.prev_hash,
+            hash: self.hash,
+        }
+    }
+}
+
+/// The journal's writer for a run that appends many batches (a bulk revocation): its own SQLite
+/// connection, driven directly from the caller's thread. Through the pool, every statement of a
+/// commit (begin, head, insert, commit) is a hand-off to sqlx's worker thread and back, and a
+/// commit on whichever pooled connection is free re-reads pages another connection changed; here a
+/// batch costs one commit on a warm connection and no hand-off at all.
+///
+/// The connection is kept by the [`Store`] between runs (the next run takes it back warm), and is
+/// given back when the appender is dropped.
+#[derive(Debug)]
+pub struct JournalAppender {
+    db: Option<rusqlite::Connection>,
+    /// Whether `db` served an earlier run: such a connection is replaced, once, if it fails.
+    reused: bool,
+    path: PathBuf,
+    home: Arc<Mutex<Option<rusqlite::Connection>>>,
+}
+
+/// The appender's connection, set as the pool's are (`Store::open`): WAL with
+/// `synchronous = NORMAL`, the same wait for the write lock, foreign keys enforced.
+fn open_appender_connection(path: &std::path::Path) -> Result<rusqlite::Connection> {
+    let db = rusqlite::Connection::open_with_flags(
+        path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )?;
+    db.busy_timeout(crate::BUSY_TIMEOUT)?;
+    db.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
+    Ok(db)
+}
+
+impl JournalAppender {
+    /// Appends entries in one commit (see [`append_chain`]) and returns their seqs once durable.
+    pub fn append_batch(&mut self, entries: &[NewJournalEntry<'_>]) -> Result<Vec<i64>> {
+        Ok(self
+            .with_db(|db| append_chain(db, entries))?
+            .into_iter()
+            .map(|c| c.seq)
+            .collect())
+    }
+
+    /// Marks many cached credentials with `status` in one commit; returns how many changed.
+    pub fn set_credential_statuses(
+        &mut self,
+        credentials: &[(i64, String)],
+        status: CredentialStatus,
+    ) -> Result<u64> {
+        self.with_db(|db| crate::revocation::set_statuses(db, credentials, status))
+    }
+
+    /// Runs `f` on the connection. A kept connection that fails is replaced by a fresh one and
+    /// `f` runs once more: whatever went wrong with it (a schema another connection changed since
+    /// its last run, say) is not the journal's problem. A failed `f` rolled its transaction back,
+    /// so running it again writes nothing twice.
+    fn with_db<R>(
+        &mut self,
+        mut f: impl FnMut(&mut rusqlite::Connection) -> Result<R>,
+    ) -> Result<R> {
+        let db = match self.db.as_mut() {
+            Some(db) => db,
+            None => self.db.insert(open_appender_connection(&self.path)?),
+        };
+        match f(db) {
+            Err(e) if self.reused => {
+                tracing::debug!("journal connection replaced after: {e}");
+                self.reused = false;
+                let db = self.db.insert(open_appender_connection(&self.path)?);
+                f(db)
+            }
+            other => other,
+        }
+    }
+}
+
+impl Drop for JournalAppender {
+    fn drop(&mut self) {
+        if let (Some(db), Ok(mut home)) = (self.db.take(), self.home.lock()) {
+            // Only a connection with no transaction open goes back.
+            if db.is_autocommit() {
+                *home = Some(db);
+            }
+        }
+    }
+}
+
+impl Store {
+    /// A [`JournalAppender`] on this cache's file. An in-memory cache (tests) has no second
+    /// connection to give, and is refused.
+    pub fn journal_appender(&self) -> Result<JournalAppender> {
+        let path = self.path.clone().ok_or_else(|| StoreError::Corrupt {
+            what: "journal",
+            detail: "an in-memory cache cannot give the journal its own connection".into(),
+        })?;
+        let kept = self
+            .journal_connection
+            .lock()
+            .ok()
+            .and_then(|mut home| home.take());
+        Ok(JournalAppender {
+            reused: kept.is_some(),
+            db: kept,
+            path,
+            home: self.journal_connection.clone(),
         })
     }
 }
@@ -485,272 +724,5 @@ mod tests {
             ]
         );
         assert_eq!(s.journal_action(a.seq).await.unwrap().len(), 3);
-    }
-}
-
-/// Appends `entries` in one transaction, in order, each chained to the one before: one commit for
-/// many actions, which is what lets a bulk revocation journal every state change of every item
-/// before it acts on it without the journal becoming the bottleneck.
-///
-/// The transaction starts with `BEGIN IMMEDIATE`, so the writer holds SQLite's write lock from the
-/// moment it reads the chain's head: concurrent writers (two processes on one workspace) queue on
-/// the busy timeout instead of failing on a stale head.
-///
-/// Returns what the store decided for each entry, in order; [`Chained::entry`] makes the full
-/// entry for callers who want it (a bulk run wants only the seqs).
-pub(crate) fn append_chain(
-    db: &mut rusqlite::Connection,
-    entries: &[NewJournalEntry<'_>],
-) -> Result<Vec<Chained>> {
-    if entries.is_empty() {
-        return Ok(Vec::new());
-    }
-    // Compact JSON, the same text `Display` gives, without going through a formatter.
-    let details = entries
-        .iter()
-        .map(|e| serde_json::to_string(&e.detail))
-        .collect::<std::result::Result<Vec<String>, _>>()
-        .map_err(|e| StoreError::Corrupt {
-            what: "journal.detail",
-            detail: e.to_string(),
-        })?;
-    for _ in 0..8 {
-        let tx = db.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let last: Option<(i64, String)> = {
-            let mut head =
-                tx.prepare_cached("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")?;
-            let mut rows = head.query([])?;
-            match rows.next()? {
-                Some(r) => Some((r.get(0)?, r.get(1)?)),
-                None => None,
-            }
-        };
-        let (mut seq, mut prev) = last.unwrap_or((0, String::new()));
-        let at = ts(Utc::now());
-        let at_parsed = parse_ts(&at).unwrap_or_else(Utc::now);
-        let mut written = Vec::with_capacity(entries.len());
-        let mut conflict = false;
-        {
-            let mut insert = tx.prepare_cached(
-                "INSERT INTO journal (seq, at, actor, action, target, state, action_seq, detail, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
-            )?;
-            for (e, detail) in entries.iter().zip(&details) {
-                seq += 1;
-                let hash = entry_hash(
-                    &prev,
-                    seq,
-                    &at,
-                    e.actor,
-                    e.action,
-                    e.target,
-                    e.state.as_str(),
-                    e.action_seq,
-                    detail,
-                );
-                match insert.execute(params![
-                    seq,
-                    at,
-                    e.actor,
-                    e.action,
-                    e.target,
-                    e.state.as_str(),
-                    e.action_seq,
-                    detail,
-                    prev,
-                    hash
-                ]) {
-                    Ok(_) => {}
-                    // Another writer took this seq (only possible without the immediate lock,
-                    // e.g. an older Portcullis on the same file): read the new head and retry.
-                    Err(rusqlite::Error::SqliteFailure(f, _))
-                        if f.code == rusqlite::ErrorCode::ConstraintViolation
-                            && matches!(
-                                f.extended_code,
-                                rusqlite::ffi::SQLITE_CONSTRAINT_PRIMARYKEY
-                                    | rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
-                            ) =>
-                    {
-                        conflict = true;
-                        break;
-                    }
-                    Err(other) => return Err(other.into()),
-                }
-                written.push(Chained {
-                    seq,
-                    at: at_parsed,
-                    prev_hash: std::mem::replace(&mut prev, hash.clone()),
-                    hash,
-                });
-            }
-        }
-        if conflict {
-            // Dropping the transaction rolls it back.
-            continue;
-        }
-        tx.commit()?;
-        return Ok(written);
-    }
-    Err(StoreError::Conflict {
-        what: "journal sequence",
-        name: "contended".into(),
-    })
-}
-
-/// What the store decided for an appended entry.
-pub(crate) struct Chained {
-    pub seq: i64,
-    pub at: chrono::DateTime<Utc>,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-impl Chained {
-    /// The whole entry, from what the caller supplied and what the store decided.
-    pub(crate) fn entry(self, e: &NewJournalEntry<'_>) -> JournalEntry {
-        JournalEntry {
-            seq: self.seq,
-            at: self.at,
-            actor: e.actor.to_string(),
-            action: e.action.to_string(),
-            target: e.target.to_string(),
-            state: e.state,
-            action_seq: e.action_seq,
-            detail: e.detail.clone(),
-            prev_hash: self.prev_hash,
-            hash: self.hash,
-        }
-    }
-}
-
-/// Sets the status of many credentials, named by (backend id, external id), in one transaction;
-/// a status that already holds is left alone. Returns how many rows changed.
-pub(crate) fn set_statuses(
-    db: &mut rusqlite::Connection,
-    credentials: &[(i64, String)],
-    status: CredentialStatus,
-) -> Result<u64> {
-    if credentials.is_empty() {
-        return Ok(0);
-    }
-    let tx = db.transaction()?;
-    let mut changed = 0;
-    {
-        let mut update = tx.prepare_cached(
-            "UPDATE credentials SET status = ?1, digest = ''
-             WHERE status != ?1 AND backend_id = ?2 AND external_id = ?3",
-        )?;
-        for (backend_id, external_id) in credentials {
-            changed += update.execute(params![status.as_str(), backend_id, external_id])? as u64;
-        }
-    }
-    tx.commit()?;
-    Ok(changed)
-}
-
-/// The journal's writer for a run that appends many batches (a bulk revocation): its own SQLite
-/// connection, driven directly from the caller's thread. Through the pool, every statement of a
-/// commit (begin, head, insert, commit) is a hand-off to sqlx's worker thread and back, and a
-/// commit on whichever pooled connection is free re-reads pages another connection changed; here a
-/// batch costs one commit on a warm connection and no hand-off at all.
-///
-/// The connection is kept by the [`Store`] between runs (the next run takes it back warm), and is
-/// given back when the appender is dropped.
-#[derive(Debug)]
-pub struct JournalAppender {
-    db: Option<rusqlite::Connection>,
-    /// Whether `db` served an earlier run: such a connection is replaced, once, if it fails.
-    reused: bool,
-    path: PathBuf,
-    home: Arc<Mutex<Option<rusqlite::Connection>>>,
-}
-
-/// Settings of the appender's connection, matching the pool's: WAL with `synchronous = NORMAL`,
-/// the same 10 s wait for the write lock, foreign keys enforced.
-const APPENDER_PRAGMAS: &str =
-    "PRAGMA busy_timeout = 10000; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;";
-
-fn open_appender_connection(path: &std::path::Path) -> Result<rusqlite::Connection> {
-    let db = rusqlite::Connection::open_with_flags(
-        path,
-        rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
-    )?;
-    db.execute_batch(APPENDER_PRAGMAS)?;
-    Ok(db)
-}
-
-impl JournalAppender {
-    /// Appends entries in one commit (see [`append_chain`]) and returns their seqs once durable.
-    pub fn append_batch(&mut self, entries: &[NewJournalEntry<'_>]) -> Result<Vec<i64>> {
-        Ok(self
-            .with_db(|db| append_chain(db, entries))?
-            .into_iter()
-            .map(|c| c.seq)
-            .collect())
-    }
-
-    /// Marks many cached credentials with `status` in one commit; returns how many changed.
-    pub fn set_credential_statuses(
-        &mut self,
-        credentials: &[(i64, String)],
-        status: CredentialStatus,
-    ) -> Result<u64> {
-        self.with_db(|db| set_statuses(db, credentials, status))
-    }
-
-    /// Runs `f` on the connection. A kept connection that fails is replaced by a fresh one and
-    /// `f` runs once more: whatever went wrong with it (a schema another connection changed since
-    /// its last run, say) is not the journal's problem. A failed `f` rolled its transaction back,
-    /// so running it again writes nothing twice.
-    fn with_db<R>(
-        &mut self,
-        mut f: impl FnMut(&mut rusqlite::Connection) -> Result<R>,
-    ) -> Result<R> {
-        let db = match self.db.as_mut() {
-            Some(db) => db,
-            None => self.db.insert(open_appender_connection(&self.path)?),
-        };
-        match f(db) {
-            Err(e) if self.reused => {
-                tracing::debug!("journal connection replaced after: {e}");
-                self.reused = false;
-                let db = self.db.insert(open_appender_connection(&self.path)?);
-                f(db)
-            }
-            other => other,
-        }
-    }
-}
-
-impl Drop for JournalAppender {
-    fn drop(&mut self) {
-        if let (Some(db), Ok(mut home)) = (self.db.take(), self.home.lock()) {
-            // Only a connection with no transaction open goes back.
-            if db.is_autocommit() {
-                *home = Some(db);
-            }
-        }
-    }
-}
-
-impl Store {
-    /// A [`JournalAppender`] on this cache's file. An in-memory cache (tests) has no second
-    /// connection to give, and is refused.
-    pub fn journal_appender(&self) -> Result<JournalAppender> {
-        let path = self.path.clone().ok_or_else(|| StoreError::Corrupt {
-            what: "journal",
-            detail: "an in-memory cache cannot give the journal its own connection".into(),
-        })?;
-        let kept = self
-            .journal_connection
-            .lock()
-            .ok()
-            .and_then(|mut home| home.take());
-        Ok(JournalAppender {
-            reused: kept.is_some(),
-            db: kept,
-            path,
-            home: self.journal_connection.clone(),
-        })
     }
 }

@@ -38,6 +38,18 @@ use std::sync::{Arc, Mutex};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
+/// How long a writer waits for SQLite's write lock, on every connection to the cache.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+
+/// Runs blocking work without stalling other tasks of a multi-threaded runtime (a current-thread
+/// runtime, as in unit tests, has no other worker to hand them to: it just runs it).
+fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
+    match tokio::runtime::Handle::try_current().map(|h| h.runtime_flavor()) {
+        Ok(tokio::runtime::RuntimeFlavor::MultiThread) => tokio::task::block_in_place(f),
+        _ => f(),
+    }
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the cache at {path} was written by a newer Portcullis (schema {found}, this build knows up to {known}); upgrade Portcullis or open another workspace")]
@@ -87,7 +99,7 @@ impl Store {
             .journal_mode(SqliteJournalMode::Wal)
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
-            .busy_timeout(std::time::Duration::from_secs(10));
+            .busy_timeout(BUSY_TIMEOUT);
         let pool = SqlitePoolOptions::new()
             .max_connections(4)
             .connect_with(opts)
@@ -119,21 +131,23 @@ impl Store {
     }
 
     /// Runs `f` on one pooled connection, driven directly through rusqlite: for work of many
-    /// statements, each of which would otherwise be a hand-off to sqlx's worker thread. `f`
-    /// blocks (plain SQLite work); on a multi-threaded runtime it runs in `block_in_place`.
+    /// statements or rows, each of which would otherwise be a hand-off to sqlx's worker thread.
+    /// `f` blocks (plain SQLite work); on a multi-threaded runtime it runs in `block_in_place`.
+    /// `f` gets the connection by value so that it, and every statement prepared on it, is gone
+    /// before sqlx takes the connection back.
     pub(crate) async fn with_raw_connection<R>(
         &self,
-        f: impl FnOnce(&mut rusqlite::Connection) -> Result<R>,
+        f: impl FnOnce(rusqlite::Connection) -> Result<R>,
     ) -> Result<R> {
         let mut conn = self.pool.acquire().await?;
         let mut handle = conn.lock_handle().await?;
         let raw = handle.as_raw_handle();
         // SAFETY: `raw` is the open connection sqlx owns; `lock_handle` keeps sqlx's worker off it
         // until `handle` drops. rusqlite's `from_handle` does not take ownership (it never closes
-        // it), and `db`, with every statement prepared on it, is dropped before `handle`.
-        let mut db = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
-        let result = audit::run_blocking(|| f(&mut db));
-        drop(db);
+        // it), and `f` consumes `db` (statements borrow it, so none outlives `f`) before `handle`
+        // drops.
+        let db = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
+        let result = run_blocking(|| f(db));
         drop(handle);
         result
     }

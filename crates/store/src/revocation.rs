@@ -1,9 +1,10 @@
 //! What the revocation planner reads beyond the inventory views, and the one write it makes to
 //! the cache: where credentials were used from (for selecting by source address), and the status
-//! of credentials a run proved dead, written in one transaction per batch so a bulk run does not
-//! pay a commit per item.
+//! of credentials a run proved dead, written in one transaction per batch (by the run's
+//! [`crate::JournalAppender`]) so a bulk run does not pay a commit per item.
 
 use portcullis_model::CredentialStatus;
+use rusqlite::params;
 
 use crate::{Result, Store};
 
@@ -27,18 +28,29 @@ impl Store {
         .fetch_all(&self.pool)
         .await?)
     }
+}
 
-    /// Sets the status of many credentials, named by (backend id, external id), in one
-    /// transaction. Returns how many rows changed.
-    pub async fn set_credential_statuses(
-        &self,
-        credentials: &[(i64, String)],
-        status: CredentialStatus,
-    ) -> Result<u64> {
-        if credentials.is_empty() {
-            return Ok(0);
-        }
-        self.with_raw_connection(|db| crate::journal::set_statuses(db, credentials, status))
-            .await
+/// Sets the status of many credentials, named by (backend id, external id), in one transaction;
+/// a status that already holds is left alone. Returns how many rows changed.
+pub(crate) fn set_statuses(
+    db: &mut rusqlite::Connection,
+    credentials: &[(i64, String)],
+    status: CredentialStatus,
+) -> Result<u64> {
+    if credentials.is_empty() {
+        return Ok(0);
     }
+    let tx = db.transaction()?;
+    let mut changed = 0;
+    {
+        let mut update = tx.prepare_cached(
+            "UPDATE credentials SET status = ?1, digest = ''
+             WHERE status != ?1 AND backend_id = ?2 AND external_id = ?3",
+        )?;
+        for (backend_id, external_id) in credentials {
+            changed += update.execute(params![status.as_str(), backend_id, external_id])? as u64;
+        }
+    }
+    tx.commit()?;
+    Ok(changed)
 }

@@ -70,11 +70,15 @@ struct RawQuery {
 }
 
 impl RawQuery {
-    fn new(sql: &str) -> RawQuery {
-        RawQuery {
-            sql: sql.to_string(),
+    /// [`CREDENTIAL_SELECT`] as of `now`, up to its `WHERE`: what every credential read starts
+    /// with.
+    fn credentials(now: String) -> RawQuery {
+        let mut q = RawQuery {
+            sql: CREDENTIAL_SELECT.to_string(),
             args: Vec::new(),
-        }
+        };
+        q.bind(now).push(CREDENTIAL_FROM);
+        q
     }
 
     fn push(&mut self, sql: &str) -> &mut RawQuery {
@@ -106,12 +110,12 @@ impl Store {
         if ids.is_empty() {
             return Ok(Vec::new());
         }
-        let mut q = RawQuery::new(CREDENTIAL_SELECT);
+        let ids =
+            serde_json::to_string(ids).map_err(|e| corrupt("credential ids", e.to_string()))?;
+        let mut q = RawQuery::credentials(ts(chrono::Utc::now()));
         // One bound JSON array rather than a parameter per id: no limit on how many.
-        q.bind(ts(chrono::Utc::now()))
-            .push(CREDENTIAL_FROM)
-            .push(" WHERE c.id IN (SELECT value FROM json_each(")
-            .bind(serde_json::to_string(ids).unwrap_or_else(|_| "[]".into()))
+        q.push(" WHERE c.id IN (SELECT value FROM json_each(")
+            .bind(ids)
             .push(")) ORDER BY c.id");
         self.credential_rows(q).await
     }
@@ -134,10 +138,8 @@ impl Store {
 
     pub async fn list_credentials(&self, f: &CredentialFilter) -> Result<Vec<CredentialView>> {
         let now = ts(chrono::Utc::now());
-        let mut q = RawQuery::new(CREDENTIAL_SELECT);
-        q.bind(now.clone())
-            .push(CREDENTIAL_FROM)
-            .push(" WHERE 1 = 1");
+        let mut q = RawQuery::credentials(now.clone());
+        q.push(" WHERE 1 = 1");
         if let Some(b) = &f.backend {
             q.push(" AND b.name = ").bind(b.clone());
         }
@@ -208,11 +210,8 @@ impl Store {
     }
 
     pub async fn credential_by_id(&self, id: i64) -> Result<CredentialView> {
-        let mut q = RawQuery::new(CREDENTIAL_SELECT);
-        q.bind(ts(chrono::Utc::now()))
-            .push(CREDENTIAL_FROM)
-            .push(" WHERE c.id = ")
-            .bind(id);
+        let mut q = RawQuery::credentials(ts(chrono::Utc::now()));
+        q.push(" WHERE c.id = ").bind(id);
         self.credential_rows(q)
             .await?
             .pop()

@@ -337,7 +337,7 @@ impl<'a> Runner<'a> {
     }
 
     /// The journal could not be written: stop sending anything else.
-    fn journal_failed(&self, rep: &mut RevocationItemReport, e: EngineError) {
+    fn journal_failed(&self, rep: &mut RevocationItemReport, e: impl Into<IpcError>) {
         self.journal_broken.store(true, Ordering::SeqCst);
         rep.state = ItemState::Failed;
         rep.error = Some(e.into());
@@ -507,11 +507,7 @@ impl<'a> Runner<'a> {
             .map(|((i, job, _, mut rep, _), v)| {
                 match &written {
                     Ok(_) => self.proven_dead(ctx, &job, &mut rep, v),
-                    Err(e) => {
-                        self.journal_broken.store(true, Ordering::SeqCst);
-                        rep.state = ItemState::Failed;
-                        rep.error = Some(e.clone());
-                    }
+                    Err(e) => self.journal_failed(&mut rep, e.clone()),
                 }
                 self.finished(&job, &rep);
                 (i, rep)

@@ -18,7 +18,7 @@ use tokio::sync::oneshot;
 
 use crate::{EngineError, Result};
 
-/// An entry to append, owned so it can cross to the writer task.
+/// An entry to append, owned so it can cross to the writer thread.
 #[derive(Debug, Clone)]
 pub(crate) struct Draft {
     pub action: &'static str,

@@ -259,7 +259,7 @@ impl Workspace {
     }
 
     /// One target, planned and sent at once: for callers that already asked the person.
-    async fn revoke_one(&self, target: &RevocationTarget) -> Result<RevocationOutcome> {
+    pub(crate) async fn revoke_one(&self, target: &RevocationTarget) -> Result<RevocationOutcome> {
         let plan = self
             .plan_revocation(std::slice::from_ref(target), &[])
             .await?;
