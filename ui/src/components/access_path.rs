@@ -5,7 +5,7 @@
 use portcullis_model::{AccessPath, IpcError, Readiness, RevocationPlanItem, RevocationTarget};
 use yew::prelude::*;
 
-use super::revoke::RevocationResult;
+use super::revoke::{list, RevocationResult};
 use super::{Dialog, ErrorNote};
 use crate::hooks::access::edge_target;
 use crate::hooks::credentials::Revocation;
@@ -71,18 +71,6 @@ pub struct TargetRevokeProps {
     pub state: Option<Revocation>,
     pub on_confirm: Callback<()>,
     pub on_close: Callback<()>,
-}
-
-fn list(title: &str, class: &str, items: &[String]) -> Html {
-    if items.is_empty() {
-        return html! {};
-    }
-    html! {
-        <div class={classes!("plan-list", class.to_string())}>
-            <strong>{ title }</strong>
-            <ul>{ for items.iter().map(|i| html! { <li>{ i }</li> }) }</ul>
-        </div>
-    }
 }
 
 /// Preview → confirm → outcome for one target; nothing is sent before the confirm button.

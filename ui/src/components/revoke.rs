@@ -88,7 +88,9 @@ pub struct RevokeDialogProps {
     pub on_close: Callback<()>,
 }
 
-fn list(title: &str, class: &str, items: &[String]) -> Html {
+/// A titled list of the plan's sentences (what it does, does not do, takes down); nothing when
+/// there are none.
+pub(super) fn list(title: &str, class: &str, items: &[String]) -> Html {
     if items.is_empty() {
         return html! {};
     }
