@@ -180,9 +180,11 @@ async fn active_id(app: &App) -> Result<Option<String>> {
     Ok(app.driver.active_element().await?.id().await?)
 }
 
-/// Waits until the table shows exactly the rows whose `data-external-id`s satisfy `ok`.
+/// Waits until the table shows exactly the rows whose `data-external-id`s satisfy `ok`. On a
+/// timeout the error says what the page showed instead: the rows, the search box and the count.
 async fn wait_rows(app: &App, what: &str, ok: impl Fn(&[String]) -> bool) -> Result<Vec<String>> {
-    wait_until(what, UI_TIMEOUT, || async {
+    let last_seen = std::cell::RefCell::new(Vec::new());
+    let outcome = wait_until(what, UI_TIMEOUT, || async {
         let mut ids = Vec::new();
         for row in app
             .driver
@@ -195,9 +197,47 @@ async fn wait_rows(app: &App, what: &str, ok: impl Fn(&[String]) -> bool) -> Res
                 Err(_) => return Ok(None),
             }
         }
-        Ok(ok(&ids).then_some(ids))
+        let done = ok(&ids);
+        *last_seen.borrow_mut() = ids.clone();
+        Ok(done.then_some(ids))
     })
-    .await
+    .await;
+    match outcome {
+        Err(HarnessError::Timeout(..)) => {
+            let search = search_value(app).await?;
+            let count = app
+                .driver
+                .find(By::Css("[data-testid=credential-count]"))
+                .await?
+                .text()
+                .await?;
+            let notes = match app
+                .driver
+                .find(By::Css("main .error-note, main .empty"))
+                .await
+            {
+                Ok(note) => note.text().await?,
+                Err(_) => String::new(),
+            };
+            Err(failed(format!(
+                "timed out after {UI_TIMEOUT:?} waiting for {what}: the table showed {:?}, \
+                 the search box held {search:?}, the count read {count:?} {notes}",
+                last_seen.borrow()
+            )))
+        }
+        other => other,
+    }
+}
+
+/// What the search box holds now.
+async fn search_value(app: &App) -> Result<String> {
+    Ok(app
+        .driver
+        .find(By::Css("#credential-search"))
+        .await?
+        .prop("value")
+        .await?
+        .unwrap_or_default())
 }
 
 async fn search(app: &App, text: &str) -> Result<()> {
@@ -229,6 +269,23 @@ async fn scenario(
         .await?
         .send_keys(billing.as_str())
         .await?;
+    // Every keystroke must reach the box: a character lost on the way would leave a search that
+    // matches nothing, and the wait below could not say why.
+    let held = wait_until(
+        "the search box to hold the accessor",
+        UI_TIMEOUT,
+        || async {
+            let value = search_value(app).await?;
+            Ok((value == billing).then_some(()))
+        },
+    )
+    .await;
+    if held.is_err() {
+        return Err(failed(format!(
+            "typed {billing:?} into the search box, it holds {:?}",
+            search_value(app).await?
+        )));
+    }
     wait_rows(app, "the svc-billing token alone", |ids| {
         ids == [billing.clone()]
     })
