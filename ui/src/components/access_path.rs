@@ -5,7 +5,7 @@
 use portcullis_model::{AccessPath, IpcError, Readiness, RevocationPlanItem, RevocationTarget};
 use yew::prelude::*;
 
-use super::revoke::{list, RevocationResult};
+use super::revoke::{plan_view, RevocationResult};
 use super::{Dialog, ErrorNote};
 use crate::hooks::access::edge_target;
 use crate::hooks::credentials::Revocation;
@@ -94,32 +94,12 @@ pub fn TargetRevokeDialog(props: &TargetRevokeProps) -> Html {
         },
         None => html! {
             <>
-                <p class="plan-target"><strong>{ props.label.clone() }</strong></p>
+                <p class="muted">{ props.label.clone() }</p>
                 {
                     match &props.preview {
                         None => html! { <p class="checking"><span class="spinner" />{ "Working out what this will do…" }</p> },
                         Some(Err(e)) => html! { <ErrorNote error={e.clone()} context="Could not work out what this will do; nothing will be sent" /> },
-                        Some(Ok(p)) => html! {
-                            <div class="plan" data-testid="revoke-plan" data-readiness={p.readiness.as_str()}>
-                                <p data-testid="revoke-target">{ &p.description }</p>
-                                if !ready {
-                                    <div class="blocked" role="note">
-                                        <strong>{ "Nothing will be sent. " }</strong>
-                                        { p.blocked_reason.clone().unwrap_or_default() }
-                                        if !p.alternatives.is_empty() {
-                                            <ul>{ for p.alternatives.iter().map(|a| html! { <li>{ a }</li> }) }</ul>
-                                        }
-                                    </div>
-                                } else {
-                                    <p class="sent"><span class="muted">{ "Sends " }</span><code>{ &p.action }</code></p>
-                                    { list("What it does", "will", &p.will) }
-                                    { list("What it does NOT do", "will-not", &p.will_not) }
-                                    if !p.verify.is_empty() {
-                                        <p class="verify"><span class="muted">{ "Then proves it: " }</span>{ &p.verify }</p>
-                                    }
-                                }
-                            </div>
-                        },
+                        Some(Ok(p)) => plan_view(p),
                     }
                 }
                 <footer>

@@ -90,7 +90,7 @@ pub struct RevokeDialogProps {
 
 /// A titled list of the plan's sentences (what it does, does not do, takes down); nothing when
 /// there are none.
-pub(super) fn list(title: &str, class: &str, items: &[String]) -> Html {
+fn list(title: &str, class: &str, items: &[String]) -> Html {
     if items.is_empty() {
         return html! {};
     }
@@ -103,7 +103,9 @@ pub(super) fn list(title: &str, class: &str, items: &[String]) -> Html {
 }
 
 /// The plan item in words: what is sent, what happens, what does not, how it is checked.
-fn plan_view(p: &RevocationPlanItem) -> Html {
+/// What one revocation will send, do, not do and take down with it, and how it is then proved;
+/// or why nothing will be sent. Every revoke dialog shows a plan item this way.
+pub(super) fn plan_view(p: &RevocationPlanItem) -> Html {
     let blocked = p.readiness != Readiness::Ready;
     let collateral: Vec<String> = p.collateral.iter().map(|c| c.description.clone()).collect();
     html! {
@@ -124,7 +126,7 @@ fn plan_view(p: &RevocationPlanItem) -> Html {
                     { list("What it does NOT do", "will-not", &p.will_not) }
                     { list("Also goes down with it", "collateral", &collateral) }
                     if !p.verify.is_empty() {
-                        <p class="verify"><span class="muted">{ "Then proves it dead: " }</span>{ &p.verify }</p>
+                        <p class="verify"><span class="muted">{ "Then proves it gone: " }</span>{ &p.verify }</p>
                     }
                 </>
             }
