@@ -357,7 +357,10 @@ fn principal_matches(p: &PrincipalView, v: &str) -> bool {
 }
 
 impl Workspace {
-    async fn snapshot(&self) -> Result<Snapshot> {
+    /// The whole cache's credentials and backends; its principals only `with_principals` (a
+    /// selection that names principals): on a cache of many tokens reading them costs as much as
+    /// reading the credentials.
+    async fn snapshot(&self, with_principals: bool) -> Result<Snapshot> {
         let credentials = self
             .store
             .list_credentials(&portcullis_model::CredentialFilter {
@@ -368,7 +371,11 @@ impl Workspace {
         Ok(Snapshot {
             backends: self.store.list_backends().await?,
             credentials,
-            principals: self.store.list_principals(None, None).await?,
+            principals: if with_principals {
+                self.store.list_principals(None, None).await?
+            } else {
+                Vec::new()
+            },
         })
     }
 
@@ -539,7 +546,7 @@ impl Workspace {
                 "an empty selection would select everything: name a principal, client, scope, permission, backend, fingerprint, source or time window".into(),
             ));
         }
-        let snap = self.snapshot().await?;
+        let snap = self.snapshot(!selector.principal.is_empty()).await?;
         let tokens = TokenValues::new(tokens);
 
         // Backends in scope.
