@@ -16,6 +16,7 @@ use thirtyfour::prelude::*;
 pub use thirtyfour;
 
 pub mod cli;
+pub mod cli_ws;
 pub mod gate;
 pub mod sandbox_ws;
 

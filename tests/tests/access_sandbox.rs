@@ -3,20 +3,10 @@
 //! `scripts/sandbox.d/seed.toml` (policies, group roles, memberships, tokens, activity, exemptions)
 //! and the accessors the sandbox issued (`sandbox.json`), never from the answer itself.
 
-use portcullis_e2e::{repo_root, Sandbox};
+use portcullis_e2e::cli_ws::CliWs;
+use portcullis_e2e::repo_root;
 use serde_json::Value;
 use std::collections::BTreeSet;
-use std::path::PathBuf;
-use std::process::{Command, Stdio};
-
-fn bin() -> PathBuf {
-    let p = repo_root().join("target/debug/portcullis");
-    assert!(
-        p.exists(),
-        "build the CLI first: cargo build -p portcullis-cli"
-    );
-    p
-}
 
 fn seed() -> toml::Value {
     let text = std::fs::read_to_string(repo_root().join("scripts/sandbox.d/seed.toml")).unwrap();
@@ -42,104 +32,21 @@ fn strs(v: Option<&toml::Value>) -> Vec<String> {
 }
 
 /// A workspace with the three sandbox backends registered and synced.
-struct Ws {
-    dir: tempfile::TempDir,
-    sb: Sandbox,
+struct Ws(CliWs);
+
+impl std::ops::Deref for Ws {
+    type Target = CliWs;
+    fn deref(&self) -> &CliWs {
+        &self.0
+    }
 }
 
 impl Ws {
     fn synced() -> Ws {
-        let ws = Ws {
-            dir: tempfile::tempdir().unwrap(),
-            sb: Sandbox::load().unwrap(),
-        };
-        let oidc_url =
-            ws.sb
-                .oidc
-                .issuer
-                .replacen("://", &format!("://{}@", ws.sb.oidc.client_id), 1);
-        let oidc_log = ws.sb.oidc.event_log.display().to_string();
-        let bao_log = ws.sb.openbao.audit_log.display().to_string();
-        let pg_url = ws.sb.postgres.url.clone();
-        let bao_url = ws.sb.openbao.url.clone();
-        for args in [
-            vec![
-                "backend",
-                "add",
-                "oidc",
-                "--kind",
-                "oauth2",
-                "--url",
-                &oidc_url,
-                "--credential-env",
-                "T_OIDC_SECRET",
-                "--audit-log",
-                &oidc_log,
-            ],
-            vec![
-                "backend",
-                "add",
-                "openbao",
-                "--kind",
-                "vault",
-                "--url",
-                &bao_url,
-                "--credential-env",
-                "T_BAO_TOKEN",
-                "--audit-log",
-                &bao_log,
-            ],
-            vec![
-                "backend",
-                "add",
-                "postgres",
-                "--kind",
-                "postgres",
-                "--url",
-                &pg_url,
-                "--credential-env",
-                "T_PG_PASSWORD",
-            ],
-        ] {
-            ws.ok(&args);
-        }
-        for r in ws.json(&["sync"]).as_array().unwrap() {
-            assert_eq!(r["ok"], true, "sync failed: {r}");
-        }
-        ws
-    }
-
-    fn run(&self, args: &[&str]) -> std::process::Output {
-        Command::new(bin())
-            .arg("--workspace")
-            .arg(self.dir.path())
-            .args(args)
-            .env("T_OIDC_SECRET", &self.sb.oidc.client_secret)
-            .env("T_BAO_TOKEN", &self.sb.openbao.token)
-            .env("T_PG_PASSWORD", &self.sb.postgres.password)
-            .env_remove("PORTCULLIS_WORKSPACE")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> std::process::Output {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        let out = self.ok(&a);
-        serde_json::from_slice(&out.stdout)
-            .unwrap_or_else(|e| panic!("{args:?}: {e}\n{}", String::from_utf8_lossy(&out.stdout)))
+        let ws = CliWs::load();
+        ws.add_sandbox_backends();
+        ws.sync_all();
+        Ws(ws)
     }
 
     /// The cached principal id of the credential with this accessor (OpenBao tokens).

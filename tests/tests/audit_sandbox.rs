@@ -4,21 +4,12 @@
 //! `expect = "deny"`), exactly as often as the seed made it; page with cursors without gaps or
 //! duplicates; export; and import the same log files through `audit import`, twice.
 
+use portcullis_e2e::cli_ws::CliWs;
 use portcullis_e2e::sandbox_ws;
 use portcullis_e2e::{repo_root, Sandbox};
 use serde_json::Value;
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn bin() -> PathBuf {
-    let p = repo_root().join("target/debug/portcullis");
-    assert!(
-        p.exists(),
-        "build the CLI first: cargo build -p portcullis-cli"
-    );
-    p
-}
 
 fn seed() -> toml::Value {
     let text = std::fs::read_to_string(repo_root().join("scripts/sandbox.d/seed.toml")).unwrap();
@@ -30,52 +21,19 @@ fn fingerprint(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-struct Ws {
-    dir: tempfile::TempDir,
-    sb: Sandbox,
+/// A CLI workspace of the test's own, with the audit searches these tests make.
+struct Ws(CliWs);
+
+impl std::ops::Deref for Ws {
+    type Target = CliWs;
+    fn deref(&self) -> &CliWs {
+        &self.0
+    }
 }
 
 impl Ws {
     fn new() -> Ws {
-        Ws {
-            dir: tempfile::tempdir().unwrap(),
-            sb: Sandbox::load().unwrap(),
-        }
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        Command::new(bin())
-            .arg("--workspace")
-            .arg(self.dir.path())
-            .args(args)
-            .envs(sandbox_ws::secrets(&self.sb))
-            .env_remove("PORTCULLIS_WORKSPACE")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> Output {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        let out = self.ok(&a);
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: {e}\nstdout: {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
+        Ws(CliWs::load())
     }
 
     /// Every event matching `query`, walking all pages.

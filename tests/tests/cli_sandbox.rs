@@ -2,21 +2,13 @@
 //! PostgreSQL + pgaudit on loopback; `scripts/sandbox up`). Expectations come from the seed file
 //! `scripts/sandbox.d/seed.toml` and the tokens the sandbox issued (`sandbox.json`).
 
+use portcullis_e2e::cli_ws::CliWs;
 use portcullis_e2e::sandbox_ws;
 use portcullis_e2e::{repo_root, Sandbox};
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
-
-fn bin() -> PathBuf {
-    let p = repo_root().join("target/debug/portcullis");
-    assert!(
-        p.exists(),
-        "build the CLI first: cargo build -p portcullis-cli"
-    );
-    p
-}
 
 fn seed() -> toml::Value {
     let text = std::fs::read_to_string(repo_root().join("scripts/sandbox.d/seed.toml")).unwrap();
@@ -32,84 +24,7 @@ fn credentials_file() -> Value {
         .unwrap()
 }
 
-struct Ws {
-    dir: tempfile::TempDir,
-    sb: Sandbox,
-}
-
-impl Ws {
-    fn new() -> Ws {
-        Ws {
-            dir: tempfile::tempdir().unwrap(),
-            sb: Sandbox::load().unwrap(),
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
-        c.arg("--workspace").arg(self.dir.path()).args(args);
-        c.envs(sandbox_ws::secrets(&self.sb))
-            .env_remove("PORTCULLIS_WORKSPACE");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    fn run_stdin(&self, args: &[&str], stdin: &str) -> Output {
-        use std::io::Write;
-        let mut child = self
-            .cmd(args)
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        child
-            .stdin
-            .take()
-            .unwrap()
-            .write_all(stdin.as_bytes())
-            .unwrap();
-        child.wait_with_output().unwrap()
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        let out = self.run(&a);
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: {e}\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        })
-    }
-
-    fn ok(&self, args: &[&str]) -> Output {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn add_sandbox_backends(&self) {
-        sandbox_ws::add_backends(self.dir.path(), &self.sb).unwrap();
-    }
-
-    fn credentials(&self, backend: &str) -> Vec<Value> {
-        self.json(&["credentials", "--backend", backend])
-            .as_array()
-            .unwrap()
-            .clone()
-    }
-}
+type Ws = CliWs;
 
 fn token(sb: &Sandbox, name: &str) -> (String, Option<String>) {
     let t = &sb.tokens[name];
@@ -152,7 +67,7 @@ fn toml_strings(v: &toml::Value) -> Vec<String> {
 
 #[test]
 fn checks_pass_and_sync_matches_the_seed() {
-    let ws = Ws::new();
+    let ws = Ws::load();
     ws.add_sandbox_backends();
     for b in ["oidc", "openbao", "postgres"] {
         let report = ws.json(&["backend", "check", b]);
@@ -298,7 +213,7 @@ fn checks_pass_and_sync_matches_the_seed() {
 
 #[test]
 fn triage_recognises_tokens_and_tells_which_backend() {
-    let ws = Ws::new();
+    let ws = Ws::load();
     ws.add_sandbox_backends();
     let (oidc_value, _) = token(&ws.sb, "oidc-reporting");
     let out = ws.run_stdin(&["--json", "token", "inspect"], &oidc_value);
@@ -384,7 +299,7 @@ fn bao_create_token(sb: &Sandbox, policy: &str) -> (String, String) {
 
 #[test]
 fn revoking_one_credential_of_each_backend_is_confirmed_by_the_backend() {
-    let ws = Ws::new();
+    let ws = Ws::load();
     ws.add_sandbox_backends();
 
     // OpenBao: a token created now appears after the next sync, and revoking it by id kills it.
@@ -485,7 +400,7 @@ fn revoking_one_credential_of_each_backend_is_confirmed_by_the_backend() {
 
 #[test]
 fn unreachable_backends_and_wrong_credentials_get_their_codes() {
-    let ws = Ws::new();
+    let ws = Ws::load();
     let closed = std::net::TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -612,7 +527,7 @@ fn audit_lines(src: &Path, events: usize) -> Vec<String> {
 #[test]
 fn a_sync_killed_halfway_resumes_and_ends_with_the_same_counts() {
     use std::io::Write;
-    let ws = Ws::new();
+    let ws = Ws::load();
     let lines = audit_lines(&ws.sb.openbao.audit_log, 9_000);
     let log = ws.dir.path().join("audit.log");
     let status = Command::new("mkfifo").arg(&log).status().unwrap();
@@ -687,7 +602,7 @@ fn keychain_credentials_work_and_never_touch_the_workspace() {
         std::env::var_os("PORTCULLIS_TEST_KEYRING").is_some(),
         "run under tests/with-keyring.sh (make test does), which provides a private unlocked keyring"
     );
-    let ws = Ws::new();
+    let ws = Ws::load();
     let token = ws.sb.openbao.token.clone();
     let out = ws.run_stdin(
         &[

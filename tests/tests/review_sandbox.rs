@@ -8,21 +8,11 @@
 //! them as the backends do (`client:ci-bot`, a token fingerprint, `login:grace`). [`SeedNames`]
 //! translates, from seed.toml and sandbox.json, and nothing else.
 
-use portcullis_e2e::sandbox_ws;
+use portcullis_e2e::cli_ws::CliWs;
 use portcullis_e2e::{repo_root, reseed_sandbox, Sandbox};
 use serde_json::{json, Value};
 use std::collections::{BTreeSet, HashMap};
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
-
-fn bin() -> PathBuf {
-    let p = repo_root().join("target/debug/portcullis");
-    assert!(
-        p.exists(),
-        "build the CLI first: cargo build -p portcullis-cli"
-    );
-    p
-}
+use std::path::Path;
 
 fn seed() -> toml::Value {
     let text = std::fs::read_to_string(repo_root().join("scripts/sandbox.d/seed.toml")).unwrap();
@@ -34,59 +24,7 @@ fn fingerprint(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-struct Ws {
-    dir: tempfile::TempDir,
-    sb: Sandbox,
-}
-
-impl Ws {
-    fn new(sb: Sandbox) -> Ws {
-        Ws {
-            dir: tempfile::tempdir().unwrap(),
-            sb,
-        }
-    }
-
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
-        c.arg("--workspace").arg(self.dir.path()).args(args);
-        c.envs(sandbox_ws::secrets(&self.sb))
-            .env("PORTCULLIS_ACTOR", "review-test")
-            .env_remove("PORTCULLIS_WORKSPACE");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    fn ok(&self, args: &[&str]) -> Output {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        let out = self.ok(&a);
-        serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: {e}\nstdout: {}",
-                String::from_utf8_lossy(&out.stdout)
-            )
-        })
-    }
-
-    fn add_sandbox_backends(&self) {
-        sandbox_ws::add_backends(self.dir.path(), &self.sb).unwrap();
-    }
-}
+type Ws = CliWs;
 
 /// The seed's names for what findings name in backend terms.
 struct SeedNames {
@@ -219,7 +157,7 @@ fn review_reports_exactly_the_seeds_findings_and_a_campaign_exports_verifiable_e
     // Other tests revoke seeded credentials: start from the pristine seed.
     let sb = reseed_sandbox().unwrap();
     let seed = seed();
-    let ws = Ws::new(sb);
+    let ws = Ws::new(sb).acting_as("review-test");
     ws.add_sandbox_backends();
     ws.ok(&["sync"]);
 

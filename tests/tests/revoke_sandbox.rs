@@ -12,24 +12,17 @@
 //! portcullis-e2e --test revoke_sandbox -- --test-threads=1`. The incident test re-seeds the
 //! sandbox when it ends (`reseed_sandbox`), so later tests see the pristine seed.
 
+use portcullis_e2e::cli_ws::CliWs;
 use portcullis_e2e::gate::{AfterLimit, Gate};
-use portcullis_e2e::{repo_root, reseed_sandbox, Sandbox};
+use portcullis_e2e::sandbox_ws::{BAO_VAR, OIDC_VAR, PG_VAR};
+use portcullis_e2e::{reseed_sandbox, Sandbox};
 use serde_json::Value;
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::{Child, Command, Output, Stdio};
+use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 const DEADLINE: Duration = Duration::from_secs(90);
-
-fn bin() -> PathBuf {
-    let p = repo_root().join("target/debug/portcullis");
-    assert!(
-        p.exists(),
-        "build the CLI first: cargo build -p portcullis-cli"
-    );
-    p
-}
 
 fn sandbox_dir() -> PathBuf {
     Sandbox::path().parent().unwrap().to_path_buf()
@@ -45,79 +38,25 @@ fn fingerprint(s: &str) -> String {
     hex::encode(Sha256::digest(s.as_bytes()))
 }
 
-/// A workspace of its own, with the CLI pointed at it and the sandbox secrets in env vars.
-struct Ws {
-    dir: tempfile::TempDir,
-    sb: Sandbox,
+/// A CLI workspace of the test's own (acting as `e2e-reviewer`), with the journal checks these
+/// tests make.
+struct Ws(CliWs);
+
+impl std::ops::Deref for Ws {
+    type Target = CliWs;
+    fn deref(&self) -> &CliWs {
+        &self.0
+    }
 }
 
 impl Ws {
     fn new() -> Ws {
-        Ws {
-            dir: tempfile::tempdir().unwrap(),
-            sb: Sandbox::load().unwrap(),
-        }
+        Ws(CliWs::load().acting_as("e2e-reviewer"))
     }
 
-    fn cmd(&self, args: &[&str]) -> Command {
-        let mut c = Command::new(bin());
-        c.arg("--workspace").arg(self.dir.path()).args(args);
-        c.env("T_OIDC_SECRET", &self.sb.oidc.client_secret)
-            .env("T_BAO_TOKEN", &self.sb.openbao.token)
-            .env("T_PG_PASSWORD", &self.sb.postgres.password)
-            .env("PORTCULLIS_ACTOR", "e2e-reviewer")
-            .env_remove("PORTCULLIS_WORKSPACE");
-        c
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.cmd(args).stdin(Stdio::null()).output().unwrap()
-    }
-
-    fn json_of(&self, args: &[&str]) -> (Value, Output) {
-        let mut a = vec!["--json"];
-        a.extend_from_slice(args);
-        let out = self.run(&a);
-        let v = serde_json::from_slice(&out.stdout).unwrap_or_else(|e| {
-            panic!(
-                "{args:?}: {e}\nstdout: {}\nstderr: {}",
-                String::from_utf8_lossy(&out.stdout),
-                String::from_utf8_lossy(&out.stderr)
-            )
-        });
-        (v, out)
-    }
-
-    fn json(&self, args: &[&str]) -> Value {
-        self.json_of(args).0
-    }
-
-    fn ok(&self, args: &[&str]) -> Output {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "{args:?} failed: {}\n{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        out
-    }
-
-    fn add_backend(&self, name: &str, kind: &str, url: &str, env: &str) {
-        self.ok(&[
-            "backend",
-            "add",
-            name,
-            "--kind",
-            kind,
-            "--url",
-            url,
-            "--credential-env",
-            env,
-        ]);
-    }
-
-    fn add_sandbox_backends(&self) {
+    /// The three sandbox backends without OpenBao's audit log: revoking needs none, and every
+    /// sync would otherwise ingest a log these tests grow by thousands of entries.
+    fn add_backends_for_revocation(&self) {
         let oidc_url =
             self.sb
                 .oidc
@@ -133,24 +72,12 @@ impl Ws {
             "--url",
             &oidc_url,
             "--credential-env",
-            "T_OIDC_SECRET",
+            OIDC_VAR,
             "--audit-log",
             &oidc_log,
         ]);
-        self.add_backend("openbao", "vault", &self.sb.openbao.url, "T_BAO_TOKEN");
-        self.add_backend(
-            "postgres",
-            "postgres",
-            &self.sb.postgres.url,
-            "T_PG_PASSWORD",
-        );
-    }
-
-    fn credentials(&self, backend: &str) -> Vec<Value> {
-        self.json(&["credentials", "--backend", backend])
-            .as_array()
-            .unwrap()
-            .clone()
+        self.add_backend("openbao", "vault", &self.sb.openbao.url, BAO_VAR);
+        self.add_backend("postgres", "postgres", &self.sb.postgres.url, PG_VAR);
     }
 
     fn tokens_file(&self, values: &[&str]) -> String {
@@ -301,7 +228,7 @@ fn items_by_key(v: &Value) -> HashMap<String, Value> {
 #[test]
 fn one_credential_of_each_backend_is_previewed_revoked_and_verified() {
     let ws = Ws::new();
-    ws.add_sandbox_backends();
+    ws.add_backends_for_revocation();
 
     // OpenBao: a token created now; the preview says what will and will not happen.
     let (value, accessor) = bao_tokens(&ws.sb, "e2e-one-click", 1).remove(0);
@@ -411,7 +338,7 @@ fn one_credential_of_each_backend_is_previewed_revoked_and_verified() {
 #[test]
 fn incident_revokes_everything_alice_holds_across_all_backends() {
     let ws = Ws::new();
-    ws.add_sandbox_backends();
+    ws.add_backends_for_revocation();
     let sb = ws.sb.clone();
     let mut session = psql(&sb, "alice", "SELECT pg_sleep(300)", "e2e-alice")
         .stdout(Stdio::null())
@@ -575,7 +502,7 @@ fn a_bulk_revocation_killed_with_sigkill_resumes_and_sends_nothing_twice() {
     let tokens = bao_tokens(&ws.sb, &policy, TOKENS);
     let accessors: Vec<String> = tokens.iter().map(|(_, a)| a.clone()).collect();
     let gate = Gate::start(&ws.sb.openbao.url, BEFORE_KILL, AfterLimit::Hold);
-    ws.add_backend("openbao", "vault", &gate.url(), "T_BAO_TOKEN");
+    ws.add_backend("openbao", "vault", &gate.url(), BAO_VAR);
     sync_until_listed(&ws, "openbao", &accessors);
 
     let selection = format!("scope={policy}");
@@ -692,8 +619,8 @@ fn a_backend_that_dies_mid_run_fails_its_items_with_reasons_while_the_rest_compl
     let steady_acc: Vec<String> = steady.iter().map(|(_, a)| a.clone()).collect();
     let doomed_acc: Vec<String> = doomed.iter().map(|(_, a)| a.clone()).collect();
     let gate = Gate::start(&ws.sb.openbao.url, BEFORE_DEATH, AfterLimit::Die);
-    ws.add_backend("openbao", "vault", &ws.sb.openbao.url, "T_BAO_TOKEN");
-    ws.add_backend("bao-dying", "vault", &gate.url(), "T_BAO_TOKEN");
+    ws.add_backend("openbao", "vault", &ws.sb.openbao.url, BAO_VAR);
+    ws.add_backend("bao-dying", "vault", &gate.url(), BAO_VAR);
     let direct = sync_until_listed(&ws, "openbao", &steady_acc);
     let dying = sync_until_listed(&ws, "bao-dying", &doomed_acc);
     let ids = |creds: &[Value], accs: &[String]| -> Vec<String> {
