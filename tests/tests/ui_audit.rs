@@ -4,12 +4,14 @@
 //! search; a row opens the raw event; the credential pivot filters on the credential that made
 //! the request; `#/audit?q=credential:ID` opens pre-filtered; a range picked on the timeline adds
 //! since:/until:; the result exports to a CSV file; re-importing the OpenBao audit log is counted
-//! as duplicates, not added twice.
+//! as duplicates, not added twice; an event of a seeded OpenBao token offers Revoke, whose
+//! preview names the call, and a cancel sends nothing.
 //! Needs a display (Xvfb), tauri-driver, the sandbox, and `target/debug/portcullis{,-app}`.
 
 use std::ffi::OsStr;
 use std::path::Path;
 
+use portcullis_e2e::cli::curl_json;
 use portcullis_e2e::sandbox_ws::{add_and_sync, BAO_VAR, OIDC_VAR, PG_VAR};
 use portcullis_e2e::thirtyfour::prelude::*;
 use portcullis_e2e::{wait_until, App, HarnessError, Result, Sandbox, UI_TIMEOUT};
@@ -233,6 +235,64 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
     assert!(dups > 0, "duplicates counted");
     let shot = app.screenshot("ui-audit-import.png").await?;
     eprintln!("screenshot: {}", shot.display());
+    app.driver
+        .action_chain()
+        .send_keys(Key::Escape)
+        .perform()
+        .await?;
+    wait_until("the import dialog to close", UI_TIMEOUT, || async {
+        Ok((app.count("#audit-import").await? == 0).then_some(()))
+    })
+    .await?;
+
+    // From an event to revocation: an event of a seeded OpenBao token shows the cached token
+    // and a Revoke action whose preview says what would be sent. Cancelled: nothing is sent,
+    // and OpenBao still accepts the token.
+    let billing = &sb.tokens["bao-svc-billing"];
+    let (value, accessor) = match (billing["value"].as_str(), billing["accessor"].as_str()) {
+        (Some(v), Some(a)) => (v, a),
+        _ => return Err(failed("sandbox.json has no bao-svc-billing token")),
+    };
+    app.driver
+        .execute(
+            &format!("location.hash = '#/audit?q=credential%3A{accessor}'"),
+            vec![],
+        )
+        .await?;
+    wait_rows(app, "the billing token's events", |r| {
+        !r.is_empty() && r.iter().all(|(_, _, c)| c == accessor)
+    })
+    .await?;
+    app.click("[data-testid=audit-row] .c-time").await?;
+    app.wait_css("#audit-detail [data-testid=detail-credential][data-status=active]")
+        .await?;
+    app.click("#audit-detail [data-testid=detail-revoke]")
+        .await?;
+    let plan = app
+        .text("#target-revoke-dialog [data-testid=revoke-plan]")
+        .await?;
+    assert!(
+        plan.contains("revoke-accessor") && plan.contains(accessor),
+        "the preview names the call and the token: {plan}"
+    );
+    let shot = app.screenshot("ui-audit-revoke.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+    app.click("#target-revoke-dialog button.ghost").await?;
+    wait_until("the revoke dialog to close", UI_TIMEOUT, || async {
+        Ok((app.count("#target-revoke-dialog").await? == 0).then_some(()))
+    })
+    .await?;
+    app.wait_css("#audit-detail [data-testid=detail-credential][data-status=active]")
+        .await?;
+    let alive = curl_json(&[
+        "-H",
+        &format!("X-Vault-Token: {value}"),
+        &format!("{}/v1/auth/token/lookup-self", sb.openbao.url),
+    ])?;
+    assert!(
+        alive["data"].is_object(),
+        "a cancelled revocation sent nothing: {alive}"
+    );
     Ok(())
 }
 

@@ -746,3 +746,76 @@ mod paging {
         }
     }
 }
+
+/// An event's detail carries the cached credential it names, so the Audit page can offer to
+/// revoke it; an event naming a credential the cache does not hold (another backend's, or one
+/// never synced) carries none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_event_names_its_cached_credential_for_revocation() {
+    let (_dir, ws) = workspace().await;
+    let b = add_backend(&ws, "bao", BackendKind::Vault).await;
+    let other = add_backend(&ws, "bao-2", BackendKind::Vault).await;
+    seed(
+        &ws,
+        b,
+        &[
+            (60, "alice", "acc-alice", Outcome::Allow, "10.0.0.1"),
+            (120, "ghost", "acc-ghost", Outcome::Deny, "10.0.0.9"),
+        ],
+    )
+    .await;
+    seed(
+        &ws,
+        other,
+        &[(180, "alice", "acc-alice", Outcome::Allow, "10.0.0.1")],
+    )
+    .await;
+    ws.store()
+        .replace_inventory(
+            b,
+            &Inventory {
+                credentials: vec![Credential {
+                    external_id: "acc-alice".into(),
+                    kind: CredentialKind::Accessor,
+                    principal_external_id: Some("alice".into()),
+                    client: None,
+                    scopes: vec!["billing-rw".into()],
+                    issued_at: None,
+                    expires_at: None,
+                    last_used_at: None,
+                    status: CredentialStatus::Active,
+                    attrs: json!({}),
+                }],
+                ..Inventory::default()
+            },
+        )
+        .await
+        .unwrap();
+    let detail_of = |query: &'static str| {
+        let ws = &ws;
+        async move {
+            let page = ws.audit_search(query, None, 10).await.unwrap();
+            assert_eq!(page.events.len(), 1, "{query}: {:?}", page.events);
+            ws.audit_event(page.events[0].id).await.unwrap()
+        }
+    };
+
+    let named = detail_of("backend:bao actor:alice").await;
+    let cached = named.credential.expect("the cache holds acc-alice");
+    assert_eq!(
+        (cached.backend.as_str(), cached.external_id.as_str()),
+        ("bao", "acc-alice")
+    );
+    assert_eq!(cached.status, CredentialStatus::Active);
+    assert_eq!(
+        ws.store().credential_by_id(cached.id).await.unwrap().id,
+        cached.id
+    );
+
+    assert!(detail_of("backend:bao actor:ghost")
+        .await
+        .credential
+        .is_none());
+    // The same external id on a backend whose cache lacks it: not bao's credential.
+    assert!(detail_of("backend:bao-2").await.credential.is_none());
+}

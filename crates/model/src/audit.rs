@@ -133,6 +133,10 @@ pub struct AuditEventDetail {
     pub raw: serde_json::Value,
     /// Ready-made searches around this event: same actor, same credential, same resource.
     pub pivots: Vec<Pivot>,
+    /// The cached credential the event names, when the cache knows it: what the reviewer can
+    /// revoke from the event.
+    #[serde(default)]
+    pub credential: Option<crate::CredentialView>,
 }
 
 /// A query a reviewer can jump to from an event or a highlight.

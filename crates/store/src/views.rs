@@ -221,6 +221,21 @@ impl Store {
             })
     }
 
+    /// The cached credential a backend knows by `external_id` (what its audit events name), if
+    /// any.
+    pub async fn credential_by_external_id(
+        &self,
+        backend: &str,
+        external_id: &str,
+    ) -> Result<Option<CredentialView>> {
+        let mut q = RawQuery::credentials(ts(chrono::Utc::now()));
+        q.push(" WHERE b.name = ")
+            .bind(backend.to_string())
+            .push(" AND c.external_id = ")
+            .bind(external_id.to_string());
+        Ok(self.credential_rows(q).await?.pop())
+    }
+
     pub async fn list_principals(
         &self,
         backend: Option<&str>,

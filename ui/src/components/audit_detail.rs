@@ -1,10 +1,16 @@
 //! One audit event in a side panel: its facts, the record exactly as the backend delivered it
-//! (pretty JSON), and the engine's pivots (same actor, same credential, same resource, same source).
+//! (pretty JSON), the engine's pivots (same actor, same credential, same resource, same source),
+//! and a Revoke action for the credential it names when the cache holds it (journey 3: from the
+//! suspicious event straight to revocation).
 
-use portcullis_model::{AuditEventDetail, AuditField, IpcError};
+use portcullis_model::{
+    AuditEventDetail, AuditField, CredentialStatus, CredentialView, IpcError, RevocationTarget,
+};
 use yew::prelude::*;
 
+use super::credential_detail::status_pill;
 use super::{ErrorNote, Time};
+use crate::hooks::credentials::{kind_label, revocable};
 use crate::hooks::Remote;
 
 #[derive(Properties, PartialEq)]
@@ -13,13 +19,52 @@ pub struct AuditDetailProps {
     pub on_close: Callback<()>,
     /// Replaces the search with a pivot's query.
     pub on_pivot: Callback<String>,
+    /// Opens the revoke dialog for a target, with the label it shows.
+    pub on_revoke: Callback<(RevocationTarget, String)>,
 }
 
 fn pretty(raw: &serde_json::Value) -> String {
     serde_json::to_string_pretty(raw).unwrap_or_else(|_| raw.to_string())
 }
 
-fn body(d: &AuditEventDetail, on_pivot: &Callback<String>) -> Html {
+/// The cached credential's status and, where the Credentials page would offer it, Revoke (or
+/// why not, e.g. an OAuth 2.0 token is revoked only by its value, through triage).
+fn cached_credential(c: &CredentialView, on_revoke: &Callback<(RevocationTarget, String)>) -> Html {
+    let who = c
+        .principal_name
+        .clone()
+        .or_else(|| c.principal.clone())
+        .unwrap_or_else(|| "no principal".into());
+    let label = format!(
+        "{} {} of {who} on {}",
+        kind_label(c.kind),
+        c.external_id,
+        c.backend
+    );
+    let (target, cb) = (RevocationTarget::Credential { id: c.id }, on_revoke.clone());
+    let action = match revocable(c) {
+        Ok(()) if c.status != CredentialStatus::Expired => html! {
+            <button type="button" class="danger small" data-testid="detail-revoke"
+                    title="Revoke this credential: preview, confirm, then the backend proves it gone"
+                    onclick={Callback::from(move |_| cb.emit((target.clone(), label.clone())))}>{ "Revoke…" }</button>
+        },
+        Ok(()) => html! {},
+        Err(why) => {
+            html! { <span class="muted small" data-testid="detail-not-revocable">{ why }</span> }
+        }
+    };
+    html! {
+        <span class="detail-credential" data-testid="detail-credential" data-status={c.status.as_str()}>
+            { status_pill(c.status) }{ " " }{ action }
+        </span>
+    }
+}
+
+fn body(
+    d: &AuditEventDetail,
+    on_pivot: &Callback<String>,
+    on_revoke: &Callback<(RevocationTarget, String)>,
+) -> Html {
     let e = &d.event;
     let credential_pivot = e
         .credential
@@ -37,6 +82,11 @@ fn body(d: &AuditEventDetail, on_pivot: &Callback<String>) -> Html {
                     if let (Some(c), Some(q)) = (&e.credential, &credential_pivot) {
                         <button class="link" data-testid="detail-credential-pivot" title="Every event of this credential"
                                 onclick={{ let (p, q) = (on_pivot.clone(), q.clone()); Callback::from(move |_| p.emit(q.clone())) }}>{ c }</button>
+                        if let Some(cached) = &d.credential {
+                            { " " }{ cached_credential(cached, on_revoke) }
+                        } else {
+                            <span class="muted" data-testid="detail-credential-uncached">{ " · not in the cache: sync its backend, or triage the token (T), to revoke it" }</span>
+                        }
                     } else { { "—" } }
                 </dd>
                 <dt>{ "Action" }</dt><dd><code>{ &e.action }</code></dd>
@@ -65,7 +115,7 @@ pub fn AuditDetail(props: &AuditDetailProps) -> Html {
     let content = match &props.detail {
         Remote::Loading => html! { <p class="loading">{ "Loading…" }</p> },
         Remote::Failed(e) => failed(e),
-        Remote::Ready(d) => body(d, &props.on_pivot),
+        Remote::Ready(d) => body(d, &props.on_pivot, &props.on_revoke),
     };
     let panel = html! {
         <aside id="audit-detail" class="drawer audit-drawer" aria-label="Audit event">

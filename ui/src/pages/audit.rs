@@ -11,9 +11,11 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::PageHead;
+use crate::components::access_path::TargetRevokeDialog;
 use crate::components::audit_detail::AuditDetail;
 use crate::components::audit_timeline::AuditTimelineChart;
 use crate::components::{Dialog, EmptyState, ErrorNote};
+use crate::hooks::access::use_target_revoke;
 use crate::hooks::audit::{
     add_term, use_audit, wants_more, window, with_range, ImportState, ROW_HEIGHT,
 };
@@ -276,11 +278,22 @@ pub fn AuditPage(props: &AuditProps) -> Html {
             let _ = w.location().set_hash(&href);
         }
     });
+    // After a revocation the open event shows the credential's new status.
+    let revoke = {
+        let (open, selected) = (audit.open.clone(), selected.clone());
+        use_target_revoke(Callback::from(move |()| {
+            if let Some(id) = *selected {
+                open.emit(id);
+            }
+        }))
+    };
     {
         let (close, selected, importing) =
             (audit.close.clone(), selected.clone(), importing.clone());
+        let revoking = revoke.current.open.is_some();
         use_keydown(Callback::from(move |e: web_sys::KeyboardEvent| {
-            if e.key() == "Escape" && selected.is_some() && !*importing {
+            // Esc closes the revoke dialog first (the dialog handles it), then the event.
+            if e.key() == "Escape" && selected.is_some() && !*importing && !revoking {
                 close.emit(());
                 selected.set(None);
             }
@@ -478,7 +491,7 @@ pub fn AuditPage(props: &AuditProps) -> Html {
                     c.emit(())
                 })
             };
-            html! { <AuditDetail detail={d.clone()} on_close={close} on_pivot={on_replace.clone()} /> }
+            html! { <AuditDetail detail={d.clone()} on_close={close} on_pivot={on_replace.clone()} on_revoke={revoke.start.clone()} /> }
         }
         None => html! {},
     };
@@ -529,6 +542,10 @@ pub fn AuditPage(props: &AuditProps) -> Html {
             { table }
             { detail }
             { import_dialog }
+            if let Some((_, label)) = &revoke.current.open {
+                <TargetRevokeDialog label={label.clone()} preview={revoke.current.preview.clone()}
+                    state={revoke.current.state.clone()} on_confirm={revoke.confirm.clone()} on_close={revoke.close.clone()} />
+            }
         </>
     }
 }

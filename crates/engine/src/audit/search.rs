@@ -386,12 +386,21 @@ impl Workspace {
                 query: AuditField::Source.term(ip),
             });
         }
+        let credential = match &row.credential {
+            Some(c) => {
+                self.store
+                    .credential_by_external_id(&rec.backend, c)
+                    .await?
+            }
+            None => None,
+        };
         Ok(AuditEventDetail {
             event: rec.row.into_view(rec.backend),
             backend_kind: rec.backend_kind,
             dedup_key: rec.dedup_key,
             raw,
             pivots,
+            credential,
         })
     }
 
