@@ -3,6 +3,7 @@
 use portcullis_model::IpcError;
 use serde::Serialize;
 
+#[derive(Clone, Copy)]
 pub struct Output {
     pub json: bool,
 }

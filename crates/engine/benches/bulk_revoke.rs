@@ -131,8 +131,9 @@ async fn raw_revoke(
 ) -> Result<(), Error> {
     use futures::StreamExt;
     let client = reqwest::Client::new();
-    let dead: Vec<bool> = futures::stream::iter(accessors)
-        .map(|a| {
+    // Owned items: with borrowed ones rustc cannot prove the future `Send` (`tokio::spawn`).
+    let dead: Vec<bool> = futures::stream::iter(accessors.to_vec())
+        .map(|a: String| {
             let client = client.clone();
             async move {
                 let body = serde_json::json!({ "accessor": a });
@@ -193,7 +194,13 @@ fn main() -> Result<(), Error> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
-    rt.block_on(run())
+    // On a worker, as the app's commands and the CLI run it: driven from `block_on` instead, each
+    // request and reply crosses between the main thread and a worker.
+    rt.block_on(async {
+        tokio::spawn(run())
+            .await
+            .map_err(|e| -> Error { e.to_string().into() })?
+    })
 }
 
 /// A TCP proxy that holds every chunk `delay` before passing it on, in both directions: the
