@@ -277,6 +277,9 @@ pub fn verdict(o: &RevocationOutcome) -> Verdict {
 }
 
 /// A revocation started from this page.
+// One lives per revocation on screen: boxing the outcome would save nothing worth the
+// indirection (the lint fires on 64-bit targets only, not on wasm32).
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Revocation {
     Running,
