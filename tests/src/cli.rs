@@ -2,7 +2,7 @@
 //! backend secrets passed by environment variable (never as arguments), JSON answers parsed.
 
 use std::path::Path;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 
 use serde_json::Value;
 
@@ -31,14 +31,13 @@ pub fn portcullis(workspace: &Path, env: &[(&str, &str)], args: &[&str]) -> Resu
     Ok(cmd)
 }
 
-/// Runs `portcullis --json ARGS…`, requires success, and parses its answer.
-pub fn portcullis_json(workspace: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Value> {
-    let mut all = vec!["--json"];
-    all.extend_from_slice(args);
-    let out = portcullis(workspace, env, &all)?
+/// Runs `portcullis ARGS…` and requires success: its output, or an error carrying what it
+/// printed.
+pub fn portcullis_ok(workspace: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Output> {
+    let out = portcullis(workspace, env, args)?
         .output()
         .map_err(|source| HarnessError::Io {
-            what: "running portcullis".into(),
+            what: format!("running portcullis {args:?}"),
             source,
         })?;
     if !out.status.success() {
@@ -48,6 +47,14 @@ pub fn portcullis_json(workspace: &Path, env: &[(&str, &str)], args: &[&str]) ->
             String::from_utf8_lossy(&out.stderr)
         )));
     }
+    Ok(out)
+}
+
+/// Runs `portcullis --json ARGS…`, requires success, and parses its answer.
+pub fn portcullis_json(workspace: &Path, env: &[(&str, &str)], args: &[&str]) -> Result<Value> {
+    let mut all = vec!["--json"];
+    all.extend_from_slice(args);
+    let out = portcullis_ok(workspace, env, &all)?;
     serde_json::from_slice(&out.stdout).map_err(|e| {
         HarnessError::Failed(format!(
             "portcullis {args:?} answered no JSON ({e}): {}",

@@ -309,6 +309,14 @@ impl App {
         .await
     }
 
+    /// Waits until nothing matches `css` (a dialog closed).
+    pub async fn wait_gone(&self, css: &str) -> Result<()> {
+        wait_until(&format!("{css} to go"), UI_TIMEOUT, || async {
+            Ok((self.count(css).await? == 0).then_some(()))
+        })
+        .await
+    }
+
     /// Scrolls the element matching `css` into view, once it appears.
     pub async fn scroll_to(&self, css: &str) -> Result<()> {
         self.wait_css(css).await?.scroll_into_view().await?;

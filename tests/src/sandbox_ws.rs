@@ -8,7 +8,7 @@ use std::path::Path;
 
 use serde_json::Value;
 
-use crate::cli::portcullis;
+use crate::cli::portcullis_ok;
 use crate::{App, HarnessError, Result, Sandbox};
 
 /// The environment variables the sandbox backends' credentials are registered under.
@@ -27,19 +27,7 @@ pub fn secrets(sb: &Sandbox) -> [(&'static str, &str); 3] {
 
 /// Runs `portcullis ARGS…` on `workspace` with the sandbox secrets set; its stdout on success.
 pub fn cli(workspace: &Path, sb: &Sandbox, args: &[&str]) -> Result<String> {
-    let out = portcullis(workspace, &secrets(sb), args)?
-        .output()
-        .map_err(|source| HarnessError::Io {
-            what: format!("running portcullis {args:?}"),
-            source,
-        })?;
-    if !out.status.success() {
-        return Err(HarnessError::Failed(format!(
-            "portcullis {args:?} failed: {}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        )));
-    }
+    let out = portcullis_ok(workspace, &secrets(sb), args)?;
     Ok(String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
@@ -60,6 +48,13 @@ pub fn add_and_sync(workspace: &Path, sb: &Sandbox) -> Result<()> {
 /// Registers the three sandbox backends (named `oidc`, `openbao`, `postgres`) with their audit
 /// logs, credentials by the variables above; nothing is synced.
 pub fn add_backends(workspace: &Path, sb: &Sandbox) -> Result<()> {
+    add_backends_with(workspace, sb, true)
+}
+
+/// [`add_backends`], with OpenBao's audit log registered only if `bao_audit_log`: tests that
+/// grow that log by thousands of entries and never read it leave it out, or every sync would
+/// ingest it.
+pub fn add_backends_with(workspace: &Path, sb: &Sandbox, bao_audit_log: bool) -> Result<()> {
     let oidc_url = sb
         .oidc
         .issuer
@@ -68,6 +63,18 @@ pub fn add_backends(workspace: &Path, sb: &Sandbox) -> Result<()> {
         sb.oidc.event_log.display().to_string(),
         sb.openbao.audit_log.display().to_string(),
     );
+    let mut openbao = vec![
+        "openbao",
+        "--kind",
+        "vault",
+        "--url",
+        &sb.openbao.url,
+        "--credential-env",
+        BAO_VAR,
+    ];
+    if bao_audit_log {
+        openbao.extend(["--audit-log", bao_log.as_str()]);
+    }
     let backends: [Vec<&str>; 3] = [
         vec![
             "oidc",
@@ -80,17 +87,7 @@ pub fn add_backends(workspace: &Path, sb: &Sandbox) -> Result<()> {
             "--audit-log",
             &oidc_log,
         ],
-        vec![
-            "openbao",
-            "--kind",
-            "vault",
-            "--url",
-            &sb.openbao.url,
-            "--credential-env",
-            BAO_VAR,
-            "--audit-log",
-            &bao_log,
-        ],
+        openbao,
         vec![
             "postgres",
             "--kind",

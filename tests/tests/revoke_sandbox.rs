@@ -14,7 +14,7 @@
 
 use portcullis_e2e::cli_ws::CliWs;
 use portcullis_e2e::gate::{AfterLimit, Gate};
-use portcullis_e2e::sandbox_ws::{BAO_VAR, OIDC_VAR, PG_VAR};
+use portcullis_e2e::sandbox_ws::{self, BAO_VAR};
 use portcullis_e2e::{reseed_sandbox, Sandbox};
 use serde_json::Value;
 use std::collections::HashMap;
@@ -57,27 +57,8 @@ impl Ws {
     /// The three sandbox backends without OpenBao's audit log: revoking needs none, and every
     /// sync would otherwise ingest a log these tests grow by thousands of entries.
     fn add_backends_for_revocation(&self) {
-        let oidc_url =
-            self.sb
-                .oidc
-                .issuer
-                .replacen("://", &format!("://{}@", self.sb.oidc.client_id), 1);
-        let oidc_log = self.sb.oidc.event_log.display().to_string();
-        self.ok(&[
-            "backend",
-            "add",
-            "oidc",
-            "--kind",
-            "oauth2",
-            "--url",
-            &oidc_url,
-            "--credential-env",
-            OIDC_VAR,
-            "--audit-log",
-            &oidc_log,
-        ]);
-        self.add_backend("openbao", "vault", &self.sb.openbao.url, BAO_VAR);
-        self.add_backend("postgres", "postgres", &self.sb.postgres.url, PG_VAR);
+        sandbox_ws::add_backends_with(self.path(), &self.sb, false)
+            .unwrap_or_else(|e| panic!("{e}"));
     }
 
     fn tokens_file(&self, values: &[&str]) -> String {

@@ -9,7 +9,7 @@ use std::collections::BTreeSet;
 
 use portcullis_e2e::sandbox_ws;
 use portcullis_e2e::thirtyfour::prelude::*;
-use portcullis_e2e::{wait_until, App, Result, UI_TIMEOUT};
+use portcullis_e2e::{App, Result};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_person_their_reach_the_matrix_and_who_can() -> Result<()> {
@@ -67,10 +67,7 @@ async fn scenario(app: &App) -> Result<()> {
     assert!(plan.contains("alice"), "{plan}");
     app.screenshot("ui-access-revoke.png").await?;
     app.click("#target-revoke-dialog button.ghost").await?;
-    wait_until("the revoke dialog to close", UI_TIMEOUT, || async {
-        Ok((app.count("#target-revoke-dialog").await? == 0).then_some(()))
-    })
-    .await?;
+    app.wait_gone("#target-revoke-dialog").await?;
 
     // The graph shows her neighbourhood; "show on map" highlights a path.
     app.wait_count("[data-testid=access-graph] [data-testid=graph-node]", 2)

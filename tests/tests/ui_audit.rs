@@ -240,10 +240,7 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
         .send_keys(Key::Escape)
         .perform()
         .await?;
-    wait_until("the import dialog to close", UI_TIMEOUT, || async {
-        Ok((app.count("#audit-import").await? == 0).then_some(()))
-    })
-    .await?;
+    app.wait_gone("#audit-import").await?;
 
     // From an event to revocation: an event of a seeded OpenBao token shows the cached token
     // and a Revoke action whose preview says what would be sent. Cancelled: nothing is sent,
@@ -278,10 +275,7 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
     let shot = app.screenshot("ui-audit-revoke.png").await?;
     eprintln!("screenshot: {}", shot.display());
     app.click("#target-revoke-dialog button.ghost").await?;
-    wait_until("the revoke dialog to close", UI_TIMEOUT, || async {
-        Ok((app.count("#target-revoke-dialog").await? == 0).then_some(()))
-    })
-    .await?;
+    app.wait_gone("#target-revoke-dialog").await?;
     app.wait_css("#audit-detail [data-testid=detail-credential][data-status=active]")
         .await?;
     let alive = curl_json(&[

@@ -326,19 +326,24 @@ mod tests {
     use portcullis_model::*;
     use serde_json::json;
 
+    /// Registers the Vault backend `b`; its id.
+    async fn add_backend(s: &Store) -> i64 {
+        s.insert_backend(
+            "b",
+            BackendKind::Vault,
+            "http://x",
+            &CredentialRef::None,
+            &json!({}),
+        )
+        .await
+        .unwrap()
+        .id
+    }
+
     async fn store_with_backend() -> (Store, i64) {
         let s = Store::in_memory().await.unwrap();
-        let b = s
-            .insert_backend(
-                "b",
-                BackendKind::Vault,
-                "http://x",
-                &CredentialRef::None,
-                &json!({}),
-            )
-            .await
-            .unwrap();
-        (s, b.id)
+        let b = add_backend(&s).await;
+        (s, b)
     }
 
     fn inv() -> Inventory {
@@ -396,17 +401,7 @@ mod tests {
         // A cache file: status marking goes through the journal's appender, its own connection.
         let dir = tempfile::tempdir().unwrap();
         let s = Store::open(&dir.path().join("cache.db")).await.unwrap();
-        let b = s
-            .insert_backend(
-                "b",
-                BackendKind::Vault,
-                "http://x",
-                &CredentialRef::None,
-                &json!({}),
-            )
-            .await
-            .unwrap()
-            .id;
+        let b = add_backend(&s).await;
         let mut inventory = inv();
         let issued = chrono::Utc::now() - chrono::Duration::hours(1);
         inventory.credentials.push(Credential {
