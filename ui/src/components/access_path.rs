@@ -7,7 +7,7 @@ use yew::prelude::*;
 
 use super::revoke::{plan_view, RevocationResult};
 use super::{Dialog, ErrorNote};
-use crate::hooks::access::edge_target;
+use crate::hooks::access::{edge_target, TargetRevokeHandle};
 use crate::hooks::credentials::Revocation;
 
 #[derive(Properties, PartialEq)]
@@ -119,5 +119,16 @@ pub fn TargetRevokeDialog(props: &TargetRevokeProps) -> Html {
         <Dialog id="target-revoke-dialog" title={title} on_close={props.on_close.clone()} class={classes!("danger")}>
             { body }
         </Dialog>
+    }
+}
+
+/// The dialog of a page's [`TargetRevokeHandle`] while a target is open in it; nothing otherwise.
+pub fn target_revoke_dialog(revoke: &TargetRevokeHandle) -> Html {
+    match &revoke.current.open {
+        Some((_, label)) => html! {
+            <TargetRevokeDialog label={label.clone()} preview={revoke.current.preview.clone()}
+                state={revoke.current.state.clone()} on_confirm={revoke.confirm.clone()} on_close={revoke.close.clone()} />
+        },
+        None => html! {},
     }
 }

@@ -10,7 +10,7 @@ use yew::prelude::*;
 
 use super::credential_detail::status_pill;
 use super::{ErrorNote, Time};
-use crate::hooks::credentials::{kind_label, revocable};
+use crate::hooks::credentials::{holder, kind_label, revocable};
 use crate::hooks::Remote;
 
 #[derive(Properties, PartialEq)]
@@ -30,11 +30,7 @@ fn pretty(raw: &serde_json::Value) -> String {
 /// The cached credential's status and, where the Credentials page would offer it, Revoke (or
 /// why not, e.g. an OAuth 2.0 token is revoked only by its value, through triage).
 fn cached_credential(c: &CredentialView, on_revoke: &Callback<(RevocationTarget, String)>) -> Html {
-    let who = c
-        .principal_name
-        .clone()
-        .or_else(|| c.principal.clone())
-        .unwrap_or_else(|| "no principal".into());
+    let who = holder(c).unwrap_or_else(|| "no principal".into());
     let label = format!(
         "{} {} of {who} on {}",
         kind_label(c.kind),

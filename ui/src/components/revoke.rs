@@ -9,7 +9,7 @@ use yew::prelude::*;
 
 use super::copy::short;
 use super::{Dialog, ErrorNote, Time};
-use crate::hooks::credentials::{kind_label, verdict, Revocation, Verdict};
+use crate::hooks::credentials::{holder, kind_label, verdict, Revocation, Verdict};
 use crate::hooks::dom::focus;
 use crate::hooks::journal::JournalQuery;
 
@@ -154,11 +154,7 @@ pub fn RevokeDialog(props: &RevokeDialogProps) -> Html {
         });
     }
     let c = &props.credential;
-    let who = c
-        .principal_name
-        .clone()
-        .or_else(|| c.principal.clone())
-        .unwrap_or_else(|| "no principal".into());
+    let who = holder(c).unwrap_or_else(|| "no principal".into());
     let ready = matches!(&*preview, Some(Ok(p)) if p.readiness == Readiness::Ready);
     // A preview that failed does not block: the receipt will state the caveats instead.
     let can_send = ready || matches!(&*preview, Some(Err(_)));

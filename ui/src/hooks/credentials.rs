@@ -57,6 +57,11 @@ pub fn kind_label(kind: CredentialKind) -> &'static str {
     }
 }
 
+/// Who holds a credential, in a person's words: the principal's name, else its id.
+pub fn holder(c: &CredentialView) -> Option<String> {
+    c.principal_name.clone().or_else(|| c.principal.clone())
+}
+
 fn parse_kind(s: &str) -> Option<CredentialKind> {
     KINDS.into_iter().find(|k| k.as_str() == s)
 }

@@ -13,7 +13,7 @@ use yew::prelude::*;
 
 use super::PageHead;
 use crate::components::access_graph::AccessGraph;
-use crate::components::access_path::{PathView, TargetRevokeDialog};
+use crate::components::access_path::{target_revoke_dialog, PathView};
 use crate::components::{EmptyState, ErrorNote, Time};
 use crate::hooks::access::{use_access, use_target_revoke, MatrixView};
 use crate::hooks::Remote;
@@ -329,10 +329,7 @@ pub fn AccessMapPage(props: &AccessProps) -> Html {
                 </div>
                 { matrix_body }
             </section>
-            if let Some((_, label)) = &revoke.current.open {
-                <TargetRevokeDialog label={label.clone()} preview={revoke.current.preview.clone()}
-                    state={revoke.current.state.clone()} on_confirm={revoke.confirm.clone()} on_close={revoke.close.clone()} />
-            }
+            { target_revoke_dialog(&revoke) }
         </>
     }
 }

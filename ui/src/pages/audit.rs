@@ -11,7 +11,7 @@ use yew::platform::spawn_local;
 use yew::prelude::*;
 
 use super::PageHead;
-use crate::components::access_path::TargetRevokeDialog;
+use crate::components::access_path::target_revoke_dialog;
 use crate::components::audit_detail::AuditDetail;
 use crate::components::audit_timeline::AuditTimelineChart;
 use crate::components::{Dialog, EmptyState, ErrorNote};
@@ -542,10 +542,7 @@ pub fn AuditPage(props: &AuditProps) -> Html {
             { table }
             { detail }
             { import_dialog }
-            if let Some((_, label)) = &revoke.current.open {
-                <TargetRevokeDialog label={label.clone()} preview={revoke.current.preview.clone()}
-                    state={revoke.current.state.clone()} on_confirm={revoke.confirm.clone()} on_close={revoke.close.clone()} />
-            }
+            { target_revoke_dialog(&revoke) }
         </>
     }
 }

@@ -15,8 +15,8 @@ use crate::components::credential_detail::{status_pill, CredentialPanel};
 use crate::components::revoke::RevokeDialog;
 use crate::components::{EmptyState, ErrorNote, Time};
 use crate::hooks::credentials::{
-    kind_label, revocable, use_credentials, verdict, CredentialQuery, CredentialsHandle, Listing,
-    Revocation, SortKey, Verdict, KINDS, LIST_CAP, PAGE_SIZE, STATUSES,
+    holder, kind_label, revocable, use_credentials, verdict, CredentialQuery, CredentialsHandle,
+    Listing, Revocation, SortKey, Verdict, KINDS, LIST_CAP, PAGE_SIZE, STATUSES,
 };
 use crate::hooks::triage::TriageContext;
 use crate::hooks::Remote;
@@ -406,7 +406,7 @@ fn table(
                 ask.emit(c.clone());
             })
         };
-        let who = c.principal_name.clone().or_else(|| c.principal.clone());
+        let who = holder(c);
         let shown_scopes = 3;
         let audit = facts.audit.get(&c.backend).copied();
         let running = matches!(

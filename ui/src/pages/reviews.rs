@@ -14,7 +14,7 @@ use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use super::PageHead;
-use crate::components::access_path::TargetRevokeDialog;
+use crate::components::access_path::target_revoke_dialog;
 use crate::components::{EmptyState, ErrorNote, Time};
 use crate::hooks::access::use_target_revoke;
 use crate::hooks::reviews::use_reviews;
@@ -272,10 +272,7 @@ pub fn ReviewsPage(props: &ReviewsProps) -> Html {
             </section>
             { campaign_body }
             { findings_body }
-            if let Some((_, label)) = &revoke.current.open {
-                <TargetRevokeDialog label={label.clone()} preview={revoke.current.preview.clone()}
-                    state={revoke.current.state.clone()} on_confirm={revoke.confirm.clone()} on_close={revoke.close.clone()} />
-            }
+            { target_revoke_dialog(&revoke) }
         </>
     }
 }
