@@ -196,3 +196,59 @@ fn kubernetes_manifests_load_as_principals_roles_and_bindings() {
         "group manager is bound by read-secrets-global: {names:?}"
     );
 }
+
+/// A Kong the console reaches but may not read consumers on is a failed check (exit 1), while a
+/// plugin that is simply not loaded (404 on its collection) is reported and does not fail it.
+#[tokio::test(flavor = "multi_thread")]
+async fn kong_check_fails_when_a_needed_right_is_missing() {
+    let server = MockServer::start().await;
+    Mock::given(method("GET"))
+        .and(path("/"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"version": "3.4.2"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/consumers"))
+        .respond_with(ResponseTemplate::new(403).set_body_json(json!({"message": "no"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/jwts"))
+        .respond_with(ResponseTemplate::new(404).set_body_json(json!({"message": "Not found"})))
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"data": [], "next": null})))
+        .mount(&server)
+        .await;
+    let ws = tempfile::tempdir().unwrap();
+    let add = [
+        "backend",
+        "add",
+        "kong",
+        "--kind",
+        "kong",
+        "--url",
+        &server.uri(),
+        "--credential-env",
+        "T_KONG_TOKEN",
+    ];
+    let (code, _, err) = cli(ws.path(), &add);
+    assert_eq!(code, 0, "{err}");
+    let (code, report, err) = cli(ws.path(), &["backend", "check", "kong"]);
+    assert_eq!(code, 1, "{report} {err}");
+    assert_eq!(report["ok"], false, "{report}");
+    let right = |r: &str| {
+        report["rights"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|x| x["right"] == r)
+            .unwrap_or_else(|| panic!("{r} not reported: {report}"))
+            .clone()
+    };
+    assert_eq!(right("GET /consumers")["granted"], false);
+    assert_eq!(right("GET /consumers")["optional"], false);
+    assert_eq!(right("GET /jwts")["optional"], true);
+    assert_eq!(right("GET /plugins")["granted"], true);
+}

@@ -132,8 +132,13 @@ pub async fn check(ws: &Workspace, name: &str, out: &Output) -> Result<ExitCode,
     match &report.error {
         Some(e) => println!("{name}: FAILED [{}] {}", e.code, e.message),
         None => {
+            let verdict = if report.ok {
+                "ok"
+            } else {
+                "reachable, but needed rights are missing"
+            };
             println!(
-                "{name}: ok in {} ms — {}{}",
+                "{name}: {verdict} in {} ms — {}{}",
                 report.latency_ms,
                 report.identity.as_deref().unwrap_or("reachable"),
                 report
@@ -152,7 +157,11 @@ pub async fn check(ws: &Workspace, name: &str, out: &Output) -> Result<ExitCode,
             for r in &report.rights {
                 println!(
                     "  [{}] {} — for {}",
-                    if r.granted { "x" } else { " " },
+                    match (r.granted, r.optional) {
+                        (true, _) => "x",
+                        (false, true) => "-",
+                        (false, false) => " ",
+                    },
                     r.right,
                     r.needed_for
                 );

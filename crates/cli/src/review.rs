@@ -15,10 +15,7 @@ use crate::output::Output;
 
 fn write_out(path: Option<&Path>, text: &str) -> Result<(), EngineError> {
     match path {
-        Some(p) => std::fs::write(p, text).map_err(|source| EngineError::Io {
-            what: format!("writing {}", p.display()),
-            source,
-        }),
+        Some(p) => portcullis_engine::private_fs::write_private(p, text.as_bytes()),
         None => {
             print!("{text}");
             Ok(())

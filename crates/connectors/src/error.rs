@@ -40,6 +40,15 @@ pub enum ConnectorError {
     },
     #[error("{what} not found on {target}")]
     NotFound { target: String, what: String },
+    #[error("{target} redirected the console from {from} to {to}; the redirect was refused ({why}). Set the backend's URL to the address that answers without a redirect")]
+    Redirected {
+        target: String,
+        from: String,
+        to: String,
+        why: &'static str,
+    },
+    #[error(transparent)]
+    Sink(#[from] crate::SinkError),
     #[error("invalid backend configuration: {0}")]
     InvalidConfig(String),
     #[error("{0}")]
@@ -58,6 +67,8 @@ impl ConnectorError {
             ConnectorError::Malformed { .. } => ErrorCode::Malformed,
             ConnectorError::Backend { .. } => ErrorCode::BackendError,
             ConnectorError::NotFound { .. } => ErrorCode::NotFound,
+            ConnectorError::Redirected { .. } => ErrorCode::Redirected,
+            ConnectorError::Sink(e) => e.code,
             ConnectorError::InvalidConfig(_) => ErrorCode::InvalidInput,
             ConnectorError::Unsupported(_) => ErrorCode::Unsupported,
         }

@@ -1,6 +1,11 @@
 //! The one place where HTTP turns into typed connector errors: timeouts on every request, status
 //! codes mapped to [`ConnectorError`], bounded retries (with `Retry-After` honoured) for transient
-//! failures of idempotent requests, and a cap on how much of a response body is read.
+//! failures of idempotent requests, a cap on how much of a response body is read, and the redirect
+//! rule: a redirect to another origin (scheme, host or port) is refused, never followed, because
+//! reqwest strips only `Authorization` and `Cookie` on a cross-host hop, and the console's
+//! credentials also travel in `X-Vault-Token`, `Kong-Admin-Token` and request bodies (a token
+//! under triage). Every connector builds its client here, so no header-borne secret added later
+//! can leave its origin either.
 
 use reqwest::{Client, RequestBuilder, Response, StatusCode};
 use serde::de::DeserializeOwned;
@@ -13,6 +18,40 @@ use crate::ConnectorError;
 pub const MAX_BODY_BYTES: usize = 64 * 1024 * 1024;
 const MAX_ATTEMPTS: u32 = 3;
 const MAX_RETRY_AFTER: Duration = Duration::from_secs(30);
+/// Same-origin redirects followed at most (a loop ends as an error, not a hang).
+const MAX_REDIRECTS: usize = 5;
+
+/// Why a redirect was not followed; found again in the reqwest error's source chain.
+#[derive(Debug, thiserror::Error)]
+#[error("redirect from {from} to {to} refused: {why}")]
+struct RefusedRedirect {
+    from: String,
+    to: String,
+    why: &'static str,
+}
+
+/// Follows a redirect only inside the origin the request was sent to.
+fn redirect_policy() -> reqwest::redirect::Policy {
+    reqwest::redirect::Policy::custom(|attempt| {
+        let Some(first) = attempt.previous().first() else {
+            return attempt.follow();
+        };
+        let refusal = |why| RefusedRedirect {
+            from: first.origin().ascii_serialization(),
+            to: attempt.url().origin().ascii_serialization(),
+            why,
+        };
+        if attempt.url().origin() != first.origin() {
+            let err = refusal("another origin would receive the console's credential");
+            attempt.error(err)
+        } else if attempt.previous().len() > MAX_REDIRECTS {
+            let err = refusal("too many redirects");
+            attempt.error(err)
+        } else {
+            attempt.follow()
+        }
+    })
+}
 
 #[derive(Debug, Clone)]
 pub struct Http {
@@ -28,6 +67,7 @@ impl Http {
             .connect_timeout(Duration::from_secs(5).min(timeout))
             .timeout(timeout)
             .user_agent(concat!("portcullis/", env!("CARGO_PKG_VERSION")))
+            .redirect(redirect_policy())
             .build()
             .map_err(|e| ConnectorError::InvalidConfig(format!("HTTP client: {e}")))?;
         Ok(Http {
@@ -157,6 +197,14 @@ impl Http {
                 after: self.timeout,
             };
         }
+        if let Some(refused) = find_source::<RefusedRedirect>(&e) {
+            return ConnectorError::Redirected {
+                target,
+                from: refused.from.clone(),
+                to: refused.to.clone(),
+                why: refused.why,
+            };
+        }
         let chain = error_chain(&e);
         let lower = chain.to_ascii_lowercase();
         if lower.contains("certificate") || lower.contains("tls") || lower.contains("handshake") {
@@ -196,6 +244,20 @@ fn retry_after(resp: &Response) -> Option<Duration> {
         .parse::<u64>()
         .ok()
         .map(Duration::from_secs)
+}
+
+/// The first error of type `T` in `e`'s source chain.
+fn find_source<'a, T: std::error::Error + 'static>(
+    e: &'a (dyn std::error::Error + 'static),
+) -> Option<&'a T> {
+    let mut cur = Some(e);
+    while let Some(err) = cur {
+        if let Some(found) = err.downcast_ref::<T>() {
+            return Some(found);
+        }
+        cur = err.source();
+    }
+    None
 }
 
 /// The innermost causes, joined, because reqwest's top-level message ("error sending request")

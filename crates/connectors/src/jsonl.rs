@@ -155,13 +155,7 @@ async fn flush(
     cursor: &FileCursor,
 ) -> Result<(), ConnectorError> {
     let events = std::mem::take(batch);
-    sink.batch(events, cursor.encode())
-        .await
-        .map_err(|e| ConnectorError::Backend {
-            target: "the local cache".into(),
-            status: 0,
-            detail: e.0,
-        })
+    Ok(sink.batch(events, cursor.encode()).await?)
 }
 
 /// Reads one line but stops storing after the cap (still consuming to the newline), so one

@@ -6,15 +6,33 @@
 //! from the last committed batch and never imports an event twice.
 
 use async_trait::async_trait;
-use portcullis_model::{AuditEvent, CredentialKind, Grant};
+use portcullis_model::{AuditEvent, CredentialKind, ErrorCode, Grant};
 use secrecy::SecretString;
 
 /// An opaque, connector-defined position in a backend's audit trail (a byte offset, a timestamp).
 pub type Cursor = String;
 
+/// Why a sink refused a batch, with the code it keeps all the way to the person: a cache that
+/// cannot be written is `storage`, not a backend failure worth retrying.
 #[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct SinkError(pub String);
+#[error("{message}")]
+pub struct SinkError {
+    pub code: ErrorCode,
+    pub message: String,
+}
+
+impl SinkError {
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        SinkError {
+            code,
+            message: message.into(),
+        }
+    }
+
+    pub fn cancelled() -> Self {
+        SinkError::new(ErrorCode::Cancelled, "cancelled")
+    }
+}
 
 #[async_trait]
 pub trait AuditSink: Send {
@@ -74,5 +92,52 @@ impl RevokeTarget {
                 g.to_id
             ),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::jsonl::{read_jsonl, FileCursor, LineOutcome};
+    use crate::ConnectorError;
+
+    struct FullDisk;
+
+    #[async_trait]
+    impl AuditSink for FullDisk {
+        async fn batch(&mut self, _: Vec<AuditEvent>, _: Cursor) -> Result<(), SinkError> {
+            Err(SinkError::new(
+                ErrorCode::Storage,
+                "database or disk is full",
+            ))
+        }
+    }
+
+    /// A cache that cannot be written is a storage failure all the way up, not a backend error
+    /// ("failed with HTTP 0") that invites a retry of the backend.
+    #[tokio::test]
+    async fn a_sink_failure_keeps_its_code_through_the_connector() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("log.jsonl");
+        std::fs::write(&path, "{\"a\":1}\n").unwrap();
+        let event = |_: &str, _: u64| {
+            Ok(LineOutcome::Event(Box::new(AuditEvent {
+                dedup_key: "k".into(),
+                at: chrono::Utc::now(),
+                actor: None,
+                credential: None,
+                action: "read".into(),
+                resource: None,
+                outcome: portcullis_model::Outcome::Allow,
+                source_ip: None,
+                raw: serde_json::Value::Null,
+            })))
+        };
+        let err = read_jsonl(&path, FileCursor::default(), &mut FullDisk, event)
+            .await
+            .unwrap_err();
+        assert!(matches!(err, ConnectorError::Sink(_)), "{err:?}");
+        assert_eq!(err.code(), ErrorCode::Storage);
+        assert!(err.to_string().contains("disk is full"), "{err}");
     }
 }

@@ -156,7 +156,7 @@ impl Workspace {
     pub async fn check_backend(&self, name: &str) -> Result<CheckReport> {
         let row = self.store.backend_by_name(name).await?;
         let outcome = self.run_check(&row).await;
-        let report = match outcome {
+        let mut report = match outcome {
             Ok(mut report) => {
                 report.backend = row.name.clone();
                 report
@@ -172,12 +172,14 @@ impl Workspace {
                 error: Some(IpcError::from(e)),
             },
         };
-        let missing: Vec<&str> = report
+        let missing: Vec<String> = report
             .rights
             .iter()
-            .filter(|r| !r.granted)
-            .map(|r| r.right.as_str())
+            .filter(|r| !r.granted && !r.optional)
+            .map(|r| r.right.clone())
             .collect();
+        // A backend the console reaches but cannot read is not a passing check.
+        report.ok &= missing.is_empty();
         let message = match (&report.error, missing.is_empty()) {
             (Some(e), _) => e.message.clone(),
             (None, true) => report

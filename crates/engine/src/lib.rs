@@ -12,6 +12,7 @@ mod chart;
 mod error;
 mod overview;
 mod pg_statement;
+pub mod private_fs;
 pub mod review;
 mod revoke;
 mod secrets;
@@ -57,10 +58,7 @@ impl Workspace {
 
     /// Opens (creating if needed) the workspace in `dir`.
     pub async fn open(dir: &Path) -> Result<Workspace> {
-        std::fs::create_dir_all(dir).map_err(|source| EngineError::Io {
-            what: format!("creating the workspace directory {}", dir.display()),
-            source,
-        })?;
+        private_fs::create_private_dir(dir)?;
         let store = Store::open(&dir.join(CACHE_FILE)).await?;
         Ok(Workspace {
             dir: dir.to_path_buf(),

@@ -33,7 +33,7 @@ impl AuditSink for StoreSink<'_> {
         cursor: String,
     ) -> std::result::Result<(), SinkError> {
         if self.cancel.is_cancelled() {
-            return Err(SinkError("cancelled".into()));
+            return Err(SinkError::cancelled());
         }
         for e in &mut events {
             if let Some(id) = e.credential.as_ref().and_then(|c| self.hashes.get(c)) {
@@ -44,7 +44,13 @@ impl AuditSink for StoreSink<'_> {
             .store
             .insert_audit_batch(self.backend_id, &events, Some(&cursor))
             .await
-            .map_err(|e| SinkError(e.to_string()))?;
+            .map_err(|e| {
+                let e = EngineError::from(e);
+                SinkError::new(
+                    e.code(),
+                    format!("the local cache could not store a batch of audit events ({e}); what was saved before it is kept and the next sync resumes from there"),
+                )
+            })?;
         self.inserted += n;
         (self.progress)(Progress::Advanced {
             task: self.task.clone(),

@@ -7,7 +7,7 @@ use portcullis_model::ExportFormat;
 use std::path::PathBuf;
 use tokio_util::sync::CancellationToken;
 
-use crate::{EngineError, Result, Workspace};
+use crate::{Result, Workspace};
 
 /// The folder of a workspace where exports of the Audit page are written.
 pub const EXPORT_DIR: &str = "exports";
@@ -21,10 +21,7 @@ impl Workspace {
         format: ExportFormat,
     ) -> Result<(PathBuf, u64)> {
         let dir = self.dir().join(EXPORT_DIR);
-        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io {
-            what: format!("creating {}", dir.display()),
-            source,
-        })?;
+        crate::private_fs::create_private_dir(&dir)?;
         let ext = match format {
             ExportFormat::Csv => "csv",
             ExportFormat::JsonLines => "jsonl",

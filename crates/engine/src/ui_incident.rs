@@ -36,10 +36,7 @@ impl Workspace {
         let journal = self.journal_verify().await?;
         let now = Utc::now();
         let dir = self.dir().join(INCIDENT_DIR);
-        std::fs::create_dir_all(&dir).map_err(|source| EngineError::Io {
-            what: format!("creating {}", dir.display()),
-            source,
-        })?;
+        crate::private_fs::create_private_dir(&dir)?;
         let name = format!(
             "incident-{}-{}.json",
             report
@@ -73,10 +70,7 @@ impl Workspace {
         });
         let text = serde_json::to_vec_pretty(&doc)
             .map_err(|e| EngineError::Internal(format!("encoding the incident report: {e}")))?;
-        std::fs::write(&path, text).map_err(|source| EngineError::Io {
-            what: format!("writing {}", path.display()),
-            source,
-        })?;
+        crate::private_fs::write_private(&path, &text)?;
         Ok(path)
     }
 }

@@ -194,6 +194,11 @@ pub struct RightCheck {
     /// What Portcullis uses it for.
     pub needed_for: String,
     pub granted: bool,
+    /// A feature the backend may simply not have (a Kong plugin not loaded, Keycloak events not
+    /// saved): reported, but its absence does not fail the check. A missing right that is not
+    /// optional does.
+    #[serde(default)]
+    pub optional: bool,
 }
 
 /// The result of `backend check`: reachable, who the console is there, and which of its rights hold.

@@ -42,6 +42,9 @@ pub enum ErrorCode {
     Unsupported,
     /// The operation was cancelled by the reviewer.
     Cancelled,
+    /// The backend redirected a request to another origin; the console refuses to forward its
+    /// credential (or a pasted token) there. Point the backend's URL at the final address.
+    Redirected,
     /// A bug: the message says where.
     Internal,
 }
@@ -66,6 +69,7 @@ impl ErrorCode {
             ErrorCode::SchemaTooNew => "schema_too_new",
             ErrorCode::Unsupported => "unsupported",
             ErrorCode::Cancelled => "cancelled",
+            ErrorCode::Redirected => "redirected",
             ErrorCode::Internal => "internal",
         }
     }

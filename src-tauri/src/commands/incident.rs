@@ -7,65 +7,59 @@
 //! resume use them without the page sending them again, and they are forgotten when a run ends or
 //! the next dry run replaces them. They are never returned, logged or stored.
 
-use std::sync::Mutex;
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
-use portcullis_engine::CancellationToken;
 use portcullis_model::{
-    ErrorCode, IpcError, RevocationConfirmation, RevocationEvent, RevocationOptions,
-    RevocationPlan, RevocationReport, UnfinishedAction,
+    IpcError, RevocationConfirmation, RevocationEvent, RevocationOptions, RevocationPlan,
+    RevocationReport, UnfinishedAction,
 };
 use secrecy::SecretString;
 use tauri::ipc::Channel;
 use tauri::State;
 
+use super::run_slot::{RunGuard, RunSlot};
 use super::Ws;
 
 /// What the Incident page's run holds between its dry run and its end.
 #[derive(Default)]
 pub struct IncidentState {
     tokens: Mutex<Vec<SecretString>>,
-    running: Mutex<Option<CancellationToken>>,
+    running: RunSlot,
 }
 
-fn poisoned() -> IpcError {
-    IpcError::new(
-        ErrorCode::Internal,
-        "incident state is unusable after a crash; restart Portcullis (the journal keeps every step; resume from the Incident page)",
-    )
+/// A running revocation: frees the slot and forgets the pasted token values when dropped, however
+/// the run ends.
+struct IncidentRun<'a> {
+    run: RunGuard<'a>,
+    state: &'a IncidentState,
+}
+
+impl Drop for IncidentRun<'_> {
+    fn drop(&mut self) {
+        self.state.tokens().clear();
+    }
 }
 
 impl IncidentState {
-    fn hold(&self, tokens: Vec<SecretString>) -> Result<(), IpcError> {
-        *self.tokens.lock().map_err(|_| poisoned())? = tokens;
-        Ok(())
+    /// Token values are replaced whole, never left half-written, so a poisoned lock is usable.
+    fn tokens(&self) -> MutexGuard<'_, Vec<SecretString>> {
+        self.tokens.lock().unwrap_or_else(PoisonError::into_inner)
     }
 
-    fn held(&self) -> Result<Vec<SecretString>, IpcError> {
-        Ok(self.tokens.lock().map_err(|_| poisoned())?.clone())
+    fn hold(&self, tokens: Vec<SecretString>) {
+        *self.tokens() = tokens;
+    }
+
+    fn held(&self) -> Vec<SecretString> {
+        self.tokens().clone()
     }
 
     /// Starts a run: one at a time per window.
-    fn begin(&self) -> Result<CancellationToken, IpcError> {
-        let mut slot = self.running.lock().map_err(|_| poisoned())?;
-        if slot.is_some() {
-            return Err(IpcError::new(
-                ErrorCode::Conflict,
-                "a revocation is already running; wait for it or cancel it first",
-            ));
-        }
-        let token = CancellationToken::new();
-        *slot = Some(token.clone());
-        Ok(token)
-    }
-
-    /// Ends a run and forgets the token values it used.
-    fn end(&self) {
-        if let Ok(mut slot) = self.running.lock() {
-            *slot = None;
-        }
-        if let Ok(mut tokens) = self.tokens.lock() {
-            tokens.clear();
-        }
+    fn begin(&self) -> Result<IncidentRun<'_>, IpcError> {
+        let run = self
+            .running
+            .begin("a revocation is already running; wait for it or cancel it first")?;
+        Ok(IncidentRun { run, state: self })
     }
 }
 
@@ -89,8 +83,8 @@ pub async fn incident_plan(
     selection: String,
     tokens: Option<String>,
 ) -> Result<RevocationPlan, IpcError> {
-    state.hold(token_values(tokens))?;
-    let held = state.held()?;
+    state.hold(token_values(tokens));
+    let held = state.held();
     Ok(ws.get()?.plan_incident_text(&selection, &held).await?)
 }
 
@@ -104,29 +98,27 @@ pub async fn incident_execute(
     on_event: Channel<RevocationEvent>,
 ) -> Result<RevocationReport, IpcError> {
     let ws = ws.get()?;
-    let cancel = state.begin()?;
-    let tokens = state.held()?;
+    let run = state.begin()?;
+    let tokens = state.held();
     let send = move |e: RevocationEvent| drop(on_event.send(e));
-    let result = ws
+    let report = ws
         .execute_revocation(
             &plan,
             RevocationConfirmation { count },
             &tokens,
             &RevocationOptions::default(),
-            &cancel,
+            run.run.token(),
             &send,
         )
-        .await;
-    state.end();
-    Ok(result?)
+        .await?;
+    Ok(report)
 }
 
 /// Stops the running revocation: nothing more is sent; items in flight finish and are proved,
 /// the rest end as "not sent: cancelled" in the journal. Returns whether a run was going.
 #[tauri::command]
 pub fn incident_cancel(state: State<'_, IncidentState>) -> Result<bool, IpcError> {
-    let slot = state.running.lock().map_err(|_| poisoned())?;
-    Ok(slot.as_ref().map(CancellationToken::cancel).is_some())
+    Ok(state.running.cancel())
 }
 
 /// Actions an interrupted run left without a final state.
@@ -143,14 +135,18 @@ pub async fn incident_resume(
     on_event: Channel<RevocationEvent>,
 ) -> Result<RevocationReport, IpcError> {
     let ws = ws.get()?;
-    let cancel = state.begin()?;
-    let tokens = state.held()?;
+    let run = state.begin()?;
+    let tokens = state.held();
     let send = move |e: RevocationEvent| drop(on_event.send(e));
-    let result = ws
-        .resume_revocations(&tokens, &RevocationOptions::default(), &cancel, &send)
-        .await;
-    state.end();
-    Ok(result?)
+    let report = ws
+        .resume_revocations(
+            &tokens,
+            &RevocationOptions::default(),
+            run.run.token(),
+            &send,
+        )
+        .await?;
+    Ok(report)
 }
 
 /// Writes the report to `<workspace>/incidents/…json` (with the journal head); returns the path.
@@ -173,19 +169,35 @@ mod tests {
         assert!(token_values(None).is_empty());
 
         let state = IncidentState::default();
-        state.hold(t).unwrap();
-        assert_eq!(state.held().unwrap().len(), 2);
-        let cancel = state.begin().unwrap();
+        state.hold(t);
+        assert_eq!(state.held().len(), 2);
+        let run = state.begin().unwrap();
         assert_eq!(
-            state.begin().unwrap_err().code,
-            ErrorCode::Conflict,
+            state.begin().err().unwrap().code,
+            portcullis_model::ErrorCode::Conflict,
             "one run at a time"
         );
-        assert!(!cancel.is_cancelled());
-        state.running.lock().unwrap().as_ref().unwrap().cancel();
-        assert!(cancel.is_cancelled());
-        state.end();
-        assert!(state.held().unwrap().is_empty());
+        assert!(!run.run.token().is_cancelled());
+        assert!(state.running.cancel());
+        assert!(run.run.token().is_cancelled());
+        drop(run);
+        assert!(state.held().is_empty());
         assert!(state.begin().is_ok());
+    }
+
+    #[test]
+    fn a_run_that_fails_half_way_frees_the_slot_and_forgets_the_tokens() {
+        let state = IncidentState::default();
+        state.hold(token_values(Some("secret-token".into())));
+        let failing = || -> Result<(), IpcError> {
+            let _run = state.begin()?;
+            Err(IpcError::new(
+                portcullis_model::ErrorCode::Storage,
+                "database is locked",
+            ))
+        };
+        assert!(failing().is_err());
+        assert!(state.held().is_empty(), "the pasted token outlived its run");
+        assert!(state.begin().is_ok(), "the failed run left the slot taken");
     }
 }

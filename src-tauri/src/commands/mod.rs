@@ -9,6 +9,7 @@ pub mod incident;
 pub mod journal;
 pub mod overview;
 pub mod reviews;
+pub mod run_slot;
 pub mod sync;
 pub mod triage;
 

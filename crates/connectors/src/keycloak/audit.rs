@@ -208,14 +208,6 @@ fn parse_cursor(raw: &str) -> Result<AuditCursor, ConnectorError> {
     })
 }
 
-fn sink_error(target: &str, e: crate::SinkError) -> ConnectorError {
-    ConnectorError::Backend {
-        target: format!("the audit store (events of {target})"),
-        status: 0,
-        detail: e.to_string(),
-    }
-}
-
 impl Keycloak {
     pub(crate) async fn events_config(&self) -> Result<EventsConfigRep, ConnectorError> {
         self.get_json(
@@ -267,8 +259,7 @@ impl Keycloak {
                 let next = serde_json::to_string(&cursor)
                     .map_err(|e| ConnectorError::InvalidConfig(format!("audit cursor: {e}")))?;
                 sink.batch(chunk.iter().map(|(_, e)| e.clone()).collect(), next)
-                    .await
-                    .map_err(|e| sink_error(&self.target(), e))?;
+                    .await?;
             }
         }
         let out = serde_json::to_string(&cursor)

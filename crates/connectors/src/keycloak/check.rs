@@ -70,6 +70,7 @@ impl Keycloak {
                 right: (*right).to_string(),
                 needed_for: (*why).to_string(),
                 granted,
+                optional: false,
             });
         }
         let events = match self.events_config().await {
@@ -81,6 +82,7 @@ impl Keycloak {
             right: "realm-management role view-events".into(),
             needed_for: "importing user and admin events".into(),
             granted: events.is_some(),
+            optional: false,
         });
         // The console's own token, introspected: who it is and which roles it carries.
         let me = self.introspect(&token).await.ok().filter(|i| i.active);
@@ -106,6 +108,7 @@ impl Keycloak {
                 right,
                 needed_for: (*why).to_string(),
                 granted,
+                optional: false,
             });
         }
         match &events {
@@ -127,17 +130,20 @@ impl Keycloak {
                         )
                     },
                     granted: config.events_enabled,
+                    optional: true,
                 });
                 rights.push(RightCheck {
                     right: format!("admin events saved in realm {}", self.realm),
                     needed_for: "the history of access changes made in Keycloak".into(),
                     granted: config.admin_events_enabled,
+                    optional: true,
                 });
             }
             None => rights.push(RightCheck {
                 right: format!("events saved in realm {}", self.realm),
                 needed_for: "usage-based findings: unknown without view-events".into(),
                 granted: false,
+                optional: true,
             }),
         }
         let username = me

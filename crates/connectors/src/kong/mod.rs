@@ -251,6 +251,7 @@ impl Connector for Kong {
                         right,
                         needed_for: format!("{why} (not served: plugin not loaded)"),
                         granted: false,
+                        optional: true,
                     });
                     continue;
                 }
@@ -263,6 +264,7 @@ impl Connector for Kong {
                 right,
                 needed_for: (*why).to_string(),
                 granted,
+                optional: false,
             });
         }
         let server = root.version.as_ref().map(|v| {

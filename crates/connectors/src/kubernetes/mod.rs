@@ -407,6 +407,7 @@ impl Connector for Kubernetes {
                 right: attrs.describe(),
                 needed_for: (*why).into(),
                 granted: decision.allowed,
+                optional: false,
             });
         }
         Ok(CheckReport {

@@ -155,6 +155,28 @@ impl OAuth2 {
             })
     }
 
+    /// Refuses an endpoint outside the issuer's origin: the discovery document is backend data,
+    /// and an endpoint it names elsewhere would receive the client secret and the token under
+    /// triage, exactly as a cross-origin redirect would.
+    fn same_origin(&self, endpoint: &str) -> Result<(), ConnectorError> {
+        let origin = url::Url::parse(endpoint)
+            .map(|u| u.origin().ascii_serialization())
+            .map_err(|e| ConnectorError::Malformed {
+                target: self.issuer.clone(),
+                what: "an endpoint in the discovery metadata".into(),
+                detail: format!("`{endpoint}`: {e}"),
+            })?;
+        if origin == self.origin {
+            return Ok(());
+        }
+        Err(ConnectorError::Redirected {
+            target: self.http.target().to_string(),
+            from: self.origin.clone(),
+            to: origin,
+            why: "its discovery metadata names an endpoint on another origin, which would receive the console's client secret",
+        })
+    }
+
     /// POSTs a form to an endpoint with client authentication. Used for introspection and
     /// revocation, which are idempotent, so transient failures are retried.
     pub async fn post_authenticated(
@@ -163,6 +185,7 @@ impl OAuth2 {
         method: ClientAuth,
         form: &[(&str, &str)],
     ) -> Result<reqwest::Response, ConnectorError> {
+        self.same_origin(endpoint)?;
         let secret = self.secret()?;
         let mut fields: Vec<(&str, &str)> = form.to_vec();
         let mut req = self.http.client().post(endpoint);
@@ -481,6 +504,7 @@ impl Connector for OAuth2 {
             right: "revocation endpoint (RFC 7009)".into(),
             needed_for: "revoking tokens".into(),
             granted: meta.revocation_endpoint.is_some(),
+            optional: false,
         }];
         let introspection = match &meta.introspection_endpoint {
             None => false,
@@ -515,6 +539,7 @@ impl Connector for OAuth2 {
                 right: format!("introspection (RFC 7662) as client `{}`", self.client_id),
                 needed_for: "token triage and verifying revocations".into(),
                 granted: introspection,
+                optional: false,
             },
         );
         Ok(CheckReport {

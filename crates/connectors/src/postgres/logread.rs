@@ -90,22 +90,12 @@ impl Postgres {
                         std::mem::take(&mut batch),
                         serde_json::to_string(&next).unwrap_or_default(),
                     )
-                    .await
-                    .map_err(|e| ConnectorError::Backend {
-                        target: "the local cache".into(),
-                        status: 0,
-                        detail: e.0,
-                    })?;
+                    .await?;
                 }
             }
             cur.offset += end as i64 + 1;
             sink.batch(batch, serde_json::to_string(&cur).unwrap_or_default())
-                .await
-                .map_err(|e| ConnectorError::Backend {
-                    target: "the local cache".into(),
-                    status: 0,
-                    detail: e.0,
-                })?;
+                .await?;
             if (end as i64) + 1 < CHUNK / 2 {
                 return Ok(());
             }

@@ -41,6 +41,18 @@ pub fn capabilities() -> Capabilities {
     }
 }
 
+/// Server-side deadlines for every session the console opens, so that a REVOKE queued behind
+/// another session's lock, or a catalog read on an overloaded server, ends as a `timeout` instead
+/// of hanging: the client-side timeout covers only the connect.
+fn session_timeouts(timeout: Duration) -> [(&'static str, String); 3] {
+    let ms = timeout.as_millis().max(1).to_string();
+    [
+        ("statement_timeout", ms.clone()),
+        ("lock_timeout", ms.clone()),
+        ("idle_in_transaction_session_timeout", ms),
+    ]
+}
+
 pub struct Postgres {
     options: PgConnectOptions,
     target: String,
@@ -62,6 +74,7 @@ impl Postgres {
         let mut options = PgConnectOptions::from_str(url.as_str())
             .map_err(|e| ConnectorError::InvalidConfig(format!("PostgreSQL URL: {e}")))?
             .application_name("portcullis")
+            .options(session_timeouts(config.timeout))
             .disable_statement_logging();
         if let Some(pw) = &config.secret {
             options = options.password(pw.expose_secret());
@@ -114,6 +127,11 @@ impl Postgres {
                     target,
                     right: right.to_string(),
                     detail: Some(db.message().to_string()),
+                },
+                // query_canceled (statement_timeout), lock_not_available (lock_timeout)
+                Some("57014") | Some("55P03") => ConnectorError::Timeout {
+                    target,
+                    after: self.timeout,
                 },
                 Some("3D000") => ConnectorError::NotFound {
                     target,
@@ -202,26 +220,31 @@ impl Connector for Postgres {
                 right: "member of pg_read_all_stats".into(),
                 needed_for: "seeing every session in pg_stat_activity".into(),
                 granted: superuser || get("read_stats")?,
+                optional: false,
             },
             RightCheck {
                 right: "member of pg_signal_backend".into(),
                 needed_for: "terminating sessions".into(),
                 granted: superuser || get("signal")?,
+                optional: false,
             },
             RightCheck {
                 right: "CREATEROLE".into(),
                 needed_for: "NOLOGIN and revoking memberships".into(),
                 granted: superuser || get("rolcreaterole")?,
+                optional: false,
             },
             RightCheck {
                 right: "EXECUTE on pg_read_file(text, bigint, bigint)".into(),
                 needed_for: "reading pgaudit / jsonlog lines over SQL".into(),
                 granted: get("read_file")?,
+                optional: false,
             },
             RightCheck {
                 right: "EXECUTE on pg_current_logfile(text)".into(),
                 needed_for: "finding the current jsonlog file".into(),
                 granted: get("logfile")?,
+                optional: false,
             },
         ];
         let me: String = row

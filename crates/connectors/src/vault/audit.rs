@@ -25,7 +25,13 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
         .and_then(|t| DateTime::parse_from_rfc3339(t).ok())
         .map(|t| t.with_timezone(&Utc))
         .ok_or("missing or invalid `time`")?;
-    let request = v.get("request").ok_or("no `request` block")?;
+    let request = v
+        .get("request")
+        .filter(|r| r.is_object())
+        .ok_or("no `request` object")?;
+    for (block, name) in [(Some(request), "request"), (v.get("auth"), "auth")] {
+        expect_strings(block, name)?;
+    }
     // A few internal entries carry no request id: the line itself is then its identity.
     let id = request
         .get("id")
@@ -39,7 +45,7 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
             .filter(|s| !s.is_empty())
             .map(str::to_string)
     };
-    let error = v.get("error").and_then(|e| e.as_str()).unwrap_or("");
+    let error = error_text(&v)?;
     let outcome = if error.is_empty() {
         Outcome::Allow
     } else if error.contains("permission denied") {
@@ -63,6 +69,62 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
         source_ip: s(Some(request), "remote_address"),
         raw: v,
     })))
+}
+
+/// The entry's `error`: absent, null or a string. Anything else is refused rather than read as
+/// "no error": an entry whose error cannot be read must not count as an allowed request.
+fn error_text(v: &serde_json::Value) -> Result<&str, String> {
+    match v.get("error") {
+        None | Some(serde_json::Value::Null) => Ok(""),
+        Some(serde_json::Value::String(s)) => Ok(s),
+        Some(other) => Err(format!(
+            "`error` is {}, expected a string",
+            json_type(other)
+        )),
+    }
+}
+
+/// The fields an event is built from must be strings where present: a number or an object in
+/// their place means the line is not what the parser understands, and is rejected with its number.
+fn expect_strings(block: Option<&serde_json::Value>, name: &str) -> Result<(), String> {
+    let Some(block) = block.filter(|b| !b.is_null()) else {
+        return Ok(());
+    };
+    let obj = block
+        .as_object()
+        .ok_or_else(|| format!("`{name}` is {}, expected an object", json_type(block)))?;
+    for key in [
+        "id",
+        "operation",
+        "path",
+        "remote_address",
+        "client_token_accessor",
+        "accessor",
+        "display_name",
+        "entity_id",
+    ] {
+        match obj.get(key) {
+            None | Some(serde_json::Value::Null | serde_json::Value::String(_)) => {}
+            Some(other) => {
+                return Err(format!(
+                    "`{name}.{key}` is {}, expected a string",
+                    json_type(other)
+                ))
+            }
+        }
+    }
+    Ok(())
+}
+
+fn json_type(v: &serde_json::Value) -> &'static str {
+    match v {
+        serde_json::Value::Null => "null",
+        serde_json::Value::Bool(_) => "a boolean",
+        serde_json::Value::Number(_) => "a number",
+        serde_json::Value::String(_) => "a string",
+        serde_json::Value::Array(_) => "an array",
+        serde_json::Value::Object(_) => "an object",
+    }
 }
 
 #[cfg(test)]
@@ -107,5 +169,51 @@ mod tests {
                 let _ = parse_line(&DENIED[..cut], 1);
             }
         }
+    }
+
+    fn rejected(line: &str) -> String {
+        match parse_line(line, 1) {
+            Err(e) => e,
+            Ok(_) => panic!("accepted: {line}"),
+        }
+    }
+
+    #[test]
+    fn an_error_that_is_not_a_string_is_rejected_not_allowed() {
+        let line = DENIED.replace(
+            r#""error":"1 error occurred:\n\t* permission denied\n\n""#,
+            r#""error":{"code":403,"message":"permission denied"}"#,
+        );
+        assert_ne!(line, DENIED, "the test line did not change");
+        let err = rejected(&line);
+        assert!(err.contains("`error` is an object"), "{err}");
+    }
+
+    #[test]
+    fn wrong_types_in_the_fields_an_event_is_built_from_are_rejected() {
+        for (from, to, expect) in [
+            (
+                r#""path":"secret/data/billing/db""#,
+                r#""path":["secret"]"#,
+                "`request.path` is an array",
+            ),
+            (
+                r#""operation":"update""#,
+                r#""operation":7"#,
+                "`request.operation` is a number",
+            ),
+            (
+                r#""accessor":"hmac-sha256:3f66""#,
+                r#""accessor":{"x":1}"#,
+                "`auth.accessor` is an object",
+            ),
+        ] {
+            let line = DENIED.replace(from, to);
+            assert_ne!(line, DENIED, "{from} not in the test line");
+            let err = rejected(&line);
+            assert!(err.contains(expect), "{from}: {err}");
+        }
+        let line = DENIED.replace(r#""request":{"#, r#""request":"x","was":{"#);
+        assert!(rejected(&line).contains("`request` object"));
     }
 }

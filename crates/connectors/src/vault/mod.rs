@@ -381,6 +381,7 @@ impl Connector for Vault {
                     right: "update on sys/capabilities-self".into(),
                     needed_for: "checking the console's other rights in advance".into(),
                     granted: false,
+                    optional: false,
                 }];
                 let listed = self
                     .get_json::<serde_json::Value>("auth/token/accessors?list=true", "list")
@@ -389,6 +390,7 @@ impl Connector for Vault {
                     right: "list+sudo on auth/token/accessors".into(),
                     needed_for: "listing tokens".into(),
                     granted: listed.is_ok(),
+                    optional: false,
                 });
                 return Ok(CheckReport {
                     backend: String::new(),
@@ -421,6 +423,7 @@ impl Connector for Vault {
                     right: format!("{} on {path}", needed.join("+")),
                     needed_for: (*why).to_string(),
                     granted,
+                    optional: false,
                 }
             })
             .collect();

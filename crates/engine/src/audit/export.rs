@@ -128,7 +128,8 @@ impl Workspace {
         Ok(written)
     }
 
-    /// [`Workspace::audit_export`] into a new file (mode 0600: it holds who did what).
+    /// [`Workspace::audit_export`] into a file of its own (0600, never through a link: it holds who
+    /// did what).
     pub async fn audit_export_to_file(
         &self,
         query: &str,
@@ -136,15 +137,7 @@ impl Workspace {
         path: &Path,
         cancel: &CancellationToken,
     ) -> Result<u64> {
-        let what = format!("creating {}", path.display());
-        let mut opts = std::fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let file = opts.open(path).map_err(io_err(&what))?;
+        let file = crate::private_fs::create_private_file(path)?;
         let mut w = std::io::BufWriter::with_capacity(1 << 16, file);
         self.audit_export(query, format, &mut w, cancel).await
     }

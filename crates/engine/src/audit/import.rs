@@ -10,7 +10,7 @@
 use futures::executor::block_on;
 use portcullis_connectors::jsonl::{read_jsonl, FileCursor, LineOutcome, ReadSummary};
 use portcullis_connectors::{AuditSink, ConnectorError, SinkError};
-use portcullis_model::{AuditEvent, AuditFormat, ImportReport, LineRejection, Progress};
+use portcullis_model::{AuditEvent, AuditFormat, ErrorCode, ImportReport, LineRejection, Progress};
 use portcullis_store::PreparedAuditEvent;
 use std::collections::HashMap;
 use std::io::{Read, Seek, SeekFrom};
@@ -61,7 +61,7 @@ struct ChannelSink<'a> {
 impl AuditSink for ChannelSink<'_> {
     async fn batch(&mut self, events: Vec<AuditEvent>, cursor: String) -> Result<(), SinkError> {
         if self.cancel.is_cancelled() {
-            return Err(SinkError("cancelled".into()));
+            return Err(SinkError::cancelled());
         }
         let offset = FileCursor::parse(Some(&cursor)).offset;
         let events = events
@@ -75,7 +75,7 @@ impl AuditSink for ChannelSink<'_> {
             .collect();
         self.tx
             .send(Batch { events, offset })
-            .map_err(|_| SinkError("the cache writer stopped".into()))
+            .map_err(|_| SinkError::new(ErrorCode::Storage, "the cache writer stopped"))
     }
 }
 

@@ -476,7 +476,7 @@ impl Workspace {
         campaign_id: Option<i64>,
         files: Vec<(String, Vec<u8>)>,
     ) -> Result<EvidenceManifest> {
-        std::fs::create_dir_all(dir).map_err(io(format!("creating {}", dir.display())))?;
+        crate::private_fs::create_private_dir(dir)?;
         if dir.join(MANIFEST).exists() {
             return Err(EngineError::InvalidInput(format!(
                 "{} already holds an evidence export: choose an empty directory",
@@ -487,7 +487,7 @@ impl Workspace {
         let mut listed = Vec::new();
         for (name, bytes) in &files {
             let path = dir.join(name);
-            std::fs::write(&path, bytes).map_err(io(format!("writing {}", path.display())))?;
+            crate::private_fs::write_private(&path, bytes)?;
             listed.push(ManifestFile {
                 name: name.clone(),
                 sha256: sha256_hex(bytes),
@@ -506,8 +506,7 @@ impl Workspace {
             files: listed,
         };
         let path = dir.join(MANIFEST);
-        std::fs::write(&path, to_json(&manifest)?)
-            .map_err(io(format!("writing {}", path.display())))?;
+        crate::private_fs::write_private(&path, to_json(&manifest)?.as_bytes())?;
         Ok(manifest)
     }
 
