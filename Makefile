@@ -43,3 +43,7 @@ lint: setup
 
 clean-workspace:
 	@rm -rf .cache/workspace
+
+.PHONY: bench-journal
+bench-journal: setup  ## journal commit latency during a 1M-event import vs idle (JOURNAL_BENCH_EVENTS=N)
+	@cargo bench -q -p portcullis-engine --bench journal_under_import

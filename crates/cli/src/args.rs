@@ -439,8 +439,16 @@ pub enum CampaignCommand {
 
 #[derive(Debug, Subcommand)]
 pub enum EvidenceCommand {
-    /// Check an evidence directory against its manifest.
-    Verify { dir: PathBuf },
+    /// Check an evidence directory against its manifest and this workspace's journal: the journal
+    /// head the manifest pinned must be in the journal (a journal shortened or rewritten since the
+    /// export fails the check).
+    Verify {
+        dir: PathBuf,
+        /// Check only the files against the manifest, not the journal head (for an auditor who
+        /// holds the export but not the workspace that made it).
+        #[arg(long)]
+        files_only: bool,
+    },
 }
 
 fn parse_days(s: &str) -> Result<u32, String> {

@@ -95,8 +95,8 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode, EngineError> {
             args::ReviewCommand::Campaign { command } => review::campaign(&ws, command, out).await,
         },
         Command::Evidence {
-            command: args::EvidenceCommand::Verify { dir },
-        } => review::verify(&ws, &dir, out).await,
+            command: args::EvidenceCommand::Verify { dir, files_only },
+        } => review::verify(&ws, &dir, files_only, out).await,
         Command::Audit { command } => audit::run(&ws, command, out).await,
     }
 }

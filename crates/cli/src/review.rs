@@ -426,14 +426,17 @@ pub async fn campaign(
     Ok(ExitCode::SUCCESS)
 }
 
-pub async fn verify(ws: &Workspace, dir: &Path, out: &Output) -> Result<ExitCode, EngineError> {
-    let mut v = verify_evidence(dir)?;
-    if let Some(head) = &v.journal_head {
-        // Only meaningful in the workspace that exported it; elsewhere it is reported, not failed.
-        if !ws.journal(0, 1).await?.is_empty() {
-            v.journal_head_found = Some(ws.journal_contains(head).await?);
-        }
-    }
+pub async fn verify(
+    ws: &Workspace,
+    dir: &Path,
+    files_only: bool,
+    out: &Output,
+) -> Result<ExitCode, EngineError> {
+    let v = if files_only {
+        verify_evidence(dir)?
+    } else {
+        ws.verify_evidence_with_journal(dir).await?
+    };
     if out.json {
         out.json(&v);
     } else {
@@ -444,8 +447,14 @@ pub async fn verify(ws: &Workspace, dir: &Path, out: &Output) -> Result<ExitCode
             }
         }
         match v.journal_head_found {
-            Some(true) => println!("journal head {} found in this workspace's journal", v.journal_head.as_deref().unwrap_or("")),
-            Some(false) => println!("journal head {} is not in this workspace's journal (exported from another workspace?)", v.journal_head.as_deref().unwrap_or("")),
+            Some(true) => println!(
+                "journal head {} found in this workspace's journal",
+                v.journal_head.as_deref().unwrap_or("")
+            ),
+            Some(false) => println!(
+                "journal head {} is NOT in this workspace's journal",
+                v.journal_head.as_deref().unwrap_or("")
+            ),
             None => {}
         }
         println!("{}", v.message);

@@ -500,11 +500,23 @@ impl Store {
     pub async fn dead_credentials(
         &self,
     ) -> Result<Vec<(i64, String, String, Option<String>, String, Option<String>)>> {
+        // The journal is a file of its own (journal_db.rs): its verified revocations are read
+        // there and handed to the cache's query as one JSON array.
+        let verified: Vec<(String, String, Option<i64>)> = sqlx::query_as(
+            "SELECT j.at, j.target, json_extract(p.detail, '$.credential_id')
+             FROM journal j LEFT JOIN journal p ON p.seq = j.action_seq
+             WHERE j.action = 'revoke' AND j.state = 'verified'",
+        )
+        .fetch_all(&self.journal_pool)
+        .await?;
+        let verified = serde_json::to_string(&verified).map_err(|e| StoreError::Corrupt {
+            what: "journal",
+            detail: e.to_string(),
+        })?;
         Ok(sqlx::query_as(
             "WITH verified AS (
-                 SELECT j.at, j.target, json_extract(p.detail, '$.credential_id') AS credential_id
-                 FROM journal j LEFT JOIN journal p ON p.seq = j.action_seq
-                 WHERE j.action = 'revoke' AND j.state = 'verified'),
+                 SELECT value ->> 0 AS at, value ->> 1 AS target, value ->> 2 AS credential_id
+                 FROM json_each(?2)),
              dead AS (
                  SELECT c.backend_id, b.name, c.external_id, c.principal_external_id, c.status,
                         (SELECT MIN(v.at) FROM verified v
@@ -520,6 +532,7 @@ impl Store {
              WHERE revoked_at IS NOT NULL OR status IN ('revoked', 'expired') OR expired_at IS NOT NULL",
         )
         .bind(crate::ts(chrono::Utc::now()))
+        .bind(verified)
         .fetch_all(&self.pool)
         .await?)
     }

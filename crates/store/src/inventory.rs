@@ -325,6 +325,7 @@ mod tests {
     use super::*;
     use portcullis_model::*;
     use serde_json::json;
+    use std::time::Duration;
 
     /// Registers the Vault backend `b`; its id.
     async fn add_backend(s: &Store) -> i64 {
@@ -471,13 +472,13 @@ mod tests {
         let mut appender = s.journal_appender().unwrap();
         assert_eq!(
             appender
-                .set_credential_statuses(&marked, CredentialStatus::Revoked)
+                .set_credential_statuses(&marked, CredentialStatus::Revoked, Duration::ZERO)
                 .unwrap(),
             1
         );
         assert_eq!(
             appender
-                .set_credential_statuses(&marked, CredentialStatus::Revoked)
+                .set_credential_statuses(&marked, CredentialStatus::Revoked, Duration::ZERO)
                 .unwrap(),
             0
         );

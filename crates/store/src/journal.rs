@@ -109,7 +109,7 @@ impl Store {
             return Ok(Vec::new());
         }
         let chained = self
-            .with_raw_connection(|mut db| append_chain(&mut db, entries))
+            .with_raw_journal_connection(|mut db| append_chain(&mut db, entries))
             .await?;
         Ok(chained
             .into_iter()
@@ -126,7 +126,7 @@ impl Store {
         )
         .bind(after_seq)
         .bind(limit)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.journal_pool)
         .await?;
         rows.iter().map(row_to_entry).collect()
     }
@@ -154,7 +154,7 @@ impl Store {
                AND NOT EXISTS (SELECT 1 FROM journal f WHERE f.action_seq = j.seq AND f.state IN ('verified', 'failed'))
              ORDER BY j.seq",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.journal_pool)
         .await?;
         rows.iter()
             .map(|r| {
@@ -191,7 +191,7 @@ impl Store {
              ORDER BY j.seq",
         )
         .bind(incident_seq)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.journal_pool)
         .await?;
         rows.into_iter()
             .map(|(seq, first, last)| {
@@ -212,7 +212,7 @@ impl Store {
              FROM journal WHERE seq = ?1 OR action_seq = ?1 ORDER BY seq",
         )
         .bind(seq)
-        .fetch_all(&self.pool)
+        .fetch_all(&self.journal_pool)
         .await?;
         rows.iter().map(row_to_entry).collect()
     }
@@ -430,12 +430,17 @@ pub struct JournalAppender {
     db: Option<rusqlite::Connection>,
     /// Whether `db` served an earlier run: such a connection is replaced, once, if it fails.
     reused: bool,
+    /// The journal's file.
     path: PathBuf,
     home: Arc<Mutex<Option<rusqlite::Connection>>>,
+    /// The cache's file and a connection to it, for credential statuses only.
+    cache_path: PathBuf,
+    cache: Option<rusqlite::Connection>,
 }
 
-/// The appender's connection, set as the pool's are (`Store::open`): WAL with
-/// `synchronous = NORMAL`, the same wait for the write lock, foreign keys enforced.
+/// The appender's connection to the journal's file, set as the pool's are (`Store::open`): WAL
+/// with `synchronous = NORMAL`, the same wait for the write lock (journal writers only ever wait
+/// for each other: see `journal_db.rs`).
 fn open_appender_connection(path: &std::path::Path) -> Result<rusqlite::Connection> {
     let db = rusqlite::Connection::open_with_flags(
         path,
@@ -457,12 +462,23 @@ impl JournalAppender {
     }
 
     /// Marks many cached credentials with `status` in one commit; returns how many changed.
+    /// Waits at most `wait` for the cache's write lock, which an import or a sync may hold for
+    /// long: a status is a cache refresh (the journal is the record), so the caller chooses to
+    /// try again later rather than hold up the entries queued behind it.
     pub fn set_credential_statuses(
         &mut self,
         credentials: &[(i64, String)],
         status: CredentialStatus,
+        wait: std::time::Duration,
     ) -> Result<u64> {
-        self.with_db(|db| crate::revocation::set_statuses(db, credentials, status))
+        let db = match self.cache.as_mut() {
+            Some(db) => db,
+            None => self
+                .cache
+                .insert(open_appender_connection(&self.cache_path)?),
+        };
+        db.busy_timeout(wait)?;
+        crate::revocation::set_statuses(db, credentials, status)
     }
 
     /// Runs `f` on the connection. A kept connection that fails is replaced by a fresh one and
@@ -504,7 +520,7 @@ impl Store {
     /// A [`JournalAppender`] on this cache's file. An in-memory cache (tests) has no second
     /// connection to give, and is refused.
     pub fn journal_appender(&self) -> Result<JournalAppender> {
-        let path = self.path.clone().ok_or_else(|| StoreError::Corrupt {
+        let cache_path = self.path.clone().ok_or_else(|| StoreError::Corrupt {
             what: "journal",
             detail: "an in-memory cache cannot give the journal its own connection".into(),
         })?;
@@ -516,8 +532,10 @@ impl Store {
         Ok(JournalAppender {
             reused: kept.is_some(),
             db: kept,
-            path,
+            path: crate::journal_path(&cache_path),
             home: self.journal_connection.clone(),
+            cache_path,
+            cache: None,
         })
     }
 }
@@ -559,11 +577,11 @@ mod tests {
 
         // Tamper underneath the triggers, as someone with the file could.
         sqlx::query("DROP TRIGGER journal_no_update")
-            .execute(s.pool())
+            .execute(&s.journal_pool)
             .await
             .unwrap();
         sqlx::query("UPDATE journal SET target = 'something else' WHERE seq = 2")
-            .execute(s.pool())
+            .execute(&s.journal_pool)
             .await
             .unwrap();
         let v = s.journal_verify().await.unwrap();
@@ -580,11 +598,11 @@ mod tests {
                 .unwrap();
         }
         sqlx::query("DROP TRIGGER journal_no_delete")
-            .execute(s.pool())
+            .execute(&s.journal_pool)
             .await
             .unwrap();
         sqlx::query("DELETE FROM journal WHERE seq = 2")
-            .execute(s.pool())
+            .execute(&s.journal_pool)
             .await
             .unwrap();
         let v = s.journal_verify().await.unwrap();
@@ -651,7 +669,7 @@ mod tests {
         // The next run takes the kept connection back; another connection's schema change in
         // between (an audit import rebuilding indexes does this) must not cost it an entry.
         sqlx::raw_sql("CREATE INDEX journal_probe ON journal (state); DROP INDEX journal_probe")
-            .execute(other.pool())
+            .execute(&other.journal_pool)
             .await
             .unwrap();
         let mut app = s.journal_appender().unwrap();

@@ -12,6 +12,7 @@ mod backends;
 mod counts;
 mod inventory;
 mod journal;
+mod journal_db;
 pub mod reviews;
 mod revocation;
 mod sync_runs;
@@ -27,6 +28,7 @@ pub use audit_query::{
 pub use backends::{BackendRow, CheckRecord};
 pub use inventory::InventoryChanges;
 pub use journal::{JournalAppender, NewJournalEntry, OpenAction};
+pub use journal_db::journal_path;
 pub use revocation::SourceUse;
 pub use time::{parse_ts, ts};
 
@@ -50,6 +52,24 @@ fn run_blocking<R>(f: impl FnOnce() -> R) -> R {
     }
 }
 
+/// See [`Store::with_raw_connection`].
+async fn raw_connection<R>(
+    pool: &SqlitePool,
+    f: impl FnOnce(rusqlite::Connection) -> Result<R>,
+) -> Result<R> {
+    let mut conn = pool.acquire().await?;
+    let mut handle = conn.lock_handle().await?;
+    let raw = handle.as_raw_handle();
+    // SAFETY: `raw` is the open connection sqlx owns; `lock_handle` keeps sqlx's worker off it
+    // until `handle` drops. rusqlite's `from_handle` does not take ownership (it never closes
+    // it), and `f` consumes `db` (statements borrow it, so none outlives `f`) before `handle`
+    // drops.
+    let db = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
+    let result = run_blocking(|| f(db));
+    drop(handle);
+    result
+}
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("the cache at {path} was written by a newer Portcullis (schema {found}, this build knows up to {known}); upgrade Portcullis or open another workspace")]
@@ -71,6 +91,9 @@ pub enum StoreError {
     /// From the audit bulk writer, which talks to SQLite directly (see `audit.rs`).
     #[error("cache write failed: {0}")]
     Write(#[from] rusqlite::Error),
+    /// The journal writer could not commit; nothing it did not record was sent.
+    #[error("the journal could not be written ({0}); nothing was sent that the journal did not record first. Check the disk and the workspace, then resume the revocation")]
+    JournalWrite(String),
     #[error("cache holds an unreadable value in {what}: {detail}")]
     Corrupt { what: &'static str, detail: String },
     #[error("{what} `{name}` not found")]
@@ -85,6 +108,8 @@ pub type Result<T, E = StoreError> = std::result::Result<T, E>;
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: SqlitePool,
+    /// The journal's own file (see `journal_db.rs`): its writers never wait on the cache's.
+    journal_pool: SqlitePool,
     path: Option<PathBuf>,
     /// The journal appender's own connection between runs (see [`JournalAppender`]).
     journal_connection: Arc<Mutex<Option<rusqlite::Connection>>>,
@@ -106,10 +131,12 @@ impl Store {
             .await?;
         let store = Store {
             pool,
+            journal_pool: journal_db::open(&journal_db::journal_path(path)).await?,
             path: Some(path.to_path_buf()),
             journal_connection: Arc::default(),
         };
         store.migrate().await?;
+        journal_db::move_from_cache(&store.pool, &store.journal_pool).await?;
         Ok(store)
     }
 
@@ -123,10 +150,12 @@ impl Store {
             .await?;
         let store = Store {
             pool,
+            journal_pool: journal_db::in_memory().await?,
             path: None,
             journal_connection: Arc::default(),
         };
         store.migrate().await?;
+        journal_db::move_from_cache(&store.pool, &store.journal_pool).await?;
         Ok(store)
     }
 
@@ -139,17 +168,15 @@ impl Store {
         &self,
         f: impl FnOnce(rusqlite::Connection) -> Result<R>,
     ) -> Result<R> {
-        let mut conn = self.pool.acquire().await?;
-        let mut handle = conn.lock_handle().await?;
-        let raw = handle.as_raw_handle();
-        // SAFETY: `raw` is the open connection sqlx owns; `lock_handle` keeps sqlx's worker off it
-        // until `handle` drops. rusqlite's `from_handle` does not take ownership (it never closes
-        // it), and `f` consumes `db` (statements borrow it, so none outlives `f`) before `handle`
-        // drops.
-        let db = unsafe { rusqlite::Connection::from_handle(raw.as_ptr()) }?;
-        let result = run_blocking(|| f(db));
-        drop(handle);
-        result
+        raw_connection(&self.pool, f).await
+    }
+
+    /// [`Store::with_raw_connection`] on the journal's file.
+    pub(crate) async fn with_raw_journal_connection<R>(
+        &self,
+        f: impl FnOnce(rusqlite::Connection) -> Result<R>,
+    ) -> Result<R> {
+        raw_connection(&self.journal_pool, f).await
     }
 
     pub fn pool(&self) -> &SqlitePool {
@@ -195,12 +222,13 @@ impl Store {
 
     pub async fn close(&self) {
         self.pool.close().await;
+        self.journal_pool.close().await;
     }
 }
 
 /// Creates the database file with mode 0600 before SQLite does (SQLite would use the umask), and
 /// tightens an existing file that is more open than that.
-fn create_private_file(path: &Path) -> Result<()> {
+pub(crate) fn create_private_file(path: &Path) -> Result<()> {
     let err = |source| StoreError::File {
         path: path.display().to_string(),
         source,
@@ -305,14 +333,16 @@ mod tests {
             "INSERT INTO journal (at, actor, action, target, state, prev_hash, hash)
              VALUES ('2026-01-01T00:00:00Z', 'me', 'revoke', 'x', 'planned', '', 'h1')",
         )
-        .execute(s.pool())
+        .execute(&s.journal_pool)
         .await
         .unwrap();
         let upd = sqlx::query("UPDATE journal SET state = 'sent'")
-            .execute(s.pool())
+            .execute(&s.journal_pool)
             .await;
         assert!(upd.unwrap_err().to_string().contains("append-only"));
-        let del = sqlx::query("DELETE FROM journal").execute(s.pool()).await;
+        let del = sqlx::query("DELETE FROM journal")
+            .execute(&s.journal_pool)
+            .await;
         assert!(del.unwrap_err().to_string().contains("append-only"));
     }
 }

@@ -452,7 +452,7 @@ impl Store {
         let rows: Vec<(String, String)> = sqlx::query_as(
             "SELECT target, at FROM journal WHERE action = 'revoke' AND state = 'verified'",
         )
-        .fetch_all(&self.pool)
+        .fetch_all(&self.journal_pool)
         .await?;
         Ok(rows
             .into_iter()
@@ -635,7 +635,7 @@ impl Store {
     pub async fn journal_has_hash(&self, hash: &str) -> Result<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal WHERE hash = ?")
             .bind(hash)
-            .fetch_one(&self.pool)
+            .fetch_one(&self.journal_pool)
             .await?;
         Ok(n > 0)
     }

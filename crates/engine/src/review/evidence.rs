@@ -514,6 +514,28 @@ impl Workspace {
     pub async fn journal_contains(&self, hash: &str) -> Result<bool> {
         Ok(self.store.journal_has_hash(hash).await?)
     }
+
+    /// [`verify_evidence`], and the journal head the manifest pinned must be in this workspace's
+    /// journal: an export records the head so that a journal shortened or rewritten after it is
+    /// caught, so a head that is missing fails the check (it is never just reported).
+    pub async fn verify_evidence_with_journal(&self, dir: &Path) -> Result<EvidenceVerification> {
+        let mut v = verify_evidence(dir)?;
+        let Some(head) = v.journal_head.clone() else {
+            return Ok(v);
+        };
+        let found = self.journal_contains(&head).await?;
+        v.journal_head_found = Some(found);
+        if !found {
+            v.ok = false;
+            v.message = format!(
+                "the journal head the export pinned ({head}) is not in this workspace's journal: \
+                 the journal was shortened or rewritten since the export, or this is not the \
+                 workspace that made it (check the files alone with --files-only). {}",
+                v.message
+            );
+        }
+        Ok(v)
+    }
 }
 
 /// Checks an evidence directory against its manifest: every listed file present with the same

@@ -1383,6 +1383,19 @@ async fn a_campaign_runs_to_sign_off_and_its_evidence_detects_one_changed_byte()
         ws.journal_verify().await.unwrap().head
     );
     assert!(super::verify_evidence(&out).unwrap().ok);
+    let here = ws.verify_evidence_with_journal(&out).await.unwrap();
+    assert_eq!((here.ok, here.journal_head_found), (true, Some(true)));
+    // A journal that does not hold the pinned head (shortened, rewritten, or another
+    // workspace's) fails the check instead of being reported as a curiosity.
+    let elsewhere_dir = tempfile::tempdir().unwrap();
+    let elsewhere = crate::Workspace::open(elsewhere_dir.path()).await.unwrap();
+    let v = elsewhere.verify_evidence_with_journal(&out).await.unwrap();
+    assert_eq!((v.ok, v.journal_head_found), (false, Some(false)));
+    assert!(
+        v.message.contains("not in this workspace's journal"),
+        "{}",
+        v.message
+    );
     let path = out.join("plan.json");
     let mut bytes = std::fs::read(&path).unwrap();
     bytes[10] ^= 1;

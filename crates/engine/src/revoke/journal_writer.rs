@@ -14,6 +14,7 @@
 use portcullis_model::{CredentialStatus, JournalState};
 use portcullis_store::{JournalAppender, NewJournalEntry, Store, StoreError};
 use std::sync::mpsc;
+use std::time::Duration;
 use tokio::sync::oneshot;
 
 use crate::{EngineError, Result};
@@ -56,6 +57,8 @@ pub(crate) struct JournalWriter {
 const MAX_BATCH: usize = 1_024;
 /// Status writes are a cache refresh, not a record: batched this big, or written at a flush.
 const STATUS_BATCH: usize = 512;
+/// How long the run's last status write waits for the cache's write lock.
+const LAST_STATUS_WAIT: Duration = Duration::from_secs(2);
 
 impl JournalWriter {
     /// Starts the writer on a thread of its own with its own connection to the cache: the
@@ -84,12 +87,7 @@ impl JournalWriter {
             .map_err(|_| EngineError::Internal("the journal writer stopped".into()))?;
         rx.await
             .map_err(|_| EngineError::Internal("the journal writer stopped".into()))?
-            .map_err(|detail| {
-                EngineError::Store(StoreError::Corrupt {
-                    what: "journal",
-                    detail,
-                })
-            })
+            .map_err(|detail| EngineError::Store(StoreError::JournalWrite(detail)))
     }
 
     /// Queues an entry without waiting for its commit. Entries are written in the order they are
@@ -187,7 +185,7 @@ impl Pending {
                     }
                 }
                 Err(e) => {
-                    let msg = format!("cannot write the journal: {e}");
+                    let msg = e.to_string();
                     tracing::error!("{msg}");
                     for reply in appends.into_iter().filter_map(|(_, r)| r) {
                         let _ = reply.send(Err(msg.clone()));
@@ -195,15 +193,27 @@ impl Pending {
                 }
             }
         }
-        // Never let a status write fail the run: the next sync corrects the cache anyway.
+        // Never let a status write fail the run or hold up the journal: while an import or a sync
+        // holds the cache's write lock the statuses wait for a later write, and the last one
+        // waits a little; the journal is the record, and the next sync corrects the cache anyway.
         let status_due = self.revoked.len() >= STATUS_BATCH || !self.flushes.is_empty() || last;
         if status_due && !self.revoked.is_empty() {
             let batch = std::mem::take(&mut self.revoked);
-            if let Err(e) = appender.set_credential_statuses(&batch, CredentialStatus::Revoked) {
-                tracing::warn!(
+            let wait = if last {
+                LAST_STATUS_WAIT
+            } else {
+                Duration::ZERO
+            };
+            match appender.set_credential_statuses(&batch, CredentialStatus::Revoked, wait) {
+                Ok(_) => {}
+                Err(e) if !last => {
+                    tracing::debug!("credential statuses wait for the cache: {e}");
+                    self.revoked = batch;
+                }
+                Err(e) => tracing::warn!(
                     "cannot mark {} credential(s) revoked in the cache: {e}",
                     batch.len()
-                );
+                ),
             }
         }
         for f in self.flushes.drain(..) {
