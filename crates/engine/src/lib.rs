@@ -15,6 +15,7 @@ mod pg_statement;
 pub mod review;
 mod revoke;
 mod secrets;
+pub mod shell;
 mod sync;
 mod triage;
 mod ui_access;
