@@ -44,6 +44,9 @@ pub enum ConnectorError {
     InvalidConfig(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The reader's sink asked it to stop (a person pressed Ctrl-C, closed the dialog).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl ConnectorError {
@@ -60,6 +63,7 @@ impl ConnectorError {
             ConnectorError::NotFound { .. } => ErrorCode::NotFound,
             ConnectorError::InvalidConfig(_) => ErrorCode::InvalidInput,
             ConnectorError::Unsupported(_) => ErrorCode::Unsupported,
+            ConnectorError::Cancelled => ErrorCode::Cancelled,
         }
     }
 }
