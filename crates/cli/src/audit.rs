@@ -1,11 +1,12 @@
 //! `portcullis audit …`: search, show, timeline, highlights, export and import of audit events.
 
-use portcullis_engine::{shell, CancellationToken, EngineError, Workspace};
-use portcullis_model::{AuditEventView, Progress};
+use portcullis_engine::{shell, EngineError, Workspace};
+use portcullis_model::{AuditEventView, ImportReport, Progress};
 use std::process::ExitCode;
 
 use crate::args::{AuditCommand, AuditSearchArgs};
 use crate::output::Output;
+use crate::term;
 
 pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<ExitCode, EngineError> {
     match cmd {
@@ -22,7 +23,7 @@ pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<Exit
             format,
             output,
         } => {
-            let cancel = ctrl_c_cancels();
+            let cancel = crate::interrupt::ctrl_c_cancels();
             let n = match output {
                 Some(path) => {
                     ws.audit_export_to_file(&query, format, &path, &cancel)
@@ -41,7 +42,7 @@ pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<Exit
             backend,
             file,
         } => {
-            let cancel = ctrl_c_cancels();
+            let cancel = crate::interrupt::ctrl_c_cancels();
             let quiet = out.json;
             let last = std::sync::Mutex::new(std::time::Instant::now());
             let progress = move |p: Progress| match p {
@@ -63,35 +64,34 @@ pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<Exit
             if out.json {
                 out.json(&report);
             } else {
-                outln!(
-                    "{}: {} lines — {} imported, {} already cached, {} skipped, {} rejected ({} ms)",
-                    report.file,
-                    report.lines,
-                    report.imported,
-                    report.duplicates,
-                    report.skipped,
-                    report.rejected.len(),
-                    report.duration_ms
-                );
-                for r in &report.rejected {
-                    outln!("  line {}: {}", r.line, r.reason);
-                }
+                print_import(&report);
             }
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn ctrl_c_cancels() -> CancellationToken {
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            errln!("stopping after the current batch (Ctrl-C again to kill)…");
-            on_ctrl_c.cancel();
-        }
-    });
-    cancel
+fn print_import(report: &ImportReport) {
+    outln!(
+        "{}: {} lines — {} imported, {} already cached, {} skipped, {} rejected ({} ms)",
+        report.file,
+        report.lines,
+        report.imported,
+        report.duplicates,
+        report.skipped,
+        report.rejected_total,
+        report.duration_ms
+    );
+    for c in &report.rejected_by_class {
+        outln!("  {} {}", c.count, c.class.label());
+    }
+    for r in &report.rejected {
+        outln!("  line {}: {}", r.line, term::escape_all(&r.reason));
+    }
+    let more = report.rejected_total - report.rejected.len() as u64;
+    if more > 0 {
+        outln!("  … and {more} more rejected lines (counted above, not listed)");
+    }
 }
 
 /// `--since`/`--until` are the same as `since:`/`until:` terms added to the query.

@@ -1,6 +1,6 @@
 //! `portcullis sync`, `principals`, `credentials`: filling the cache and reading it back.
 
-use portcullis_engine::{CancellationToken, EngineError, Workspace};
+use portcullis_engine::{EngineError, Workspace};
 use portcullis_model::{CredentialFilter, Progress};
 use std::process::ExitCode;
 
@@ -8,14 +8,7 @@ use crate::args::CredentialArgs;
 use crate::output::{ago, Output};
 
 pub async fn sync(ws: &Workspace, names: &[String], out: &Output) -> Result<ExitCode, EngineError> {
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            errln!("stopping after the current batch (Ctrl-C again to kill)…");
-            on_ctrl_c.cancel();
-        }
-    });
+    let cancel = crate::interrupt::ctrl_c_cancels();
     let quiet = out.json;
     let progress = move |p: Progress| {
         if quiet {

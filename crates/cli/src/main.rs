@@ -13,6 +13,7 @@ mod args;
 mod audit;
 mod backend;
 mod cache;
+mod interrupt;
 mod output;
 mod review;
 mod revoke;
