@@ -199,7 +199,12 @@ async fn show(ws: &Workspace, id: i64, out: &Output) -> Result<ExitCode, EngineE
     );
     outln!("\n{}", crate::term::json_line(&d.raw).unwrap_or_default());
     for p in &d.pivots {
-        outln!("  {}: {}", p.label, search_command(&p.query));
+        // The label holds audit data: on its one line, so it cannot forge the next pivot.
+        outln!(
+            "  {}: {}",
+            term::escape_all(&p.label),
+            search_command(&p.query)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -268,8 +273,8 @@ async fn highlights(ws: &Workspace, out: &Output) -> Result<ExitCode, EngineErro
             outln!(
                 "  - [{}] {}: {} ({} events, {} → {})",
                 i.backend,
-                i.subject,
-                i.summary,
+                term::escape_all(&i.subject),
+                term::escape_all(&i.summary),
                 i.count,
                 i.first_at.format("%Y-%m-%d %H:%M"),
                 i.last_at.format("%Y-%m-%d %H:%M")

@@ -13,8 +13,9 @@ pub fn ctrl_c_cancels() -> CancellationToken {
         Ok(mut interrupts) => {
             tokio::spawn(async move {
                 if interrupts.next().await {
-                    errln!("stopping after the current batch (Ctrl-C again to kill)…");
+                    // Cancelled before it is said: whoever reads the message can rely on it.
                     on_ctrl_c.cancel();
+                    errln!("stopping after the current batch (Ctrl-C again to kill)…");
                 }
                 if interrupts.next().await {
                     errln!("killed");

@@ -237,6 +237,13 @@ fn control_and_bidi_characters_reach_the_terminal_escaped() {
         suggested(&shown).iter().all(|c| !c.contains("actor:")),
         "{shown}"
     );
+    // A value's own newline does not start a line of its own.
+    let hl = String::from_utf8(ok(&ws, &["audit", "highlights"]).stdout).unwrap();
+    assert!(
+        hl.lines()
+            .any(|l| l.starts_with("  - [k8s] evil\\x1b") && l.contains("\\x0d\\x0a\\u{202e}gpj")),
+        "{hl}"
+    );
     let json: Value =
         serde_json::from_slice(&ok(&ws, &["--json", "audit", "show", &id]).stdout).unwrap();
     assert_eq!(json["event"]["actor"], user, "--json stays valid and exact");
