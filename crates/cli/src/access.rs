@@ -66,15 +66,15 @@ pub async fn explain(
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(h) = &answer.hint {
-        println!("{h}");
+        outln!("{h}");
     }
     for s in &answer.subjects {
-        println!("\n{}", subject_title(&s.subject));
+        outln!("\n{}", subject_title(&s.subject));
         if let Some(mode) = &s.credential_mode {
-            println!("  credential rights: {mode}");
+            outln!("  credential rights: {mode}");
         }
         if s.permissions.is_empty() {
-            println!("  holds no permission in the cache");
+            outln!("  holds no permission in the cache");
             continue;
         }
         let rows = s
@@ -116,14 +116,14 @@ pub async fn explain(
                 )
             })
             .collect();
-        println!(
+        outln!(
             "  blast radius: {} resources, {} resource×action pairs in total\n    {}",
             t.resources,
             t.pairs,
             per.join("\n    ")
         );
         if s.paths_truncated {
-            println!("  (some permissions have more grant paths than shown: --max-paths N)");
+            outln!("  (some permissions have more grant paths than shown: --max-paths N)");
         }
     }
     Ok(ExitCode::SUCCESS)
@@ -186,7 +186,7 @@ pub async fn who_can(ws: &Workspace, a: WhoCanArgs, out: &Output) -> Result<Exit
         return Ok(ExitCode::SUCCESS);
     }
     if let Some(h) = &answer.hint {
-        println!("{h}");
+        outln!("{h}");
     }
     let header = [
         "BACKEND",
@@ -197,7 +197,7 @@ pub async fn who_can(ws: &Workspace, a: WhoCanArgs, out: &Output) -> Result<Exit
         "GRANT PATHS",
     ];
     if !answer.allowed.is_empty() {
-        println!(
+        outln!(
             "{} principals can {} {}:",
             answer.allowed.len(),
             answer.action,
@@ -206,7 +206,7 @@ pub async fn who_can(ws: &Workspace, a: WhoCanArgs, out: &Output) -> Result<Exit
         out.table(&header, entry_rows(&answer.allowed));
     }
     if !answer.denied.is_empty() {
-        println!(
+        outln!(
             "\n{} principals are denied by an explicit deny rule:",
             answer.denied.len()
         );

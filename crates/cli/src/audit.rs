@@ -1,12 +1,12 @@
 //! `portcullis audit …`: search, show, timeline, highlights, export and import of audit events.
 
-use portcullis_engine::{CancellationToken, EngineError, Workspace};
-use portcullis_model::{AuditEventView, Progress};
-use std::io::Write;
+use portcullis_engine::{shell, EngineError, Workspace};
+use portcullis_model::{AuditEventView, ImportReport, Progress};
 use std::process::ExitCode;
 
 use crate::args::{AuditCommand, AuditSearchArgs};
 use crate::output::Output;
+use crate::term;
 
 pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<ExitCode, EngineError> {
     match cmd {
@@ -23,7 +23,7 @@ pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<Exit
             format,
             output,
         } => {
-            let cancel = ctrl_c_cancels();
+            let cancel = crate::interrupt::ctrl_c_cancels();
             let n = match output {
                 Some(path) => {
                     ws.audit_export_to_file(&query, format, &path, &cancel)
@@ -34,7 +34,7 @@ pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<Exit
                     ws.audit_export(&query, format, &mut w, &cancel).await?
                 }
             };
-            eprintln!("{n} events exported");
+            errln!("{n} events exported");
             Ok(ExitCode::SUCCESS)
         }
         AuditCommand::Import {
@@ -42,7 +42,7 @@ pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<Exit
             backend,
             file,
         } => {
-            let cancel = ctrl_c_cancels();
+            let cancel = crate::interrupt::ctrl_c_cancels();
             let quiet = out.json;
             let last = std::sync::Mutex::new(std::time::Instant::now());
             let progress = move |p: Progress| match p {
@@ -51,11 +51,11 @@ pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<Exit
                     if let Ok(mut t) = last.lock() {
                         if t.elapsed().as_millis() >= 500 {
                             *t = std::time::Instant::now();
-                            eprintln!("  {message}");
+                            errln!("  {message}");
                         }
                     }
                 }
-                Progress::Started { task, .. } if !quiet => eprintln!("{task}…"),
+                Progress::Started { task, .. } if !quiet => errln!("{task}…"),
                 _ => {}
             };
             let report = ws
@@ -64,35 +64,34 @@ pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<Exit
             if out.json {
                 out.json(&report);
             } else {
-                println!(
-                    "{}: {} lines — {} imported, {} already cached, {} skipped, {} rejected ({} ms)",
-                    report.file,
-                    report.lines,
-                    report.imported,
-                    report.duplicates,
-                    report.skipped,
-                    report.rejected.len(),
-                    report.duration_ms
-                );
-                for r in &report.rejected {
-                    println!("  line {}: {}", r.line, r.reason);
-                }
+                print_import(&report);
             }
             Ok(ExitCode::SUCCESS)
         }
     }
 }
 
-fn ctrl_c_cancels() -> CancellationToken {
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("stopping after the current batch (Ctrl-C again to kill)…");
-            on_ctrl_c.cancel();
-        }
-    });
-    cancel
+fn print_import(report: &ImportReport) {
+    outln!(
+        "{}: {} lines — {} imported, {} already cached, {} skipped, {} rejected ({} ms)",
+        report.file,
+        report.lines,
+        report.imported,
+        report.duplicates,
+        report.skipped,
+        report.rejected_total,
+        report.duration_ms
+    );
+    for c in &report.rejected_by_class {
+        outln!("  {} {}", c.count, c.class.label());
+    }
+    for r in &report.rejected {
+        outln!("  line {}: {}", r.line, term::escape_all(&r.reason));
+    }
+    let more = report.rejected_total - report.rejected.len() as u64;
+    if more > 0 {
+        outln!("  … and {more} more rejected lines (counted above, not listed)");
+    }
 }
 
 /// `--since`/`--until` are the same as `since:`/`until:` terms added to the query.
@@ -104,6 +103,12 @@ fn full_query(a: &AuditSearchArgs) -> String {
         }
     }
     q
+}
+
+/// The command a pivot or highlight suggests; its query is audit data, so it is quoted (and
+/// not suggested at all when it holds control characters, see `portcullis_engine::shell`).
+fn search_command(query: &str) -> String {
+    shell::command(&["portcullis", "audit", "search", query]).unwrap_or_else(|e| format!("({e})"))
 }
 
 fn row(e: &AuditEventView) -> Vec<String> {
@@ -136,7 +141,7 @@ async fn search(ws: &Workspace, a: AuditSearchArgs, out: &Output) -> Result<Exit
         return Ok(ExitCode::SUCCESS);
     }
     if page.events.is_empty() {
-        println!(
+        outln!(
             "No audit events match `{}`. Run `portcullis sync` (or `portcullis audit import`), widen the time range, or drop a filter.",
             page.query
         );
@@ -161,13 +166,13 @@ async fn search(ws: &Workspace, a: AuditSearchArgs, out: &Output) -> Result<Exit
     } else {
         format!("about {}", page.total.count)
     };
-    eprintln!(
+    errln!(
         "{} shown of {total} matching `{}`",
         page.events.len(),
         page.query
     );
     if let Some(c) = &page.next_cursor {
-        eprintln!("next page: --cursor {c}");
+        errln!("next page: --cursor {c}");
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -192,12 +197,14 @@ async fn show(ws: &Workspace, id: i64, out: &Output) -> Result<ExitCode, EngineE
         ],
         vec![row(&d.event)],
     );
-    println!(
-        "\n{}",
-        serde_json::to_string_pretty(&d.raw).unwrap_or_default()
-    );
+    outln!("\n{}", crate::term::json_line(&d.raw).unwrap_or_default());
     for p in &d.pivots {
-        println!("  {}: portcullis audit search '{}'", p.label, p.query);
+        // The label holds audit data: on its one line, so it cannot forge the next pivot.
+        outln!(
+            "  {}: {}",
+            term::escape_all(&p.label),
+            search_command(&p.query)
+        );
     }
     Ok(ExitCode::SUCCESS)
 }
@@ -221,7 +228,7 @@ async fn timeline(
         return Ok(ExitCode::SUCCESS);
     }
     if t.buckets.is_empty() {
-        println!("No audit events match. Sync or import first, or widen the search.");
+        outln!("No audit events match. Sync or import first, or widen the search.");
         return Ok(ExitCode::SUCCESS);
     }
     let max = t
@@ -231,7 +238,6 @@ async fn timeline(
         .max()
         .unwrap_or(0)
         .max(1);
-    let mut stdout = std::io::stdout().lock();
     for b in &t.buckets {
         let width = (b.total() * 50).div_ceil(max) as usize;
         let deny = if b.total() == 0 {
@@ -239,8 +245,7 @@ async fn timeline(
         } else {
             ((b.deny + b.error) as usize * width).div_ceil(b.total() as usize)
         };
-        let _ = writeln!(
-            stdout,
+        outln!(
             "{}  {:>7}  {}{}",
             b.start.format("%Y-%m-%d %H:%M:%S"),
             b.total(),
@@ -248,8 +253,7 @@ async fn timeline(
             "x".repeat(deny.min(width))
         );
     }
-    let _ = writeln!(
-        stdout,
+    outln!(
         "bucket {} s; # allowed, x denied or failed",
         t.bucket_seconds
     );
@@ -263,21 +267,21 @@ async fn highlights(ws: &Workspace, out: &Output) -> Result<ExitCode, EngineErro
         return Ok(ExitCode::SUCCESS);
     }
     for v in &views {
-        println!("{} — {} finding(s)", v.title, v.items.len());
-        println!("  {}", v.description);
+        outln!("{} — {} finding(s)", v.title, v.items.len());
+        outln!("  {}", v.description);
         for i in &v.items {
-            println!(
+            outln!(
                 "  - [{}] {}: {} ({} events, {} → {})",
                 i.backend,
-                i.subject,
-                i.summary,
+                term::escape_all(&i.subject),
+                term::escape_all(&i.summary),
                 i.count,
                 i.first_at.format("%Y-%m-%d %H:%M"),
                 i.last_at.format("%Y-%m-%d %H:%M")
             );
-            println!("      portcullis audit search '{}'", i.query);
+            outln!("      {}", search_command(&i.query));
         }
-        println!();
+        outln!();
     }
     Ok(ExitCode::SUCCESS)
 }

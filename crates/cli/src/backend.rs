@@ -58,13 +58,13 @@ pub async fn add(ws: &Workspace, args: AddArgs, out: &Output) -> Result<ExitCode
     if out.json {
         out.json(&info);
     } else {
-        println!(
-            "added {} ({}) at {}; credential: {}. Next: portcullis backend check {}",
+        outln!(
+            "added {} ({}) at {}; credential: {}. Next: {}",
             info.name,
             info.kind.label(),
             info.url,
             info.credential.describe(),
-            info.name
+            portcullis_engine::shell::suggestion(&["portcullis", "backend", "check", &info.name])
         );
     }
     Ok(ExitCode::SUCCESS)
@@ -77,7 +77,7 @@ pub async fn list(ws: &Workspace, out: &Output) -> Result<ExitCode, EngineError>
         return Ok(ExitCode::SUCCESS);
     }
     if backends.is_empty() {
-        println!("No backends yet. Add one: portcullis backend add NAME --kind KIND --url URL");
+        outln!("No backends yet. Add one: portcullis backend add NAME --kind KIND --url URL");
         return Ok(ExitCode::SUCCESS);
     }
     let rows = backends
@@ -130,14 +130,14 @@ pub async fn check(ws: &Workspace, name: &str, out: &Output) -> Result<ExitCode,
         return Ok(code);
     }
     match &report.error {
-        Some(e) => println!("{name}: FAILED [{}] {}", e.code, e.message),
+        Some(e) => outln!("{name}: FAILED [{}] {}", e.code, e.message),
         None => {
             let verdict = if report.ok {
                 "ok"
             } else {
                 "reachable, but needed rights are missing"
             };
-            println!(
+            outln!(
                 "{name}: {verdict} in {} ms — {}{}",
                 report.latency_ms,
                 report.identity.as_deref().unwrap_or("reachable"),
@@ -148,14 +148,14 @@ pub async fn check(ws: &Workspace, name: &str, out: &Output) -> Result<ExitCode,
                     .unwrap_or_default()
             );
             if let Some(exp) = report.credential_expires_at {
-                println!(
+                outln!(
                     "  console credential expires {} ({})",
                     exp.to_rfc3339(),
                     ago(exp)
                 );
             }
             for r in &report.rights {
-                println!(
+                outln!(
                     "  [{}] {} — for {}",
                     match (r.granted, r.optional) {
                         (true, _) => "x",
@@ -176,7 +176,7 @@ pub async fn remove(ws: &Workspace, name: &str, out: &Output) -> Result<ExitCode
     if out.json {
         out.json(&serde_json::json!({ "removed": name }));
     } else {
-        println!("removed {name} and everything cached from it");
+        outln!("removed {name} and everything cached from it");
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -1,6 +1,6 @@
 //! `portcullis sync`, `principals`, `credentials`: filling the cache and reading it back.
 
-use portcullis_engine::{CancellationToken, EngineError, Workspace};
+use portcullis_engine::{EngineError, Workspace};
 use portcullis_model::{CredentialFilter, Progress};
 use std::process::ExitCode;
 
@@ -8,23 +8,16 @@ use crate::args::CredentialArgs;
 use crate::output::{ago, Output};
 
 pub async fn sync(ws: &Workspace, names: &[String], out: &Output) -> Result<ExitCode, EngineError> {
-    let cancel = CancellationToken::new();
-    let on_ctrl_c = cancel.clone();
-    tokio::spawn(async move {
-        if tokio::signal::ctrl_c().await.is_ok() {
-            eprintln!("stopping after the current batch (Ctrl-C again to kill)…");
-            on_ctrl_c.cancel();
-        }
-    });
+    let cancel = crate::interrupt::ctrl_c_cancels();
     let quiet = out.json;
     let progress = move |p: Progress| {
         if quiet {
             return;
         }
         match p {
-            Progress::Started { task, .. } => eprintln!("{task}…"),
+            Progress::Started { task, .. } => errln!("{task}…"),
             Progress::Finished { message, ok, .. } => {
-                eprintln!("  {} {message}", if ok { "ok" } else { "FAILED" })
+                errln!("  {} {message}", if ok { "ok" } else { "FAILED" })
             }
             Progress::Advanced { .. } => {}
         }
@@ -71,7 +64,7 @@ pub async fn sync(ws: &Workspace, names: &[String], out: &Output) -> Result<Exit
         );
         for r in reports.iter().filter(|r| !r.ok) {
             if let Some(e) = &r.error {
-                eprintln!("{}: [{}] {}", r.backend, e.code, e.message);
+                errln!("{}: [{}] {}", r.backend, e.code, e.message);
             }
         }
     }
@@ -94,7 +87,7 @@ pub async fn principals(
         return Ok(ExitCode::SUCCESS);
     }
     if list.is_empty() {
-        println!("No principals cached. Run `portcullis sync` first.");
+        outln!("No principals cached. Run `portcullis sync` first.");
         return Ok(ExitCode::SUCCESS);
     }
     let rows = list
@@ -151,7 +144,7 @@ pub async fn credentials(
         return Ok(ExitCode::SUCCESS);
     }
     if list.is_empty() {
-        println!("No credentials match. Run `portcullis sync`, or relax the filters.");
+        outln!("No credentials match. Run `portcullis sync`, or relax the filters.");
         return Ok(ExitCode::SUCCESS);
     }
     let rows = list

@@ -4,11 +4,16 @@
 //! 2 usage error; 3 the command could not run (unreachable cache, missing backend, ...).
 //! With `--json`, results go to stdout as JSON and failures as `{"code","message"}`.
 
+// First, so that `outln!` / `errln!` are in scope in every module after it.
+#[macro_use]
+mod term;
+
 mod access;
 mod args;
 mod audit;
 mod backend;
 mod cache;
+mod interrupt;
 mod output;
 mod review;
 mod revoke;
@@ -116,7 +121,7 @@ fn init_tracing(verbose: u8) {
         .init();
 }
 
-/// Rust ignores SIGPIPE, so `portcullis credentials | head` would panic in `println!` when the
+/// Rust ignores SIGPIPE, so `portcullis credentials | head` would panic in `outln!` when the
 /// reader leaves; a command-line tool should end quietly instead, as other Unix tools do.
 fn restore_sigpipe() {
     #[cfg(unix)]

@@ -1,4 +1,5 @@
 //! Printing: human tables by default, JSON with `--json`; errors as `error[code]: message`.
+//! Everything goes through `term`, which escapes what a terminal would act on.
 
 use portcullis_model::IpcError;
 use serde::Serialize;
@@ -10,9 +11,9 @@ pub struct Output {
 
 impl Output {
     pub fn json<T: Serialize>(&self, value: &T) {
-        match serde_json::to_string_pretty(value) {
-            Ok(s) => println!("{s}"),
-            Err(e) => eprintln!("error[internal]: cannot print JSON: {e}"),
+        match crate::term::json_line(value) {
+            Ok(s) => crate::term::write_data(&(s + "\n")),
+            Err(e) => errln!("error[internal]: cannot print JSON: {e}"),
         }
     }
 
@@ -20,7 +21,8 @@ impl Output {
         if self.json {
             self.json(e);
         } else {
-            eprintln!("error[{}]: {}", e.code, e.message);
+            // A backend's error text is the backend's to choose: on one line, escaped.
+            errln!("error[{}]: {}", e.code, crate::term::escape_all(&e.message));
         }
     }
 
@@ -29,9 +31,10 @@ impl Output {
         t.load_preset(comfy_table::presets::NOTHING)
             .set_header(header.to_vec());
         for r in rows {
-            t.add_row(r);
+            // A cell is one line: a newline in a value must not forge rows.
+            t.add_row(r.iter().map(|c| crate::term::escape_all(c).into_owned()));
         }
-        println!("{t}");
+        outln!("{t}");
     }
 }
 

@@ -17,7 +17,7 @@ fn write_out(path: Option<&Path>, text: &str) -> Result<(), EngineError> {
     match path {
         Some(p) => portcullis_engine::private_fs::write_private(p, text.as_bytes()),
         None => {
-            print!("{text}");
+            crate::term::write_data(text);
             Ok(())
         }
     }
@@ -33,7 +33,7 @@ fn short(s: &str, n: usize) -> String {
 
 fn print_run_table(run: &FindingsRun, out: &Output) {
     if run.findings.is_empty() {
-        println!(
+        outln!(
             "No findings in the {}-day window for the rules in force.",
             run.window_days
         );
@@ -61,11 +61,11 @@ fn print_run_table(run: &FindingsRun, out: &Output) {
                 })
                 .collect(),
         );
-        println!("{} findings.", run.findings.len());
+        outln!("{} findings.", run.findings.len());
     }
     for c in &run.coverage {
         for n in &c.notes {
-            println!("  {} ({}): {n}", c.backend, c.level.as_str());
+            outln!("  {} ({}): {n}", c.backend, c.level.as_str());
         }
     }
 }
@@ -92,7 +92,7 @@ pub async fn run(
     match format {
         "json" => write_out(
             out_path,
-            &(serde_json::to_string_pretty(&run)
+            &(crate::term::json_line(&run)
                 .map_err(|e| EngineError::Internal(format!("printing JSON: {e}")))?
                 + "\n"),
         )?,
@@ -122,7 +122,7 @@ pub async fn run(
     }
     if let Some(dir) = &args.evidence {
         let m = ws.export_findings(&run, dir).await?;
-        eprintln!(
+        errln!(
             "evidence: {} files and manifest.json in {} (journal head {})",
             m.files.len(),
             dir.display(),
@@ -132,7 +132,7 @@ pub async fn run(
     if let Some(min) = args.fail_on {
         let n = run.at_or_above(min);
         if n > 0 {
-            eprintln!("{n} finding(s) at or above {}", min.as_str());
+            errln!("{n} finding(s) at or above {}", min.as_str());
             return Ok(ExitCode::from(1));
         }
     }
@@ -186,7 +186,7 @@ pub async fn settings(
         })?;
         ws.set_review_settings(&settings).await?;
         if !out.json {
-            eprintln!("review settings saved");
+            errln!("review settings saved");
         }
     }
     out.json(&ws.review_settings().await?);
@@ -222,7 +222,7 @@ pub async fn campaign(
             if out.json {
                 out.json(&s);
             } else {
-                println!(
+                outln!(
                     "campaign {} \"{}\" created with {} items. Next: portcullis review campaign show {}",
                     s.id, s.name, s.items, s.id
                 );
@@ -233,7 +233,7 @@ pub async fn campaign(
             if out.json {
                 out.json(&list);
             } else if list.is_empty() {
-                println!("No campaigns yet. Start one: portcullis review campaign create NAME");
+                outln!("No campaigns yet. Start one: portcullis review campaign create NAME");
             } else {
                 out.table(
                     &[
@@ -301,7 +301,7 @@ pub async fn campaign(
                 out.json(&c);
             } else {
                 let s = &c.summary;
-                println!(
+                outln!(
                     "campaign {} \"{}\": {}, {}/{} decided (keep {}, revoke {}, reduce {})",
                     s.id,
                     s.name,
@@ -388,7 +388,7 @@ pub async fn campaign(
             if out.json {
                 out.json(&s);
             } else {
-                println!(
+                outln!(
                     "{n} decision(s) recorded ({}). Campaign {id}: {}/{} decided.",
                     verdict.as_str(),
                     s.decided,
@@ -402,7 +402,7 @@ pub async fn campaign(
             if out.json {
                 out.json(&s);
             } else {
-                println!(
+                outln!(
                     "campaign {id} signed off by {reviewer}. Next: portcullis review campaign export {id} --out DIR"
                 );
             }
@@ -412,13 +412,18 @@ pub async fn campaign(
             if out.json {
                 out.json(&m);
             } else {
-                println!(
+                outln!(
                     "exported campaign {id}: {} files and manifest.json in {} (journal head {}). \
-                     Check it with: portcullis evidence verify {}",
+                     Check it with: {}",
                     m.files.len(),
                     dir.display(),
                     m.journal_head.as_deref().unwrap_or("none"),
-                    dir.display()
+                    portcullis_engine::shell::suggestion(&[
+                        "portcullis",
+                        "evidence",
+                        "verify",
+                        &dir.to_string_lossy()
+                    ])
                 );
             }
         }
@@ -442,22 +447,22 @@ pub async fn verify(
     } else {
         for f in &v.files {
             match &f.problem {
-                None => println!("ok       {}", f.name),
-                Some(p) => println!("MISMATCH {}: {p}", f.name),
+                None => outln!("ok       {}", f.name),
+                Some(p) => outln!("MISMATCH {}: {p}", f.name),
             }
         }
         match v.journal_head_found {
-            Some(true) => println!(
+            Some(true) => outln!(
                 "journal head {} found in this workspace's journal",
                 v.journal_head.as_deref().unwrap_or("")
             ),
-            Some(false) => println!(
+            Some(false) => outln!(
                 "journal head {} is NOT in this workspace's journal",
                 v.journal_head.as_deref().unwrap_or("")
             ),
             None => {}
         }
-        println!("{}", v.message);
+        outln!("{}", v.message);
     }
     Ok(if v.ok {
         ExitCode::SUCCESS

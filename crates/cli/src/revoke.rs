@@ -9,6 +9,7 @@
 //! `RevocationItemReport`, resumed items first), and `--dry-run` prints the plan.
 
 use chrono::{Local, Utc};
+use portcullis_engine::shell;
 use portcullis_engine::{CancellationToken, EngineError, Workspace};
 use portcullis_model::{
     IpcError, ItemState, Readiness, RevocationConfirmation, RevocationEvent, RevocationItemReport,
@@ -65,13 +66,15 @@ fn read_tokens(from: Option<&Path>) -> Result<Vec<SecretString>, EngineError> {
 
 fn print_plan(plan: &RevocationPlan) {
     match &plan.selection {
-        Some(sel) => println!(
+        Some(sel) => outln!(
             "Plan for `{sel}`: {} action(s) to send, {} not sendable",
-            plan.ready, plan.blocked
+            plan.ready,
+            plan.blocked
         ),
-        None => println!(
+        None => outln!(
             "Plan: {} action(s) to send, {} not sendable",
-            plan.ready, plan.blocked
+            plan.ready,
+            plan.blocked
         ),
     }
     for item in &plan.items {
@@ -79,35 +82,35 @@ fn print_plan(plan: &RevocationPlan) {
             Readiness::Ready => "SEND".to_string(),
             other => format!("NOT SENT ({})", other.as_str().replace('_', " ")),
         };
-        println!("\n  {head}  {}", item.description);
-        println!("      key      {}", item.key);
+        outln!("\n  {head}  {}", item.description);
+        outln!("      key      {}", item.key);
         if item.is_ready() {
-            println!("      sends    {}", item.action);
+            outln!("      sends    {}", item.action);
             for w in &item.will {
-                println!("      will     {w}");
+                outln!("      will     {w}");
             }
             for w in &item.will_not {
-                println!("      won't    {w}");
+                outln!("      won't    {w}");
             }
-            println!("      verify   {}", item.verify);
+            outln!("      verify   {}", item.verify);
         } else if let Some(why) = &item.blocked_reason {
-            println!("      why      {why}");
+            outln!("      why      {why}");
         }
         for a in &item.alternatives {
-            println!("      instead  {a}");
+            outln!("      instead  {a}");
         }
         for c in &item.collateral {
-            println!("      also     {} dies with it", c.description);
+            outln!("      also     {} dies with it", c.description);
         }
     }
     for n in &plan.notes {
-        println!("\nnote: {n}");
+        outln!("\nnote: {n}");
     }
 }
 
 fn print_unfinished(list: &[UnfinishedAction]) {
     for u in list {
-        eprintln!(
+        errln!(
             "  #{} {} {} — last state {}: {}",
             u.seq,
             u.action,
@@ -131,10 +134,10 @@ fn print_item(r: &RevocationItemReport) {
                 .unwrap_or_default()
         ),
     };
-    println!("  {}: {detail}", r.target);
+    outln!("  {}: {detail}", r.target);
     if let Some(rec) = &r.receipt {
         for c in &rec.caveats {
-            println!("      note: {c}");
+            outln!("      note: {c}");
         }
     }
 }
@@ -173,7 +176,7 @@ fn progress_printer(json: bool) -> impl Fn(RevocationEvent) + Send + Sync {
             e.state,
             portcullis_model::JournalState::Verified | portcullis_model::JournalState::Failed
         ) {
-            eprintln!(
+            errln!(
                 "[{}/{}] {} {} — {}",
                 e.done,
                 e.total,
@@ -204,7 +207,7 @@ async fn resume_first(
         return Ok(Vec::new());
     }
     if !out.json {
-        eprintln!(
+        errln!(
             "Resuming {} unfinished action(s) of an interrupted run first:",
             unfinished.len()
         );
@@ -219,7 +222,7 @@ async fn resume_first(
         )
         .await?;
     if !out.json {
-        println!("Resumed: {}", summary(&report));
+        outln!("Resumed: {}", summary(&report));
         report.items.iter().for_each(print_item);
     }
     Ok(report.items)
@@ -260,7 +263,7 @@ pub async fn revoke(
             out.json(&plan);
         } else {
             if !unfinished.is_empty() {
-                eprintln!(
+                errln!(
                     "{} unfinished action(s) of an interrupted run will be resumed before this one is sent:",
                     unfinished.len()
                 );
@@ -268,13 +271,18 @@ pub async fn revoke(
             }
             print_plan(&plan);
             if plan.ready > 0 {
-                let how = match &args.select {
-                    Some(sel) => format!("portcullis revoke --select '{sel}' --yes={}", plan.ready),
-                    None => format!("portcullis revoke {} --yes", args.targets.join(" ")),
+                let yes = format!("--yes={}", plan.ready);
+                let words: Vec<&str> = match &args.select {
+                    Some(sel) => vec!["portcullis", "revoke", "--select", sel, &yes],
+                    None => ["portcullis", "revoke"]
+                        .into_iter()
+                        .chain(args.targets.iter().map(String::as_str))
+                        .chain(["--yes"])
+                        .collect(),
                 };
-                println!("\nNothing was sent. To send: {how}");
+                outln!("\nNothing was sent. To send: {}", shell::suggestion(&words));
             } else {
-                println!("\nNothing was sent, and nothing here can be sent as is.");
+                outln!("\nNothing was sent, and nothing here can be sent as is.");
             }
         }
         return Ok(ExitCode::SUCCESS);
@@ -306,7 +314,7 @@ pub async fn revoke(
             match RevocationConfirmation::parse(&answer) {
                 Some(c) => c.count,
                 None => {
-                    println!("Nothing was sent.");
+                    outln!("Nothing was sent.");
                     return Ok(ExitCode::from(1));
                 }
             }
@@ -333,7 +341,7 @@ pub async fn revoke(
         .await?;
     if !out.json {
         report.items.iter().for_each(print_item);
-        println!("{}", summary(&report));
+        outln!("{}", summary(&report));
     }
     items.extend(report.items);
     if out.json {
@@ -356,7 +364,7 @@ pub async fn resume(
     if out.json {
         out.json(&items);
     } else if items.is_empty() {
-        println!("Nothing to resume: every journalled action is finished.");
+        outln!("Nothing to resume: every journalled action is finished.");
     }
     Ok(if items.is_empty() {
         ExitCode::SUCCESS
@@ -376,9 +384,9 @@ pub async fn journal(
         if out.json {
             out.json(&v);
         } else {
-            println!("{} {}", if v.ok { "OK" } else { "BROKEN" }, v.message);
+            outln!("{} {}", if v.ok { "OK" } else { "BROKEN" }, v.message);
             if let Some(h) = &v.head {
-                println!("head {h}");
+                outln!("head {h}");
             }
         }
         return Ok(if v.ok {
@@ -392,7 +400,7 @@ pub async fn journal(
         if out.json {
             out.json(&list);
         } else if list.is_empty() {
-            println!("Nothing unfinished: every journalled action reached verified or failed.");
+            outln!("Nothing unfinished: every journalled action reached verified or failed.");
         } else {
             let rows = list
                 .into_iter()
@@ -415,7 +423,7 @@ pub async fn journal(
                 &["SEQ", "ACTION", "STATE", "TARGET", "RESUMABLE", "NOTE"],
                 rows,
             );
-            println!("Finish them with `portcullis resume`.");
+            outln!("Finish them with `portcullis resume`.");
         }
         return Ok(ExitCode::SUCCESS);
     }
@@ -425,7 +433,7 @@ pub async fn journal(
         return Ok(ExitCode::SUCCESS);
     }
     if entries.is_empty() {
-        println!("The journal is empty: nothing has been revoked from this workspace.");
+        outln!("The journal is empty: nothing has been revoked from this workspace.");
     }
     let rows = entries
         .into_iter()

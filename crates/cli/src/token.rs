@@ -34,33 +34,33 @@ pub async fn inspect(
         for r in &results {
             match (&r.token, &r.error) {
                 (Some(t), _) => {
-                    println!(
+                    outln!(
                         "{}: RECOGNISED — {} {}",
                         r.backend,
                         if t.active { "active" } else { "inactive" },
                         t.kind.as_str()
                     );
-                    println!("  fingerprint {}", &t.fingerprint[..16]);
+                    outln!("  fingerprint {}", &t.fingerprint[..16]);
                     if let Some(id) = &t.external_id {
-                        println!("  id          {id}");
+                        outln!("  id          {id}");
                     }
                     if let Some(c) = &t.client {
-                        println!("  client      {c}");
+                        outln!("  client      {c}");
                     }
                     if let Some(s) = &t.subject {
-                        println!("  subject     {s}");
+                        outln!("  subject     {s}");
                     }
-                    println!("  scopes      {}", t.scopes.join(" "));
+                    outln!("  scopes      {}", t.scopes.join(" "));
                     if !t.audience.is_empty() {
-                        println!("  audience    {}", t.audience.join(" "));
+                        outln!("  audience    {}", t.audience.join(" "));
                     }
-                    println!(
+                    outln!(
                         "  issued      {}",
                         t.issued_at
                             .map(|d| d.to_rfc3339())
                             .unwrap_or_else(|| "unknown".into())
                     );
-                    println!(
+                    outln!(
                         "  expires     {}",
                         t.expires_at
                             .map(|d| d.to_rfc3339())
@@ -68,13 +68,13 @@ pub async fn inspect(
                     );
                 }
                 (None, Some(e)) => {
-                    println!("{}: could not ask [{}] {}", r.backend, e.code, e.message)
+                    outln!("{}: could not ask [{}] {}", r.backend, e.code, e.message)
                 }
-                (None, None) => println!("{}: not recognised", r.backend),
+                (None, None) => outln!("{}: not recognised", r.backend),
             }
         }
         if recognised {
-            println!("Revoke it: <same token> | portcullis token revoke --backend NAME");
+            outln!("Revoke it: <same token> | portcullis token revoke --backend NAME");
         }
     }
     Ok(if recognised {
@@ -86,22 +86,27 @@ pub async fn inspect(
 
 fn print_outcome(o: &RevocationOutcome) {
     match (&o.verification, &o.error) {
-        (Some(v), None) => println!(
+        (Some(v), None) => outln!(
             "{} {}: revoked and VERIFIED dead — {}",
-            o.backend, o.target, v.evidence
+            o.backend,
+            o.target,
+            v.evidence
         ),
-        (_, Some(e)) => println!(
+        (_, Some(e)) => outln!(
             "{} {}: FAILED [{}] {}",
-            o.backend, o.target, e.code, e.message
+            o.backend,
+            o.target,
+            e.code,
+            e.message
         ),
-        (None, None) => println!("{} {}: sent, not verified", o.backend, o.target),
+        (None, None) => outln!("{} {}: sent, not verified", o.backend, o.target),
     }
     if let Some(r) = &o.receipt {
         for c in &r.caveats {
-            println!("  note: {c}");
+            outln!("  note: {c}");
         }
     }
-    println!("  journal entry #{}", o.journal_seq);
+    outln!("  journal entry #{}", o.journal_seq);
 }
 
 fn exit_for(outcomes: &[RevocationOutcome]) -> ExitCode {

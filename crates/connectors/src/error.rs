@@ -53,6 +53,9 @@ pub enum ConnectorError {
     InvalidConfig(String),
     #[error("{0}")]
     Unsupported(String),
+    /// The reader's sink asked it to stop (a person pressed Ctrl-C, closed the dialog).
+    #[error("cancelled")]
+    Cancelled,
 }
 
 impl ConnectorError {
@@ -71,6 +74,7 @@ impl ConnectorError {
             ConnectorError::Sink(e) => e.code,
             ConnectorError::InvalidConfig(_) => ErrorCode::InvalidInput,
             ConnectorError::Unsupported(_) => ErrorCode::Unsupported,
+            ConnectorError::Cancelled => ErrorCode::Cancelled,
         }
     }
 }

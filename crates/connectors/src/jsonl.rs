@@ -6,8 +6,9 @@
 //! (rotated or truncated) is read again from the start. Each batch goes to the sink with the
 //! cursor that follows it, so a crash between batches loses nothing and duplicates nothing.
 
-use portcullis_model::AuditEvent;
+use portcullis_model::{AuditEvent, RejectionClass, REJECTION_SAMPLE};
 use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
 use std::io::{BufRead, BufReader, Seek, SeekFrom};
 use std::path::Path;
 
@@ -17,6 +18,10 @@ use crate::{AuditSink, ConnectorError, Cursor};
 pub const BATCH: usize = 2_000;
 /// Lines longer than this are rejected, not buffered without end.
 pub const MAX_LINE_BYTES: usize = 8 * 1024 * 1024;
+/// A line still without its newline after this many bytes ends the read with an error: no
+/// JSON-lines log has such a line, and skipping it would never end on an endless source
+/// (`/dev/zero`, a stuck pipe writer).
+pub const MAX_SKIP_BYTES: u64 = 8 * MAX_LINE_BYTES as u64;
 
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct FileCursor {
@@ -51,13 +56,47 @@ pub struct ReadSummary {
     pub events: u64,
     /// Lines that are valid but not events of interest (e.g. Vault request halves).
     pub skipped: u64,
+    /// The first rejected lines (at most [`REJECTION_SAMPLE`]); the rest are only counted, so a
+    /// file of garbage costs a bounded summary.
     pub rejected: Vec<Rejection>,
+    pub rejected_total: u64,
+    pub rejected_by_class: BTreeMap<RejectionClass, u64>,
     /// A last line without its newline, left for next time.
     pub incomplete_tail: bool,
+    /// That last line's bytes (at most `MAX_LINE_BYTES + 1`), for a reader that wants it now
+    /// (an import): reading the file again is not possible for a pipe.
+    #[serde(skip)]
+    pub tail: Vec<u8>,
     pub cursor: FileCursor,
 }
 
-/// What a line parser says about one line.
+impl ReadSummary {
+    /// Counts a rejected line, keeping it with its reason while the sample has room.
+    pub fn reject(&mut self, line: u64, class: RejectionClass, reason: impl FnOnce() -> String) {
+        self.rejected_total += 1;
+        *self.rejected_by_class.entry(class).or_default() += 1;
+        if self.rejected.len() < REJECTION_SAMPLE {
+            self.rejected.push(Rejection {
+                line,
+                reason: reason(),
+            });
+        }
+    }
+}
+
+/// The class of a line parser's reason: [`parse_json_line`]'s reasons are JSON errors, any
+/// other is the format's own verdict on valid JSON.
+pub fn classify(reason: &str) -> RejectionClass {
+    if reason.starts_with(INVALID_JSON) {
+        RejectionClass::InvalidJson
+    } else {
+        RejectionClass::NotAnEvent
+    }
+}
+
+const INVALID_JSON: &str = "invalid JSON";
+
+/// What one line parser says about one line.
 pub enum LineOutcome {
     Event(Box<AuditEvent>),
     Skip,
@@ -73,13 +112,14 @@ pub async fn read_jsonl<F>(
 where
     F: Fn(&str, u64) -> Result<LineOutcome, String>,
 {
+    let target = format!("audit file {}", path.display());
     let io_err = |e: std::io::Error| ConnectorError::Unreachable {
-        target: format!("audit file {}", path.display()),
+        target: target.clone(),
         detail: e.to_string(),
     };
     let file = std::fs::File::open(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
-    let mut cursor = if since.offset > len {
+    let cursor = if since.offset > len {
         tracing::info!(path = %path.display(), "audit file is shorter than the cursor: rotated, reading from the start");
         FileCursor::default()
     } else {
@@ -92,53 +132,44 @@ where
             .seek(SeekFrom::Start(cursor.offset))
             .map_err(io_err)?;
     }
+    read_lines(&mut reader, &target, cursor, sink, parse).await
+}
+
+/// Reads lines from `reader`, which stands at `cursor`; `target` names it in errors.
+pub async fn read_lines<R, F>(
+    reader: &mut R,
+    target: &str,
+    mut cursor: FileCursor,
+    sink: &mut dyn AuditSink,
+    parse: F,
+) -> Result<ReadSummary, ConnectorError>
+where
+    R: BufRead,
+    F: Fn(&str, u64) -> Result<LineOutcome, String>,
+{
     let mut summary = ReadSummary::default();
     let mut batch = Vec::with_capacity(BATCH);
     let mut buf = Vec::new();
     loop {
+        if sink.is_cancelled() {
+            return Err(ConnectorError::Cancelled);
+        }
         buf.clear();
-        let n = read_line_capped(&mut reader, &mut buf).map_err(io_err)?;
+        let n = read_line_capped(reader, &mut buf, &*sink)
+            .map_err(|e| line_error(target, &cursor, e))?;
         if n == 0 {
             break;
         }
         if buf.last() != Some(&b'\n') {
             summary.incomplete_tail = true;
+            summary.tail = std::mem::take(&mut buf);
             break;
         }
         cursor.offset += n as u64;
         cursor.line += 1;
         summary.lines += 1;
-        let line_no = cursor.line;
-        if n > MAX_LINE_BYTES {
-            summary.rejected.push(Rejection {
-                line: line_no,
-                reason: format!("line longer than {} MiB", MAX_LINE_BYTES >> 20),
-            });
-            continue;
-        }
-        let text = match std::str::from_utf8(&buf) {
-            Ok(t) => t.trim_end_matches(['\n', '\r']),
-            Err(e) => {
-                summary.rejected.push(Rejection {
-                    line: line_no,
-                    reason: format!("not UTF-8: {e}"),
-                });
-                continue;
-            }
-        };
-        if text.trim().is_empty() {
-            continue;
-        }
-        match parse(text, line_no) {
-            Ok(LineOutcome::Event(ev)) => {
-                batch.push(*ev);
-                summary.events += 1;
-            }
-            Ok(LineOutcome::Skip) => summary.skipped += 1,
-            Err(reason) => summary.rejected.push(Rejection {
-                line: line_no,
-                reason,
-            }),
+        if let Some(event) = parse_line(&buf, n, cursor.line, &parse, &mut summary) {
+            batch.push(event);
         }
         if batch.len() >= BATCH {
             flush(sink, &mut batch, &cursor).await?;
@@ -147,6 +178,77 @@ where
     flush(sink, &mut batch, &cursor).await?;
     summary.cursor = cursor;
     Ok(summary)
+}
+
+/// One complete line of `n` bytes (`buf` holds at most the cap of it): an event, or counted as
+/// skipped or rejected.
+fn parse_line<F>(
+    buf: &[u8],
+    n: usize,
+    line_no: u64,
+    parse: &F,
+    summary: &mut ReadSummary,
+) -> Option<AuditEvent>
+where
+    F: Fn(&str, u64) -> Result<LineOutcome, String>,
+{
+    if n > MAX_LINE_BYTES {
+        summary.reject(line_no, RejectionClass::TooLong, || {
+            format!("line longer than {} MiB", MAX_LINE_BYTES >> 20)
+        });
+        return None;
+    }
+    let text = match std::str::from_utf8(buf) {
+        Ok(t) => t.trim_end_matches(['\n', '\r']),
+        Err(e) => {
+            summary.reject(line_no, RejectionClass::NotUtf8, || {
+                format!("not UTF-8: {e}")
+            });
+            return None;
+        }
+    };
+    if text.trim().is_empty() {
+        return None;
+    }
+    match parse(text, line_no) {
+        Ok(LineOutcome::Event(ev)) => {
+            summary.events += 1;
+            Some(*ev)
+        }
+        Ok(LineOutcome::Skip) => {
+            summary.skipped += 1;
+            None
+        }
+        Err(reason) => {
+            summary.reject(line_no, classify(&reason), || reason);
+            None
+        }
+    }
+}
+
+/// Why reading stopped inside a line.
+enum LineStop {
+    Io(std::io::Error),
+    Endless,
+    Cancelled,
+}
+
+fn line_error(target: &str, cursor: &FileCursor, e: LineStop) -> ConnectorError {
+    match e {
+        LineStop::Io(e) => ConnectorError::Unreachable {
+            target: target.to_string(),
+            detail: e.to_string(),
+        },
+        LineStop::Endless => ConnectorError::Malformed {
+            target: target.to_string(),
+            what: format!("line {}", cursor.line + 1),
+            detail: format!(
+                "no newline within {} MiB: this is not a JSON-lines log",
+                MAX_SKIP_BYTES >> 20
+            ),
+        },
+        LineStop::Cancelled => ConnectorError::Cancelled,
+    }
 }
 
 async fn flush(
@@ -159,11 +261,16 @@ async fn flush(
 }
 
 /// Reads one line but stops storing after the cap (still consuming to the newline), so one
-/// enormous line cannot exhaust memory. Returns bytes consumed.
-fn read_line_capped<R: BufRead>(r: &mut R, out: &mut Vec<u8>) -> std::io::Result<usize> {
+/// enormous line cannot exhaust memory; a line running past [`MAX_SKIP_BYTES`] ends the read,
+/// and so does the sink's cancellation. Returns bytes consumed.
+fn read_line_capped<R: BufRead>(
+    r: &mut R,
+    out: &mut Vec<u8>,
+    sink: &dyn AuditSink,
+) -> Result<usize, LineStop> {
     let mut consumed = 0;
     loop {
-        let available = r.fill_buf()?;
+        let available = r.fill_buf().map_err(LineStop::Io)?;
         if available.is_empty() {
             return Ok(consumed);
         }
@@ -185,12 +292,18 @@ fn read_line_capped<R: BufRead>(r: &mut R, out: &mut Vec<u8>) -> std::io::Result
         if done {
             return Ok(consumed);
         }
+        if consumed as u64 > MAX_SKIP_BYTES {
+            return Err(LineStop::Endless);
+        }
+        if sink.is_cancelled() {
+            return Err(LineStop::Cancelled);
+        }
     }
 }
 
 /// Parses a line as JSON, turning serde's error into a reason with the column.
 pub fn parse_json_line(line: &str) -> Result<serde_json::Value, String> {
-    serde_json::from_str(line).map_err(|e| format!("invalid JSON at column {}: {e}", e.column()))
+    serde_json::from_str(line).map_err(|e| format!("{INVALID_JSON} at column {}: {e}", e.column()))
 }
 
 /// A stable key for a line whose format has no id of its own.
@@ -296,8 +409,136 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(s.rejected.len(), 1);
+        assert_eq!(s.rejected_by_class[&RejectionClass::TooLong], 1);
         assert_eq!(s.events, 1);
         assert_eq!(sink.events[0].actor.as_deref(), Some("after"));
+    }
+
+    /// An endless source without a newline, like `/dev/zero`; counts what was read from it.
+    struct Endless {
+        byte: u8,
+        served: u64,
+    }
+
+    impl std::io::Read for Endless {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            buf.fill(self.byte);
+            self.served += buf.len() as u64;
+            Ok(buf.len())
+        }
+    }
+
+    #[tokio::test]
+    async fn an_endless_line_ends_the_read_after_the_skip_cap_with_bounded_memory() {
+        for byte in [0u8, b'x'] {
+            let mut src = Endless { byte, served: 0 };
+            let mut reader = std::io::BufReader::with_capacity(1 << 16, &mut src);
+            let mut sink = VecAuditSink::default();
+            let err = read_lines(
+                &mut reader,
+                "zeros",
+                FileCursor::default(),
+                &mut sink,
+                parse,
+            )
+            .await
+            .unwrap_err();
+            assert!(
+                matches!(&err, ConnectorError::Malformed { what, .. } if what == "line 1"),
+                "{err}"
+            );
+            assert!(err.to_string().contains("not a JSON-lines log"), "{err}");
+            let served = src.served;
+            assert!(
+                served > MAX_SKIP_BYTES && served < MAX_SKIP_BYTES + (1 << 17),
+                "{served}"
+            );
+        }
+    }
+
+    #[tokio::test]
+    async fn garbage_lines_give_a_bounded_sample_and_exact_counts_by_class() {
+        let mut text = String::new();
+        for i in 0..5_000 {
+            match i % 3 {
+                0 => text.push_str("garbage\n"),
+                1 => text.push_str("{\"skip\":1}\n"),
+                _ => text.push_str("[1, 2\n"),
+            }
+        }
+        text.push_str("\u{ff}\n");
+        let mut bytes = text.into_bytes();
+        let last = bytes.len() - 3;
+        bytes[last] = 0xff; // invalid UTF-8
+        let mut reader = std::io::Cursor::new(bytes);
+        let mut sink = VecAuditSink::default();
+        let s = read_lines(&mut reader, "t", FileCursor::default(), &mut sink, parse)
+            .await
+            .unwrap();
+        assert_eq!(s.lines, 5_001);
+        assert_eq!(s.skipped, 1_667);
+        assert_eq!(s.rejected_total, 3_334);
+        assert_eq!(s.rejected.len(), REJECTION_SAMPLE);
+        assert_eq!((s.rejected[0].line, s.rejected[1].line), (1, 3));
+        assert_eq!(s.rejected_by_class[&RejectionClass::InvalidJson], 3_333);
+        assert_eq!(s.rejected_by_class[&RejectionClass::NotUtf8], 1);
+    }
+
+    /// A sink that is cancelled from the start.
+    struct Cancelled;
+
+    #[async_trait::async_trait]
+    impl AuditSink for Cancelled {
+        async fn batch(&mut self, _: Vec<AuditEvent>, _: Cursor) -> Result<(), crate::SinkError> {
+            Ok(())
+        }
+        fn is_cancelled(&self) -> bool {
+            true
+        }
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_sink_stops_a_read_of_garbage_and_an_endless_line() {
+        let mut garbage = std::io::Cursor::new("garbage\n".repeat(10_000).into_bytes());
+        let err = read_lines(
+            &mut garbage,
+            "t",
+            FileCursor::default(),
+            &mut Cancelled,
+            parse,
+        )
+        .await
+        .unwrap_err();
+        assert!(matches!(err, ConnectorError::Cancelled), "{err}");
+        assert_eq!(garbage.position(), 0);
+        let mut src = Endless {
+            byte: b'x',
+            served: 0,
+        };
+        let mut reader = std::io::BufReader::with_capacity(1 << 16, &mut src);
+        // Past the first check between lines: cancellation is seen inside the line too.
+        let mut buf = Vec::new();
+        let stop = read_line_capped(&mut reader, &mut buf, &Cancelled);
+        assert!(matches!(stop, Err(LineStop::Cancelled)));
+        assert!(src.served <= 1 << 16);
+    }
+
+    #[tokio::test]
+    async fn the_incomplete_last_line_is_handed_back() {
+        let mut reader = std::io::Cursor::new(b"{\"who\":\"a\"}\n{\"who\":\"b\"}".to_vec());
+        let mut sink = VecAuditSink::default();
+        let s = read_lines(&mut reader, "t", FileCursor::default(), &mut sink, parse)
+            .await
+            .unwrap();
+        assert!(s.incomplete_tail);
+        assert_eq!(s.tail, b"{\"who\":\"b\"}");
+        assert_eq!(
+            s.cursor,
+            FileCursor {
+                offset: 12,
+                line: 1
+            }
+        );
     }
 
     #[test]

@@ -38,6 +38,12 @@ impl SinkError {
 pub trait AuditSink: Send {
     /// Accepts one batch and the cursor to resume from after it.
     async fn batch(&mut self, events: Vec<AuditEvent>, cursor: Cursor) -> Result<(), SinkError>;
+
+    /// Whether the reader should stop now. Asked between lines as well as at batches, so a file
+    /// of nothing but rejected lines (which never fills a batch) still stops when asked.
+    fn is_cancelled(&self) -> bool {
+        false
+    }
 }
 
 /// Collects into memory; for tests and for small imports.

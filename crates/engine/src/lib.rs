@@ -16,6 +16,7 @@ pub mod private_fs;
 pub mod review;
 mod revoke;
 mod secrets;
+pub mod shell;
 mod sync;
 mod triage;
 mod ui_access;

@@ -60,6 +60,10 @@ impl AuditSink for StoreSink<'_> {
         });
         Ok(())
     }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
 }
 
 impl Workspace {

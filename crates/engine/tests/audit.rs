@@ -84,6 +84,13 @@ async fn kubernetes_import_counts_rejections_by_line_and_reimport_adds_nothing()
         r.rejected[1]
     );
 
+    assert_eq!(r.rejected_total, 2);
+    let classes: Vec<RejectionClass> = r.rejected_by_class.iter().map(|c| c.class).collect();
+    assert_eq!(
+        classes,
+        [RejectionClass::InvalidJson, RejectionClass::Incomplete]
+    );
+
     let again = import(&ws, "k8s", AuditFormat::K8s, &path).await;
     assert_eq!(again.imported, 0);
     assert_eq!(again.duplicates, 37);
@@ -92,6 +99,117 @@ async fn kubernetes_import_counts_rejections_by_line_and_reimport_adds_nothing()
     assert_eq!(page.events.len(), 37);
     assert!(page.total.exact);
     assert_eq!(page.total.count, 37);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn garbage_gives_a_bounded_report_with_exact_counts() {
+    let (dir, ws) = workspace().await;
+    add_backend(&ws, "k8s", BackendKind::Kubernetes).await;
+    let log = fixture("kubernetes/audit2rbac-demo-audit.jsonl");
+    let mut text = log.clone();
+    for i in 0..20_000 {
+        text.push_str(if i % 2 == 0 {
+            "garbage\n"
+        } else {
+            "{\"not\":\"k8s\"}\n"
+        });
+    }
+    let path = dir.path().join("mixed.jsonl");
+    std::fs::write(&path, text).unwrap();
+    let r = import(&ws, "k8s", AuditFormat::K8s, &path).await;
+    assert_eq!((r.lines, r.imported), (20_037, 37));
+    assert_eq!(r.rejected_total, 20_000);
+    assert_eq!(r.rejected.len(), REJECTION_SAMPLE);
+    assert_eq!(r.rejected[0].line, 38);
+    let counts: Vec<(RejectionClass, u64)> = r
+        .rejected_by_class
+        .iter()
+        .map(|c| (c.class, c.count))
+        .collect();
+    assert_eq!(
+        counts,
+        [
+            (RejectionClass::InvalidJson, 10_000),
+            (RejectionClass::NotAnEvent, 10_000)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_import_that_understands_no_line_fails_and_names_the_right_format() {
+    let (dir, ws) = workspace().await;
+    add_backend(&ws, "kong", BackendKind::Kong).await;
+    let path = dir.path().join("k8s.jsonl");
+    std::fs::write(&path, fixture("kubernetes/audit2rbac-demo-audit.jsonl")).unwrap();
+    let e = ws
+        .import_audit(
+            "kong",
+            AuditFormat::Kong,
+            &path,
+            &quiet,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err();
+    let m = e.to_string();
+    assert_eq!(e.code(), ErrorCode::InvalidInput, "{m}");
+    assert!(
+        m.contains("--format kong") && m.contains("37 rejected"),
+        "{m}"
+    );
+    assert!(m.contains("reads as --format k8s"), "{m}");
+    assert!(
+        m.contains("`portcullis audit import --format k8s --backend NAME "),
+        "{m}"
+    );
+    // Not a format at all: no guess, the list of formats instead.
+    std::fs::write(&path, "garbage\n".repeat(1000)).unwrap();
+    let m = ws
+        .import_audit(
+            "kong",
+            AuditFormat::Kong,
+            &path,
+            &quiet,
+            &CancellationToken::new(),
+        )
+        .await
+        .unwrap_err()
+        .to_string();
+    assert!(
+        m.contains("1000 rejected: 1000 invalid JSON") && m.contains("one of: vault"),
+        "{m}"
+    );
+    assert!(ws
+        .audit_search("backend:kong", None, 10)
+        .await
+        .unwrap()
+        .events
+        .is_empty());
+}
+
+/// A named pipe is read as a stream: no size, no seeking, no reopening for its last line.
+#[cfg(unix)]
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fifo_is_imported_including_a_last_line_without_newline() {
+    let (dir, ws) = workspace().await;
+    add_backend(&ws, "k8s", BackendKind::Kubernetes).await;
+    let path = dir.path().join("fifo");
+    let c = std::ffi::CString::new(path.to_str().unwrap()).unwrap();
+    // SAFETY: a valid NUL-terminated path; mkfifo only creates a file.
+    assert_eq!(unsafe { libc::mkfifo(c.as_ptr(), 0o600) }, 0);
+    let log = fixture("kubernetes/audit2rbac-demo-audit.jsonl");
+    let writer_path = path.clone();
+    // Opening a FIFO for writing waits for its reader: the import.
+    let writer = std::thread::spawn(move || {
+        std::fs::write(writer_path, log.trim_end()).unwrap();
+    });
+    let r = import(&ws, "k8s", AuditFormat::K8s, &path).await;
+    writer.join().unwrap();
+    assert_eq!(
+        (r.lines, r.imported, r.rejected_total),
+        (37, 37, 0),
+        "{r:?}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

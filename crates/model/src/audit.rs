@@ -310,8 +310,43 @@ pub struct LineRejection {
     pub reason: String,
 }
 
+/// Why lines were rejected, coarsely: what the counts of a report are kept by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RejectionClass {
+    /// Longer than the reader's line cap; skipped without being held whole.
+    TooLong,
+    NotUtf8,
+    InvalidJson,
+    /// JSON, but not a record of the format.
+    NotAnEvent,
+    /// The last line had no newline and did not parse.
+    Incomplete,
+}
+
+impl RejectionClass {
+    pub fn label(self) -> &'static str {
+        match self {
+            RejectionClass::TooLong => "line too long",
+            RejectionClass::NotUtf8 => "not UTF-8",
+            RejectionClass::InvalidJson => "invalid JSON",
+            RejectionClass::NotAnEvent => "not a record of the format",
+            RejectionClass::Incomplete => "incomplete last line",
+        }
+    }
+}
+
+/// How many lines were rejected for one class of reason.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RejectionCount {
+    pub class: RejectionClass,
+    pub count: u64,
+}
+
 /// What one import did. `imported + duplicates` events were read; `skipped` lines were valid but
-/// not events of interest (e.g. Vault request halves); `rejected` lines were not understood.
+/// not events of interest (e.g. Vault request halves); `rejected_total` lines were not
+/// understood, counted by class in `rejected_by_class`; `rejected` holds the first of them (at
+/// most [`REJECTION_SAMPLE`]) with their line numbers, so a file of garbage costs a bounded report.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ImportReport {
     pub backend: String,
@@ -322,8 +357,15 @@ pub struct ImportReport {
     pub duplicates: u64,
     pub skipped: u64,
     pub rejected: Vec<LineRejection>,
+    #[serde(default)]
+    pub rejected_total: u64,
+    #[serde(default)]
+    pub rejected_by_class: Vec<RejectionCount>,
     pub duration_ms: u64,
 }
+
+/// Rejections an import report keeps with their line numbers (the rest are only counted).
+pub const REJECTION_SAMPLE: usize = 100;
 
 /// Export formats of a search result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]

@@ -107,14 +107,15 @@ struct ImportProps {
 fn import_result(r: &ImportReport) -> Html {
     html! {
         <div class="import-result" data-testid="import-result" data-imported={r.imported.to_string()}
-             data-duplicates={r.duplicates.to_string()} data-rejected={r.rejected.len().to_string()}>
+             data-duplicates={r.duplicates.to_string()} data-rejected={r.rejected_total.to_string()}>
             <p><strong>{ format!("{} imported", r.imported) }</strong>
                { format!(", {} duplicates (already in the cache), {} skipped, {} rejected — {} lines in {} ms",
-                         r.duplicates, r.skipped, r.rejected.len(), r.lines, r.duration_ms) }</p>
+                         r.duplicates, r.skipped, r.rejected_total, r.lines, r.duration_ms) }</p>
             if !r.rejected.is_empty() {
                 <ul class="rejections">
                     { for r.rejected.iter().take(50).map(|x| html! { <li><code>{ format!("line {}", x.line) }</code>{ " " }{ &x.reason }</li> }) }
-                    if r.rejected.len() > 50 { <li class="muted">{ format!("… and {} more", r.rejected.len() - 50) }</li> }
+                    // `rejected` is the report's first rejections; the total counts them all.
+                    if r.rejected_total > 50 { <li class="muted">{ format!("… and {} more", r.rejected_total - r.rejected.len().min(50) as u64) }</li> }
                 </ul>
             }
         </div>

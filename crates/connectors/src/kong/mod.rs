@@ -316,8 +316,8 @@ impl Connector for Kong {
             log::line_outcome,
         )
         .await?;
-        if !summary.rejected.is_empty() {
-            tracing::warn!(rejected = summary.rejected.len(), first = ?summary.rejected.first(), "Kong log lines rejected");
+        if summary.rejected_total > 0 {
+            tracing::warn!(rejected = summary.rejected_total, first = ?summary.rejected.first(), "Kong log lines rejected");
         }
         Ok(Some(summary.cursor.encode()))
     }

@@ -456,8 +456,8 @@ impl Connector for Kubernetes {
             audit::line_outcome,
         )
         .await?;
-        if !summary.rejected.is_empty() {
-            tracing::warn!(rejected = summary.rejected.len(), first = ?summary.rejected.first(), "Kubernetes audit lines rejected");
+        if summary.rejected_total > 0 {
+            tracing::warn!(rejected = summary.rejected_total, first = ?summary.rejected.first(), "Kubernetes audit lines rejected");
         }
         Ok(Some(summary.cursor.encode()))
     }

@@ -208,8 +208,8 @@ impl Connector for Vault {
             audit::parse_line,
         )
         .await?;
-        if !summary.rejected.is_empty() {
-            tracing::warn!(rejected = summary.rejected.len(), first = ?summary.rejected.first(), "audit lines rejected");
+        if summary.rejected_total > 0 {
+            tracing::warn!(rejected = summary.rejected_total, first = ?summary.rejected.first(), "audit lines rejected");
         }
         Ok(Some(summary.cursor.encode()))
     }

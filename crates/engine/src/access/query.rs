@@ -152,10 +152,10 @@ impl AccessIndex {
             ))
         } else if only.is_some() && out.iter().all(|s| s.permissions.is_empty()) {
             Some(format!(
-                "`{}` holds no permission matching `{}`; run `portcullis explain {}` to list what it holds",
+                "`{}` holds no permission matching `{}`; run {} to list what it holds",
                 q.subject,
                 q.permission.as_deref().unwrap_or_default(),
-                q.subject
+                crate::shell::suggestion(&["portcullis", "explain", &q.subject])
             ))
         } else {
             None

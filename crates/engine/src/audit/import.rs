@@ -8,12 +8,16 @@
 //! is not the backend's live log.
 
 use futures::executor::block_on;
-use portcullis_connectors::jsonl::{read_jsonl, FileCursor, LineOutcome, ReadSummary};
+use portcullis_connectors::jsonl::{
+    read_jsonl, FileCursor, LineOutcome, ReadSummary, MAX_LINE_BYTES,
+};
 use portcullis_connectors::{AuditSink, ConnectorError, SinkError};
-use portcullis_model::{AuditEvent, AuditFormat, ErrorCode, ImportReport, LineRejection, Progress};
+use portcullis_model::{
+    AuditEvent, AuditFormat, ErrorCode, ImportReport, LineRejection, Progress, RejectionClass,
+    RejectionCount, REJECTION_SAMPLE,
+};
 use portcullis_store::PreparedAuditEvent;
 use std::collections::HashMap;
-use std::io::{Read, Seek, SeekFrom};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TryRecvError};
 use std::time::Instant;
@@ -77,6 +81,10 @@ impl AuditSink for ChannelSink<'_> {
             .send(Batch { events, offset })
             .map_err(|_| SinkError::new(ErrorCode::Storage, "the cache writer stopped"))
     }
+
+    fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
+    }
 }
 
 /// What the parsing thread found.
@@ -84,62 +92,136 @@ struct Parsed {
     summary: std::result::Result<ReadSummary, ConnectorError>,
     /// The last line had no newline: what became of it.
     tail: Option<TailOutcome>,
+    /// The first few rejected lines (cut short), to tell which format the file is in.
+    samples: Vec<String>,
 }
 
 enum TailOutcome {
     Event,
     Skipped,
-    Rejected(LineRejection),
+    Rejected(RejectionClass, LineRejection),
 }
+
+/// Rejected lines kept to guess the file's format from, and how much of each.
+const FORMAT_SAMPLES: usize = 3;
+const FORMAT_SAMPLE_BYTES: usize = 64 * 1024;
 
 /// Reads the file on this (dedicated) thread, sending batches; a last line without its newline
-/// is parsed too (a finished file's last line, or a truncated one, which is then rejected).
+/// is parsed too (a finished file's last line, or a truncated one, which is then rejected). The
+/// file is read once from its start, never sought or reopened, so a FIFO works.
 fn parse_file(path: &Path, parser: LineParser, mut sink: ChannelSink<'_>) -> Parsed {
-    let summary = block_on(read_jsonl(path, FileCursor::default(), &mut sink, parser));
-    let mut tail = None;
-    if let Ok(s) = &summary {
-        if s.incomplete_tail {
-            let line_no = s.cursor.line + 1;
-            tail = Some(match read_tail(path, s.cursor.offset) {
-                Err(e) => TailOutcome::Rejected(LineRejection {
-                    line: line_no,
-                    reason: format!("cannot read the last line: {e}"),
-                }),
-                Ok(text) => match parser(text.trim_end_matches('\r'), line_no) {
-                    Ok(LineOutcome::Event(ev)) => {
-                        let prepared = PreparedAuditEvent::new(*ev);
-                        match sink.tx.send(Batch {
-                            events: vec![prepared],
-                            offset: s.cursor.offset + text.len() as u64,
-                        }) {
-                            Ok(()) => TailOutcome::Event,
-                            Err(_) => TailOutcome::Rejected(LineRejection {
-                                line: line_no,
-                                reason: "the cache writer stopped".into(),
-                            }),
-                        }
-                    }
-                    Ok(LineOutcome::Skip) => TailOutcome::Skipped,
-                    Err(reason) => TailOutcome::Rejected(LineRejection {
-                        line: line_no,
-                        reason: format!(
-                            "last line is incomplete (no newline at the end of the file): {reason}"
-                        ),
-                    }),
-                },
-            });
+    let samples = std::cell::RefCell::new(Vec::new());
+    let keeping = |line: &str, n: u64| {
+        let outcome = parser(line, n);
+        if outcome.is_err() {
+            let mut kept = samples.borrow_mut();
+            if kept.len() < FORMAT_SAMPLES && line.len() <= FORMAT_SAMPLE_BYTES {
+                kept.push(line.to_string());
+            }
         }
+        outcome
+    };
+    let summary = block_on(read_jsonl(path, FileCursor::default(), &mut sink, keeping));
+    let tail = match &summary {
+        Ok(s) if s.incomplete_tail => Some(parse_tail(s, parser, &sink)),
+        _ => None,
+    };
+    Parsed {
+        summary,
+        tail,
+        samples: samples.into_inner(),
     }
-    Parsed { summary, tail }
 }
 
-fn read_tail(path: &Path, offset: u64) -> std::io::Result<String> {
-    let mut f = std::fs::File::open(path)?;
-    f.seek(SeekFrom::Start(offset))?;
-    let mut buf = Vec::new();
-    f.take(portcullis_connectors::jsonl::MAX_LINE_BYTES as u64)
-        .read_to_end(&mut buf)?;
-    Ok(String::from_utf8_lossy(&buf).into_owned())
+fn parse_tail(s: &ReadSummary, parser: LineParser, sink: &ChannelSink<'_>) -> TailOutcome {
+    let line = s.cursor.line + 1;
+    let rejected =
+        |class, reason: String| TailOutcome::Rejected(class, LineRejection { line, reason });
+    if s.tail.len() > MAX_LINE_BYTES {
+        return rejected(
+            RejectionClass::TooLong,
+            format!("line longer than {} MiB", MAX_LINE_BYTES >> 20),
+        );
+    }
+    let text = String::from_utf8_lossy(&s.tail);
+    match parser(text.trim_end_matches('\r'), line) {
+        Ok(LineOutcome::Event(ev)) => {
+            let batch = Batch {
+                events: vec![PreparedAuditEvent::new(*ev)],
+                offset: s.cursor.offset + s.tail.len() as u64,
+            };
+            match sink.tx.send(batch) {
+                Ok(()) => TailOutcome::Event,
+                Err(_) => rejected(
+                    RejectionClass::Incomplete,
+                    "the cache writer stopped".into(),
+                ),
+            }
+        }
+        Ok(LineOutcome::Skip) => TailOutcome::Skipped,
+        Err(reason) => rejected(
+            RejectionClass::Incomplete,
+            format!("last line is incomplete (no newline at the end of the file): {reason}"),
+        ),
+    }
+}
+
+/// The formats other than `format` that read one of `samples` (lines `format` rejected).
+fn other_formats(format: AuditFormat, samples: &[String]) -> Vec<AuditFormat> {
+    AuditFormat::ALL
+        .into_iter()
+        .filter(|f| *f != format)
+        .filter(|f| {
+            let parse = line_parser(*f);
+            samples.iter().any(|l| parse(l, 1).is_ok())
+        })
+        .collect()
+}
+
+/// The error of an import in which no line was understood: which format was asked for, what
+/// the lines were, and the `--format` they look like, if any.
+fn nothing_understood(report: &ImportReport, guesses: &[AuditFormat]) -> EngineError {
+    let classes: Vec<String> = report
+        .rejected_by_class
+        .iter()
+        .map(|c| format!("{} {}", c.count, c.class.label()))
+        .collect();
+    let first = report
+        .rejected
+        .first()
+        .map(|r| format!("; first: line {}: {}", r.line, r.reason))
+        .unwrap_or_default();
+    let hint = match guesses.first() {
+        Some(g) => format!(
+            "it reads as --format {g} (the log of a {} backend): {}",
+            g.backend_kind().label(),
+            crate::shell::suggestion(&[
+                "portcullis",
+                "audit",
+                "import",
+                "--format",
+                g.as_str(),
+                "--backend",
+                "NAME",
+                &report.file
+            ]),
+            g = g.as_str()
+        ),
+        None => {
+            let names: Vec<&str> = AuditFormat::ALL.iter().map(|f| f.as_str()).collect();
+            format!(
+                "check the file, or give the --format of the program that wrote it (one of: {})",
+                names.join(", ")
+            )
+        }
+    };
+    EngineError::InvalidInput(format!(
+        "nothing imported: no line of {} is a --format {} record ({} rejected: {}{first}); {hint}",
+        report.file,
+        report.format.as_str(),
+        report.rejected_total,
+        classes.join(", ")
+    ))
 }
 
 /// Takes the next batch and whatever else is already waiting, up to a transaction's worth.
@@ -171,6 +253,50 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
+/// The line counts of a report: the reader's, with the last line's fate added. The other fields
+/// are the caller's to fill.
+fn with_tail(summary: ReadSummary, tail: Option<TailOutcome>) -> ImportReport {
+    let mut r = ImportReport {
+        backend: String::new(),
+        format: AuditFormat::Vault,
+        file: String::new(),
+        lines: summary.lines,
+        imported: 0,
+        duplicates: 0,
+        skipped: summary.skipped,
+        rejected: summary
+            .rejected
+            .into_iter()
+            .map(|r| LineRejection {
+                line: r.line,
+                reason: r.reason,
+            })
+            .collect(),
+        rejected_total: summary.rejected_total,
+        rejected_by_class: Vec::new(),
+        duration_ms: 0,
+    };
+    let mut by_class = summary.rejected_by_class;
+    let tail_seen = tail.is_some();
+    match tail {
+        Some(TailOutcome::Rejected(class, rejection)) => {
+            r.rejected_total += 1;
+            *by_class.entry(class).or_default() += 1;
+            if r.rejected.len() < REJECTION_SAMPLE {
+                r.rejected.push(rejection);
+            }
+        }
+        Some(TailOutcome::Skipped) => r.skipped += 1,
+        Some(TailOutcome::Event) | None => {}
+    }
+    r.lines += u64::from(tail_seen);
+    r.rejected_by_class = by_class
+        .into_iter()
+        .map(|(class, count)| RejectionCount { class, count })
+        .collect();
+    r
+}
+
 impl Workspace {
     /// Imports an audit file of `format` into the registered backend `backend`. Progress goes to
     /// `progress` (bytes read of the file's size); `cancel` stops after the current batch, keeping
@@ -187,27 +313,34 @@ impl Workspace {
         let row = self.store.backend_by_name(backend).await?;
         if row.kind != format.backend_kind() {
             return Err(EngineError::InvalidInput(format!(
-                "`{}` is a {} backend, but --format {} is the log of a {} backend; register a backend of that kind (portcullis backend add NAME --kind {}) and import into it",
+                "`{}` is a {} backend, but --format {} is the log of a {} backend; register a backend of that kind ({}) and import into it",
                 row.name,
                 row.kind.label(),
                 format.as_str(),
                 format.backend_kind().label(),
-                format.backend_kind().as_str(),
+                crate::shell::suggestion(&[
+                    "portcullis",
+                    "backend",
+                    "add",
+                    "NAME",
+                    "--kind",
+                    format.backend_kind().as_str()
+                ]),
             )));
         }
-        let size = std::fs::metadata(path)
-            .map_err(|e| {
-                EngineError::InvalidInput(format!(
-                    "cannot read the audit file {}: {e}",
-                    path.display()
-                ))
-            })?
-            .len();
+        let meta = std::fs::metadata(path).map_err(|e| {
+            EngineError::InvalidInput(format!(
+                "cannot read the audit file {}: {e}",
+                path.display()
+            ))
+        })?;
+        // A pipe or a device has no size to measure progress against.
+        let size = meta.is_file().then_some(meta.len());
         let hashes = self.store.audit_hashes(row.id).await?;
         let task = format!("import {} into {}", path.display(), row.name);
         progress(Progress::Started {
             task: task.clone(),
-            total: Some(size),
+            total: size,
         });
         let parser = line_parser(format);
         let backend_id = row.id;
@@ -227,7 +360,7 @@ impl Workspace {
                     let mut failure = None;
                     let mut done = 0u64;
                     while let Some((group, offset)) = next_group(&rx) {
-                        writer.expect(events_left(size, done, events));
+                        writer.expect(events_left(size.unwrap_or(0), done, events));
                         events += group.len() as u64;
                         done = offset;
                         let step = writer.add(backend_id, &group).and_then(|n| {
@@ -246,11 +379,11 @@ impl Workspace {
                         progress(Progress::Advanced {
                             task: task.clone(),
                             done: offset,
-                            total: Some(size),
+                            total: size,
                             message: format!(
                                 "{events} events ({imported} new), {} of {}",
                                 mib(offset),
-                                mib(size)
+                                size.map_or_else(|| "a stream".into(), mib)
                             ),
                         });
                     }
@@ -291,39 +424,24 @@ impl Workspace {
             }
         };
         self.store.correlate_audit(backend_id).await?;
-        let mut rejected: Vec<LineRejection> = summary
-            .rejected
-            .into_iter()
-            .map(|r| LineRejection {
-                line: r.line,
-                reason: r.reason,
-            })
-            .collect();
-        let mut lines = summary.lines;
-        let mut skipped = summary.skipped;
-        match parsed.tail {
-            Some(TailOutcome::Rejected(r)) => {
-                lines += 1;
-                rejected.push(r);
-            }
-            Some(TailOutcome::Skipped) => {
-                lines += 1;
-                skipped += 1;
-            }
-            Some(TailOutcome::Event) => lines += 1,
-            None => {}
-        }
         let report = ImportReport {
             backend: row.name.clone(),
             format,
             file: path.display().to_string(),
-            lines,
             imported,
             duplicates: events - imported,
-            skipped,
-            rejected,
             duration_ms: started.elapsed().as_millis() as u64,
+            ..with_tail(summary, parsed.tail)
         };
+        if report.imported + report.duplicates + report.skipped == 0 && report.rejected_total > 0 {
+            let e = nothing_understood(&report, &other_formats(format, &parsed.samples));
+            progress(Progress::Finished {
+                task,
+                ok: false,
+                message: e.to_string(),
+            });
+            return Err(e);
+        }
         progress(Progress::Finished {
             task,
             ok: true,
@@ -333,7 +451,7 @@ impl Workspace {
                 report.imported,
                 report.duplicates,
                 report.skipped,
-                report.rejected.len()
+                report.rejected_total
             ),
         });
         Ok(report)

@@ -193,8 +193,8 @@ fn credential_item(
     if let Some(why) = inactive {
         item.readiness = Readiness::AlreadyInactive;
         item.blocked_reason = Some(format!(
-            "{why}: nothing to send (`portcullis sync {}` refreshes the cache if you doubt it)",
-            row.name
+            "{why}: nothing to send ({} refreshes the cache if you doubt it)",
+            crate::shell::suggestion(&["portcullis", "sync", &row.name])
         ));
     }
     item
@@ -524,8 +524,11 @@ impl Workspace {
         match found.as_slice() {
             [one] => Ok(one.clone()),
             [] => Err(EngineError::InvalidInput(format!(
-                "{} has no cached grant {} → {}: `portcullis principals --backend {}` lists grants (sync first if it is new)",
-                row.name, g.from_id, g.to_id, row.name
+                "{} has no cached grant {} → {}: {} lists grants (sync first if it is new)",
+                row.name,
+                g.from_id,
+                g.to_id,
+                crate::shell::suggestion(&["portcullis", "principals", "--backend", &row.name])
             ))),
             many => Ok(many
                 .iter()
