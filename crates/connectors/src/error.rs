@@ -49,6 +49,14 @@ pub enum ConnectorError {
     },
     #[error(transparent)]
     Sink(#[from] crate::SinkError),
+    /// A local file (an audit log the console reads, a file given to `audit import`): the advice
+    /// is about the path and its permissions, never about a URL or a port.
+    #[error("cannot read {path}: {source}; check the path (the backend's audit log setting, or the file given to the import) and that this user may read it")]
+    LocalFile {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
     #[error("invalid backend configuration: {0}")]
     InvalidConfig(String),
     #[error("{0}")]
@@ -72,6 +80,11 @@ impl ConnectorError {
             ConnectorError::NotFound { .. } => ErrorCode::NotFound,
             ConnectorError::Redirected { .. } => ErrorCode::Redirected,
             ConnectorError::Sink(e) => e.code,
+            ConnectorError::LocalFile { source, .. } => match source.kind() {
+                std::io::ErrorKind::NotFound => ErrorCode::NotFound,
+                std::io::ErrorKind::PermissionDenied => ErrorCode::Forbidden,
+                _ => ErrorCode::Storage,
+            },
             ConnectorError::InvalidConfig(_) => ErrorCode::InvalidInput,
             ConnectorError::Unsupported(_) => ErrorCode::Unsupported,
             ConnectorError::Cancelled => ErrorCode::Cancelled,

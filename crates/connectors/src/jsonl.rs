@@ -113,9 +113,9 @@ where
     F: Fn(&str, u64) -> Result<LineOutcome, String>,
 {
     let target = format!("audit file {}", path.display());
-    let io_err = |e: std::io::Error| ConnectorError::Unreachable {
-        target: target.clone(),
-        detail: e.to_string(),
+    let io_err = |source: std::io::Error| ConnectorError::LocalFile {
+        path: path.display().to_string(),
+        source,
     };
     let file = std::fs::File::open(path).map_err(io_err)?;
     let len = file.metadata().map_err(io_err)?.len();
@@ -235,9 +235,9 @@ enum LineStop {
 
 fn line_error(target: &str, cursor: &FileCursor, e: LineStop) -> ConnectorError {
     match e {
-        LineStop::Io(e) => ConnectorError::Unreachable {
-            target: target.to_string(),
-            detail: e.to_string(),
+        LineStop::Io(source) => ConnectorError::LocalFile {
+            path: target.to_string(),
+            source,
         },
         LineStop::Endless => ConnectorError::Malformed {
             target: target.to_string(),
@@ -335,6 +335,24 @@ mod tests {
             source_ip: None,
             raw: v,
         })))
+    }
+
+    /// A file that is not there is about its path: not "unreachable", no URL or port advice.
+    #[tokio::test]
+    async fn a_missing_file_is_a_local_file_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("nope.log");
+        let mut sink = VecAuditSink::default();
+        let err = read_jsonl(&path, FileCursor::default(), &mut sink, parse)
+            .await
+            .unwrap_err();
+        assert_eq!(err.code(), portcullis_model::ErrorCode::NotFound, "{err}");
+        let text = err.to_string();
+        assert!(
+            text.contains("nope.log") && text.contains("check the path"),
+            "{text}"
+        );
+        assert!(!text.contains("URL") && !text.contains(" port"), "{text}");
     }
 
     #[tokio::test]
