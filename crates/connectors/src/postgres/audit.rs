@@ -1,12 +1,16 @@
 //! PostgreSQL jsonlog lines → audit events: pgaudit session/object entries (`AUDIT: ...`),
 //! connection authorisations and failed logins, and 42501 permission denials (which pgaudit does
 //! not log, because the statement never ran).
+//!
+//! Passwords in statements (`ALTER ROLE … PASSWORD '…'`) are redacted by
+//! [`crate::redact`] from `message`, `statement`, `query` and whatever was built from them.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use portcullis_model::{AuditEvent, Outcome};
 use serde_json::Value;
 
 use crate::jsonl::{parse_json_line, LineOutcome};
+use crate::redact::{self, Format};
 
 /// jsonlog timestamps look like `2026-11-22 07:03:22.587 UTC`.
 pub fn parse_log_time(s: &str) -> Option<DateTime<Utc>> {
@@ -89,8 +93,8 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
         return Ok(LineOutcome::Skip);
     };
     let _ = severity;
-    Ok(LineOutcome::Event(Box::new(AuditEvent {
-        dedup_key: format!("{session}:{line_num}"),
+    let mut event = AuditEvent {
+        dedup_key: String::new(),
         at,
         credential: user.as_ref().map(|u| format!("login:{u}")),
         actor: user,
@@ -99,7 +103,10 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
         outcome,
         source_ip: s("remote_host"),
         raw: v,
-    })))
+    };
+    redact::event(&mut event, Format::Pgaudit);
+    event.dedup_key = format!("{session}:{line_num}");
+    Ok(LineOutcome::Event(Box::new(event)))
 }
 
 #[cfg(test)]
