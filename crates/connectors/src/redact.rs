@@ -47,7 +47,8 @@
 //!
 //! Bounded work: objects nested deeper than [`MAX_DEPTH`] are replaced whole, at most
 //! [`MAX_MARKS`] paths are listed, every string is scanned by a fixed number of linear passes
-//! (the `regex` crate does not backtrack).
+//! (the `regex` crate does not backtrack; rules run again until a pass changes nothing, at most
+//! four times, and a text that would not settle is replaced whole).
 
 use portcullis_model::AuditEvent;
 use serde_json::Value;

@@ -7,8 +7,28 @@ use std::sync::LazyLock;
 
 use super::{is_exempt, token_value, REDACTED};
 
+/// Passes over one text at most; see [`text`].
+const MAX_PASSES: usize = 4;
+
 /// The text with every secret it holds redacted, `None` when nothing was.
+///
+/// Rules can overlap (a match kept as it is hides one inside it; one rule's replacement can
+/// uncover another's match), so the rules run again until a pass changes nothing: the result is
+/// then stable under the rules by construction. A text still changing after [`MAX_PASSES`] is
+/// contrived, and is replaced whole.
 pub fn text(s: &str) -> Option<String> {
+    let mut current: Option<String> = None;
+    for _ in 0..MAX_PASSES {
+        match one_pass(current.as_deref().unwrap_or(s)) {
+            Some(next) => current = Some(next),
+            None => return current,
+        }
+    }
+    Some(REDACTED.to_string())
+}
+
+/// Every rule once, `None` when nothing changed.
+fn one_pass(s: &str) -> Option<String> {
     if !may_hold_secret(s) {
         return None;
     }
@@ -54,6 +74,10 @@ fn sql_passwords(s: &str) -> Option<String> {
         }
         out.push_str(&s[copied..start]);
         out.push_str("'redacted'");
+        // A quote right after would read as an escaped one and reopen the literal.
+        if bytes.get(end) == Some(&b'\'') {
+            out.push(' ');
+        }
         copied = end;
     }
     if copied == 0 {
@@ -208,7 +232,7 @@ fn basic(s: &str) -> Option<String> {
 
 pub(super) static PARAMETER: LazyLock<Option<Regex>> = LazyLock::new(|| {
     regex(
-        r#"(?i)(^|[?&#;,\s"'(])(access_token|refresh_token|id_token|token|subject_token|actor_token|device_code|client_assertion|assertion|code|client_secret|password|passwd|pwd|secret|api_key|apikey|private_key)=('(?:[^'\\]|\\.)*'?|[^&\s#"']*)"#,
+        r#"(?i)(^|[?&#;,\s"'(])(access_token|refresh_token|id_token|token|subject_token|actor_token|device_code|client_assertion|assertion|code|client_secret|password|passwd|pwd|secret|api_key|apikey|private_key)=('(?:[^'\\]|\\[\s\S]?)*'?|[^&\s#"']*)"#,
     )
 });
 
