@@ -14,6 +14,7 @@ pub mod kong;
 pub mod kubernetes;
 pub mod oauth2;
 pub mod postgres;
+pub mod redact;
 pub mod sink;
 pub mod vault;
 

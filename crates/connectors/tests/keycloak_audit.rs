@@ -112,7 +112,7 @@ async fn events_are_normalised() {
         Some("clients/aaaaaaaa-0000-4000-8000-0000000000c9")
     );
     assert_eq!(created.raw["representation"]["clientId"], "new-app");
-    assert_eq!(created.raw["representation"]["secret"], "[redacted]");
+    assert_eq!(created.raw["representation"]["secret"], "redacted");
     let all = serde_json::to_string(&sink.events).unwrap();
     assert!(!all.contains("handwritten-dummy-secret-in-an-admin-event"));
 }

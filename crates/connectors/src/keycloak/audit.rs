@@ -13,8 +13,8 @@
 //! otherwise a SHA-256 of its JSON. When the realm saves neither kind of event, nothing is read
 //! and the cursor is returned unchanged (`None` on a first sync): `check` reports it.
 //!
-//! Raw events are stored with secret-looking members (`password`, `secret`, `token`, private
-//! keys, ...) redacted, including inside an admin event's `representation`.
+//! Raw events are stored redacted by [`crate::redact`] (passwords, secrets, tokens, private keys,
+//! credentials), including inside an admin event's `representation`.
 
 use chrono::{DateTime, Days, Utc};
 use portcullis_model::{AuditEvent, Outcome};
@@ -88,50 +88,24 @@ fn event_key(prefix: &str, v: &Value) -> String {
     }
 }
 
-fn is_secret_key(key: &str) -> bool {
-    let k = key.to_ascii_lowercase();
-    matches!(
-        k.as_str(),
-        "credentials"
-            | "secretdata"
-            | "credentialdata"
-            | "access_token"
-            | "refresh_token"
-            | "id_token"
-            | "token"
-    ) || k.contains("password")
-        || k.contains("secret")
-        || k.contains("private")
+/// An event's `raw`: the listed JSON with an admin event's `representation` (a JSON string)
+/// parsed, so that the redaction rules reach inside it; one that is not JSON is dropped, as its
+/// secrets could not be found.
+fn raw_of(v: &Value) -> Value {
+    let mut raw = v.clone();
+    if let Some(rep) = raw.get_mut("representation") {
+        if let Value::String(s) = rep {
+            *rep = serde_json::from_str::<Value>(s)
+                .unwrap_or_else(|_| Value::String(format!("[not JSON, {} bytes]", s.len())));
+        }
+    }
+    raw
 }
 
-/// Replaces secret-looking members with "[redacted]"; an admin event's `representation` (a JSON
-/// string) is parsed and redacted too, or dropped when it is not JSON.
-fn redact(v: &mut Value) {
-    match v {
-        Value::Object(map) => {
-            for (k, val) in map.iter_mut() {
-                if k == "representation" {
-                    if let Value::String(s) = val {
-                        *val = match serde_json::from_str::<Value>(s) {
-                            Ok(mut parsed) => {
-                                redact(&mut parsed);
-                                parsed
-                            }
-                            Err(_) => Value::String(format!("[not JSON, {} bytes]", s.len())),
-                        };
-                        continue;
-                    }
-                }
-                if is_secret_key(k) && !val.is_null() {
-                    *val = Value::String("[redacted]".into());
-                } else {
-                    redact(val);
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(redact),
-        _ => {}
-    }
+/// The event redacted by the crate's one rule set, [`crate::redact`].
+fn redacted(time: i64, mut event: AuditEvent) -> (i64, AuditEvent) {
+    crate::redact::event(&mut event, crate::redact::Format::Keycloak);
+    (time, event)
 }
 
 fn at(ms: i64) -> Option<DateTime<Utc>> {
@@ -144,9 +118,8 @@ fn user_event(key: String, v: &Value) -> Result<(i64, AuditEvent), String> {
     let when = at(e.time).ok_or_else(|| format!("time {} is out of range", e.time))?;
     let action = e.kind.clone().unwrap_or_else(|| "UNKNOWN".into());
     let denied = e.error.is_some() || action.ends_with("_ERROR");
-    let mut raw = v.clone();
-    redact(&mut raw);
-    Ok((
+    let raw = raw_of(v);
+    Ok(redacted(
         e.time,
         AuditEvent {
             dedup_key: key,
@@ -174,9 +147,8 @@ fn admin_event(key: String, v: &Value) -> Result<(i64, AuditEvent), String> {
     let e: AdminEventRep = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
     let when = at(e.time).ok_or_else(|| format!("time {} is out of range", e.time))?;
     let auth = e.auth_details.clone();
-    let mut raw = v.clone();
-    redact(&mut raw);
-    Ok((
+    let raw = raw_of(v);
+    Ok(redacted(
         e.time,
         AuditEvent {
             dedup_key: key,
@@ -325,19 +297,53 @@ mod tests {
 
     #[test]
     fn redaction_reaches_into_admin_representations() {
-        let mut v = json!({
+        let v = json!({
             "representation": "{\"clientId\":\"app\",\"secret\":\"s3cr3t\",\"attributes\":{\"client.secret.rotated\":\"old\"}}",
             "authDetails": {"userId": "u1"},
             "details": {"token_id": "jti-1", "refresh_token": "eyJ..."},
             "credentials": [{"type": "password", "value": "pw"}]
         });
-        redact(&mut v);
+        let mut v = raw_of(&v);
+        crate::redact::value(&mut v, crate::redact::Format::Keycloak);
         let text = v.to_string();
         for secret in ["s3cr3t", "old", "eyJ", "\"pw\""] {
             assert!(!text.contains(secret), "{secret} leaked: {text}");
         }
         assert_eq!(v["representation"]["clientId"], "app");
         assert_eq!(v["details"]["token_id"], "jti-1");
+    }
+
+    /// A canary in each place a Keycloak event can carry a secret: an implicit-flow redirect's
+    /// fragment, a token in the details, an admin event's representation.
+    #[test]
+    fn events_keep_no_secret_and_mark_what_went() {
+        const CANARY: &str = "CANARY-7f3a51e0";
+        let user = json!({"id": "e1", "time": 1_700_000_000_000_i64, "type": "LOGIN",
+            "realmId": "r", "clientId": "spa", "userId": "u1", "sessionId": "s1",
+            "details": {"redirect_uri": format!("https://spa.example/cb#state=x&access_token={CANARY}&token_type=Bearer"),
+                        "token_id": "jti-1", "refresh_token_type": "Refresh", "username": "jdoe"}});
+        let (_, ev) = user_event("event:e1".into(), &user).unwrap();
+        let text = serde_json::to_string(&ev).unwrap();
+        assert!(!text.contains(CANARY), "{text}");
+        assert_eq!(
+            ev.raw["portcullis_redacted"],
+            json!(["details.redirect_uri"])
+        );
+        assert_eq!(ev.raw["details"]["token_id"], "jti-1");
+        assert_eq!(ev.raw["details"]["refresh_token_type"], "Refresh");
+        assert_eq!(ev.raw["details"]["username"], "jdoe");
+        let admin = json!({"id": "a1", "time": 1_700_000_000_000_i64, "operationType": "CREATE",
+            "resourceType": "USER", "resourcePath": "users/u2",
+            "authDetails": {"userId": "u1", "ipAddress": "10.0.0.1"},
+            "representation": format!(r#"{{"username":"new","credentials":[{{"type":"password","value":"{CANARY}","temporary":false}}]}}"#)});
+        let (_, ev) = admin_event("admin-event:a1".into(), &admin).unwrap();
+        let text = serde_json::to_string(&ev).unwrap();
+        assert!(!text.contains(CANARY), "{text}");
+        assert_eq!(ev.raw["representation"]["username"], "new");
+        assert_eq!(
+            ev.raw["portcullis_redacted"],
+            json!(["representation.credentials[0].value"])
+        );
     }
 
     #[test]

@@ -82,7 +82,7 @@ pub fn parse_kong_log_line(line: &str, line_no: u64) -> Result<AuditEvent, Rejec
     let resource = named("route", obj.get("route"))
         .or_else(|| named("service", obj.get("service")))
         .or_else(|| str_at(Some(request), "uri").map(|u| strip_query(&u)));
-    Ok(AuditEvent {
+    let mut event = AuditEvent {
         dedup_key: format!("kong:{}", crate::fingerprint(&canonical_json(&v))),
         at,
         actor: str_at(obj.get("consumer"), "id"),
@@ -92,7 +92,10 @@ pub fn parse_kong_log_line(line: &str, line_no: u64) -> Result<AuditEvent, Rejec
         outcome,
         source_ip: str_at(Some(&v), "client_ip"),
         raw: sanitized(obj),
-    })
+    };
+    // The kept fields (a route's name, a custom `source`) can still hold a credential.
+    crate::redact::event(&mut event, crate::redact::Format::Kong);
+    Ok(event)
 }
 
 /// The adapter for [`crate::jsonl::read_jsonl`].

@@ -150,7 +150,7 @@ pub fn parse_k8s_audit_line(line: &str, line_no: u64) -> Result<AuditEvent, Reje
     }
     raw.insert("decision".into(), json!(decision));
     raw.insert("reason".into(), json!(s(annotations, REASON)));
-    Ok(AuditEvent {
+    let mut event = AuditEvent {
         dedup_key,
         at,
         actor,
@@ -160,7 +160,10 @@ pub fn parse_k8s_audit_line(line: &str, line_no: u64) -> Result<AuditEvent, Reje
         outcome,
         source_ip,
         raw: Value::Object(raw),
-    })
+    };
+    // The kept fields can still hold one: a `?token=` in `requestURI`, a status message.
+    crate::redact::event(&mut event, crate::redact::Format::Kubernetes);
+    Ok(event)
 }
 
 /// Stages that only open a request whose outcome a later stage tells; an import skips them so a

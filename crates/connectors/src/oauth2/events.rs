@@ -4,7 +4,8 @@
 //! `grant.revoked` events can: replaying it gives the tokens issued and not yet gone, by
 //! fingerprint (SHA-256 of the value; the log never holds a value), with the expiry and issue
 //! time the server stored (`exp=… iat=…` in the detail). Each line's dedup key is the hash of the
-//! line itself, since the format carries no event id.
+//! line itself, since the format carries no event id. Tokens a line does hold (in a URL, a
+//! header) are redacted by [`crate::redact`].
 //!
 //! Client secrets are credentials too, and their expiry matters (RFC 7591
 //! `client_secret_expires_at`, 0 = never). The standard way to read it, RFC 7592 client read,
@@ -20,7 +21,8 @@ use portcullis_model::{AuditEvent, Credential, CredentialKind, CredentialStatus,
 use serde_json::{json, Value};
 use std::collections::BTreeMap;
 
-use crate::jsonl::{content_key, parse_json_line, LineOutcome};
+use crate::jsonl::{parse_json_line, LineOutcome};
+use crate::redact::{self, Format};
 
 fn text(v: &Value, key: &str) -> Option<String> {
     v.get(key)
@@ -46,8 +48,8 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
         _ if event.ends_with(".error") || event == "server_error" => Outcome::Error,
         _ => Outcome::Allow,
     };
-    Ok(LineOutcome::Event(Box::new(AuditEvent {
-        dedup_key: content_key(line),
+    let mut ev = AuditEvent {
+        dedup_key: String::new(),
         at,
         actor: text(&v, "account_id").or_else(|| text(&v, "client_id")),
         credential: text(&v, "fingerprint"),
@@ -56,7 +58,10 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
         outcome,
         source_ip: text(&v, "source_ip"),
         raw: v,
-    })))
+    };
+    redact::event(&mut ev, Format::OidcProvider);
+    ev.dedup_key = redact::content_key(line, &ev.raw);
+    Ok(LineOutcome::Event(Box::new(ev)))
 }
 
 fn kind_of(event: &str) -> Option<CredentialKind> {

@@ -1,12 +1,18 @@
 //! PostgreSQL jsonlog lines → audit events: pgaudit session/object entries (`AUDIT: ...`),
 //! connection authorisations and failed logins, and 42501 permission denials (which pgaudit does
 //! not log, because the statement never ran).
+//!
+//! An event's key is `session_id:line_num`, which PostgreSQL makes unique; a line lacking either
+//! is keyed by its content instead, since a shared default would make distinct events look like
+//! one already cached. Passwords in statements (`ALTER ROLE … PASSWORD '…'`) are redacted by
+//! [`crate::redact`] from `message`, `statement`, `query` and whatever was built from them.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use portcullis_model::{AuditEvent, Outcome};
 use serde_json::Value;
 
 use crate::jsonl::{parse_json_line, LineOutcome};
+use crate::redact::{self, Format};
 
 /// jsonlog timestamps look like `2026-11-22 07:03:22.587 UTC`.
 pub fn parse_log_time(s: &str) -> Option<DateTime<Utc>> {
@@ -56,8 +62,13 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
         .as_deref()
         .and_then(parse_log_time)
         .ok_or("missing or invalid `timestamp`")?;
-    let session = s("session_id").unwrap_or_default();
-    let line_num = v.get("line_num").and_then(Value::as_i64).unwrap_or(0);
+    let position = match (
+        s("session_id").filter(|x| !x.is_empty()),
+        v.get("line_num").and_then(Value::as_i64),
+    ) {
+        (Some(session), Some(line_num)) => Some(format!("{session}:{line_num}")),
+        _ => None,
+    };
     let user = s("user");
     let state = s("state_code").unwrap_or_default();
     let severity = s("error_severity").unwrap_or_default();
@@ -89,8 +100,8 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
         return Ok(LineOutcome::Skip);
     };
     let _ = severity;
-    Ok(LineOutcome::Event(Box::new(AuditEvent {
-        dedup_key: format!("{session}:{line_num}"),
+    let mut event = AuditEvent {
+        dedup_key: String::new(),
         at,
         credential: user.as_ref().map(|u| format!("login:{u}")),
         actor: user,
@@ -99,7 +110,10 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
         outcome,
         source_ip: s("remote_host"),
         raw: v,
-    })))
+    };
+    redact::event(&mut event, Format::Pgaudit);
+    event.dedup_key = position.unwrap_or_else(|| redact::content_key(line, &event.raw));
+    Ok(LineOutcome::Event(Box::new(event)))
 }
 
 #[cfg(test)]
@@ -140,6 +154,34 @@ mod tests {
         let e = event(EXPIRED);
         assert_eq!(e.action, "LOGIN");
         assert_eq!(e.outcome, Outcome::Deny);
+    }
+
+    #[test]
+    fn lines_without_session_or_line_number_keep_distinct_keys() {
+        let without = |line_num: &str, session: &str, object: &str| {
+            format!(
+                r#"{{"timestamp":"2026-11-22 07:03:22.971 UTC","user":"svc_reporting",{session}{line_num}"message":"AUDIT: SESSION,1,1,READ,SELECT,TABLE,{object},SELECT 1,<not logged>"}}"#
+            )
+        };
+        let lines = [
+            without("", "", "billing.a"),
+            without("", "", "billing.b"),
+            without(r#""line_num":7,"#, "", "billing.a"),
+            without(r#""line_num":7,"#, "", "billing.b"),
+            without("", r#""session_id":"6b02.42b3","#, "billing.a"),
+            without("", r#""session_id":"6b02.42b3","#, "billing.b"),
+        ];
+        let keys: std::collections::BTreeSet<String> =
+            lines.iter().map(|l| event(l).dedup_key).collect();
+        assert_eq!(keys.len(), lines.len(), "{keys:?}");
+        // Stable: the same line gets the same key again.
+        assert_eq!(event(&lines[0]).dedup_key, event(&lines[0]).dedup_key);
+        assert_eq!(
+            event(&lines[0]).dedup_key,
+            crate::jsonl::content_key(&lines[0])
+        );
+        // Both present: still the position.
+        assert_eq!(event(READ).dedup_key, "6b02.42b3:34");
     }
 
     #[test]

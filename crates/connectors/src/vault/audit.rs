@@ -3,12 +3,14 @@
 //! Only `response` entries are imported: each carries the request, the auth block and the error,
 //! so it is the whole story of one call; `request` entries would count every call twice. Token
 //! ids and accessors arrive HMAC'd; the accessor's HMAC is kept as the event's credential and
-//! matched to a token through `sys/audit-hash` at sync time.
+//! matched to a token through `sys/audit-hash` at sync time. Secrets a device logs unHMAC'd
+//! (`log_raw`, `hmac_accessor=false`, non-HMAC'd keys) are redacted by [`crate::redact`].
 
 use chrono::{DateTime, Utc};
 use portcullis_model::{AuditEvent, Outcome};
 
 use crate::jsonl::{parse_json_line, LineOutcome};
+use crate::redact::{self, Format};
 
 pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
     let v = parse_json_line(line)?;
@@ -36,8 +38,7 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
     let id = request
         .get("id")
         .and_then(|i| i.as_str())
-        .map(str::to_string)
-        .unwrap_or_else(|| crate::jsonl::content_key(line));
+        .map(str::to_string);
     let auth = v.get("auth");
     let s = |x: Option<&serde_json::Value>, key: &str| {
         x.and_then(|o| o.get(key))
@@ -56,8 +57,8 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
     let actor = s(auth.and_then(|a| a.get("metadata")), "username")
         .or_else(|| s(auth, "entity_id"))
         .or_else(|| s(auth, "display_name"));
-    Ok(LineOutcome::Event(Box::new(AuditEvent {
-        dedup_key: format!("{id}:response"),
+    let mut event = AuditEvent {
+        dedup_key: String::new(),
         at,
         actor,
         // A refused token (disabled entity, expired) leaves `auth` empty; the request still
@@ -68,7 +69,11 @@ pub fn parse_line(line: &str, _line_no: u64) -> Result<LineOutcome, String> {
         outcome,
         source_ip: s(Some(request), "remote_address"),
         raw: v,
-    })))
+    };
+    redact::event(&mut event, Format::Vault);
+    let id = id.unwrap_or_else(|| redact::content_key(line, &event.raw));
+    event.dedup_key = format!("{id}:response");
+    Ok(LineOutcome::Event(Box::new(event)))
 }
 
 /// The entry's `error`: absent, null or a string. Anything else is refused rather than read as
