@@ -101,7 +101,11 @@ pub fn run() {
         .setup(|app| {
             let workspace = open_workspace();
             match &workspace {
-                Ok(ws) => tracing::info!(dir = %ws.dir().display(), "workspace open"),
+                Ok(ws) => {
+                    tracing::info!(dir = %ws.dir().display(), "workspace open");
+                    let ws = ws.clone();
+                    tauri::async_runtime::spawn(async move { ws.prepare_journal_seal().await });
+                }
                 Err(e) => tracing::error!("{e}"),
             }
             app.manage(WorkspaceState::new(workspace.map_err(IpcError::from)));

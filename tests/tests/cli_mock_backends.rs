@@ -147,7 +147,37 @@ async fn kong_key_is_synced_by_fingerprint_then_revoked_and_verified() {
     assert_eq!(code, 0, "{outcome} {err}");
     assert_eq!(outcome[0]["verification"]["dead"], true, "{outcome}");
     let (_, journal, _) = cli(ws.path(), &["journal", "--verify"]);
-    assert_eq!(journal["ok"], true);
+    assert_eq!(journal["ok"], true, "{journal}");
+    assert_eq!(
+        journal["sealed"], journal["entries"],
+        "sealed with the keychain's key: {journal}"
+    );
+
+    // Whoever holds the files can drop the triggers and cut the journal's tail; the head recorded
+    // in the keychain after the run says so.
+    let cut = Command::new("sqlite3")
+        .arg(ws.path().join("cache.journal.db"))
+        .arg("DROP TRIGGER journal_no_delete; DELETE FROM journal WHERE seq = (SELECT MAX(seq) FROM journal);")
+        .output()
+        .unwrap();
+    assert!(
+        cut.status.success(),
+        "{}",
+        String::from_utf8_lossy(&cut.stderr)
+    );
+    let (code, journal, _) = cli(ws.path(), &["journal", "--verify"]);
+    assert_eq!(
+        (code, &journal["ok"]),
+        (1, &Value::Bool(false)),
+        "{journal}"
+    );
+    assert!(
+        journal["message"]
+            .as_str()
+            .unwrap()
+            .contains("removed from its end"),
+        "{journal}"
+    );
 }
 
 #[test]

@@ -10,6 +10,7 @@ pub mod audit;
 mod backends;
 mod chart;
 mod error;
+mod journal_key;
 mod overview;
 mod pg_statement;
 pub mod private_fs;
@@ -26,6 +27,7 @@ mod ui_review;
 mod views;
 
 pub use error::EngineError;
+pub use journal_key::JOURNAL_KEY_ENV;
 pub use revoke::{current_actor, revocable_by_id};
 pub use secrets::KEYCHAIN_SERVICE;
 pub use tokio_util::sync::CancellationToken;
@@ -47,6 +49,8 @@ pub struct Workspace {
     store: Store,
     /// The access map's in-memory index, rebuilt when the cache changes.
     access: access::AccessCache,
+    /// Set once the journal key and recorded head were fetched (`journal_key.rs`).
+    journal_seal: tokio::sync::OnceCell<()>,
 }
 
 impl Workspace {
@@ -65,6 +69,7 @@ impl Workspace {
             dir: dir.to_path_buf(),
             store,
             access: access::AccessCache::default(),
+            journal_seal: tokio::sync::OnceCell::new(),
         })
     }
 

@@ -19,7 +19,9 @@ fn keychain_error(e: keyring::Error) -> EngineError {
 }
 
 /// The keyring crate blocks on D-Bus; keep that off the async runtime's worker threads.
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> Result<T> + Send + 'static) -> Result<T> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T> + Send + 'static,
+) -> Result<T> {
     tokio::task::spawn_blocking(f)
         .await
         .map_err(|e| EngineError::Internal(format!("keychain task: {e}")))?

@@ -63,4 +63,7 @@ pub struct JournalVerification {
     /// The first entry whose hash or link does not hold.
     pub broken_at: Option<i64>,
     pub message: String,
+    /// Entries sealed with the journal key (an HMAC a copy of the cache alone cannot forge).
+    #[serde(default)]
+    pub sealed: u64,
 }

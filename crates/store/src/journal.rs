@@ -1,16 +1,17 @@
 //! The append-only, hash-chained journal. Each entry's hash covers its content and the previous
-//! entry's hash, so changing, removing or reordering any entry breaks every hash after it. SQL
-//! triggers refuse UPDATE and DELETE; a state change of an action is a new entry pointing at the
-//! action's first one.
+//! entry's hash, so changing, removing or reordering any entry breaks every hash after it; entries
+//! written with the journal key at hand are sealed (an HMAC, see `journal_seal.rs`), which a copy
+//! of the files alone cannot forge. SQL triggers refuse UPDATE and DELETE; a state change of an
+//! action is a new entry pointing at the action's first one.
 
 use chrono::Utc;
 use portcullis_model::{CredentialStatus, JournalEntry, JournalState, JournalVerification};
 use rusqlite::{params, TransactionBehavior};
-use sha2::{Digest, Sha256};
 use sqlx::Row;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 
+use crate::journal_seal::{digest, ChainCheck, Fields, JournalSeal, RecordedHead, KEY_BYTES};
 use crate::{parse_ts, ts, Result, Store, StoreError};
 
 /// An action the journal shows as started and not finished.
@@ -33,36 +34,6 @@ pub struct NewJournalEntry<'a> {
     pub state: JournalState,
     pub action_seq: Option<i64>,
     pub detail: serde_json::Value,
-}
-
-#[allow(clippy::too_many_arguments)]
-fn entry_hash(
-    prev: &str,
-    seq: i64,
-    at: &str,
-    actor: &str,
-    action: &str,
-    target: &str,
-    state: &str,
-    action_seq: Option<i64>,
-    detail: &str,
-) -> String {
-    let mut h = Sha256::new();
-    for part in [
-        prev,
-        &seq.to_string(),
-        at,
-        actor,
-        action,
-        target,
-        state,
-        &action_seq.map(|s| s.to_string()).unwrap_or_default(),
-        detail,
-    ] {
-        h.update(part.as_bytes());
-        h.update([0u8]);
-    }
-    hex::encode(h.finalize())
 }
 
 fn row_to_entry(r: &sqlx::sqlite::SqliteRow) -> Result<JournalEntry> {
@@ -108,8 +79,9 @@ impl Store {
         if entries.is_empty() {
             return Ok(Vec::new());
         }
+        let key = self.journal_seal().key().copied();
         let chained = self
-            .with_raw_journal_connection(|mut db| append_chain(&mut db, entries))
+            .with_raw_journal_connection(|mut db| append_chain(&mut db, entries, key.as_ref()))
             .await?;
         Ok(chained
             .into_iter()
@@ -217,70 +189,84 @@ impl Store {
         rows.iter().map(row_to_entry).collect()
     }
 
-    /// Recomputes every hash and link.
+    /// Recomputes every hash, link and seal, and looks for the head recorded outside the cache
+    /// (see `journal_seal.rs` for what each failure means).
     pub async fn journal_verify(&self) -> Result<JournalVerification> {
-        let mut prev = String::new();
-        let mut expected_seq = 1;
-        let mut n = 0u64;
+        let seal = self.journal_seal();
+        let mut check = ChainCheck::new(&seal);
         let mut after = 0;
         loop {
-            let batch = self.journal_entries(after, 5_000).await?;
+            let batch = sqlx::query(
+                "SELECT seq, at, actor, action, target, state, action_seq, detail, prev_hash, hash, sealed
+                 FROM journal WHERE seq > ? ORDER BY seq LIMIT 5000",
+            )
+            .bind(after)
+            .fetch_all(&self.journal_pool)
+            .await?;
             if batch.is_empty() {
-                break;
+                return Ok(check.finish(None));
             }
-            for e in &batch {
-                n += 1;
-                let at = ts(e.at);
-                let recomputed = entry_hash(
-                    &prev,
-                    e.seq,
-                    &at,
-                    &e.actor,
-                    &e.action,
-                    &e.target,
-                    e.state.as_str(),
-                    e.action_seq,
-                    &e.detail.to_string(),
-                );
-                let problem = if e.seq != expected_seq {
-                    Some(format!(
-                        "entry {} follows {} (a gap: entries were removed)",
-                        e.seq,
-                        expected_seq - 1
-                    ))
-                } else if e.prev_hash != prev {
-                    Some(format!(
-                        "entry {} does not link to the entry before it",
-                        e.seq
-                    ))
-                } else if e.hash != recomputed {
-                    Some(format!("entry {} was altered after it was written", e.seq))
-                } else {
-                    None
-                };
-                if let Some(message) = problem {
-                    return Ok(JournalVerification {
-                        entries: n,
-                        ok: false,
-                        head: None,
-                        broken_at: Some(e.seq),
-                        message,
-                    });
+            for r in &batch {
+                let e = row_to_entry(r)?;
+                let sealed: bool = r.try_get("sealed")?;
+                if let Some(problem) = check.entry(&e, sealed)? {
+                    return Ok(check.finish(Some((e.seq, problem))));
                 }
-                prev = e.hash.clone();
-                expected_seq += 1;
                 after = e.seq;
             }
         }
-        Ok(JournalVerification {
-            entries: n,
-            ok: true,
-            head: (!prev.is_empty()).then_some(prev),
-            broken_at: None,
-            message: format!("{n} entries, chain intact"),
-        })
+    }
+
+    /// The journal's key and recorded head as the engine last set them.
+    pub fn journal_seal(&self) -> JournalSeal {
+        self.seal
+            .read()
+            .map(|s| s.clone())
+            .unwrap_or_else(|p| p.into_inner().clone())
+    }
+
+    /// Sets the key that seals new entries and the head recorded outside the cache.
+    pub fn set_journal_seal(&self, seal: JournalSeal) {
+        match self.seal.write() {
+            Ok(mut s) => *s = seal,
+            Err(p) => *p.into_inner() = seal,
+        }
+    }
+
+    /// The journal's last entry, as the head to record outside the cache; also remembered here,
+    /// so this process's own verification expects it.
+    pub async fn journal_head_to_record(&self) -> Result<Option<RecordedHead>> {
+        let head: Option<(i64, String)> =
+            sqlx::query_as("SELECT seq, hash FROM journal ORDER BY seq DESC LIMIT 1")
+                .fetch_optional(&self.journal_pool)
+                .await?;
+        let head = head.map(|(seq, hash)| RecordedHead { seq, hash });
+        if let Some(h) = &head {
+            match self.seal.write() {
+                Ok(mut s) => s.set_recorded_head(h.clone()),
+                Err(p) => p.into_inner().set_recorded_head(h.clone()),
+            }
+        }
+        Ok(head)
+    }
+
+    /// The journal file's own id: names its key and recorded head outside the cache.
+    pub async fn journal_id(&self) -> Result<String> {
+        crate::journal_db::journal_id(&self.journal_pool).await
+    }
+
+    /// Whether any entry is sealed: a key must then not be made anew (the old entries could no
+    /// longer be checked).
+    pub async fn journal_has_sealed_entries(&self) -> Result<bool> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal WHERE sealed = 1")
+            .fetch_one(&self.journal_pool)
+            .await?;
+        Ok(n > 0)
     }
 }
+
+/// The length of the journal key, for callers that make one.
+pub const JOURNAL_KEY_BYTES: usize = KEY_BYTES;
 
 /// Appends `entries` in one transaction, in order, each chained to the one before: one commit for
 /// many actions, which is what lets a bulk revocation journal every state change of every item
@@ -295,6 +281,7 @@ impl Store {
 pub(crate) fn append_chain(
     db: &mut rusqlite::Connection,
     entries: &[NewJournalEntry<'_>],
+    key: Option<&[u8; KEY_BYTES]>,
 ) -> Result<Vec<Chained>> {
     if entries.is_empty() {
         return Ok(Vec::new());
@@ -326,22 +313,25 @@ pub(crate) fn append_chain(
         let mut conflict = false;
         {
             let mut insert = tx.prepare_cached(
-                "INSERT INTO journal (seq, at, actor, action, target, state, action_seq, detail, prev_hash, hash)
-                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                "INSERT INTO journal (seq, at, actor, action, target, state, action_seq, detail, prev_hash, hash, sealed)
+                 VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
             )?;
             for (e, detail) in entries.iter().zip(&details) {
                 seq += 1;
-                let hash = entry_hash(
-                    &prev,
-                    seq,
-                    &at,
-                    e.actor,
-                    e.action,
-                    e.target,
-                    e.state.as_str(),
-                    e.action_seq,
-                    detail,
-                );
+                let hash = digest(
+                    key,
+                    &Fields {
+                        prev: &prev,
+                        seq,
+                        at: &at,
+                        actor: e.actor,
+                        action: e.action,
+                        target: e.target,
+                        state: e.state.as_str(),
+                        action_seq: e.action_seq,
+                        detail,
+                    },
+                )?;
                 match insert.execute(params![
                     seq,
                     at,
@@ -352,7 +342,8 @@ pub(crate) fn append_chain(
                     e.action_seq,
                     detail,
                     prev,
-                    hash
+                    hash,
+                    key.is_some()
                 ]) {
                     Ok(_) => {}
                     // Another writer took this seq (only possible without the immediate lock,
@@ -436,6 +427,8 @@ pub struct JournalAppender {
     /// The cache's file and a connection to it, for credential statuses only.
     cache_path: PathBuf,
     cache: Option<rusqlite::Connection>,
+    /// The journal key as the run started: seals every entry of the run.
+    seal: JournalSeal,
 }
 
 /// The appender's connection to the journal's file, set as the pool's are (`Store::open`): WAL
@@ -454,8 +447,9 @@ fn open_appender_connection(path: &std::path::Path) -> Result<rusqlite::Connecti
 impl JournalAppender {
     /// Appends entries in one commit (see [`append_chain`]) and returns their seqs once durable.
     pub fn append_batch(&mut self, entries: &[NewJournalEntry<'_>]) -> Result<Vec<i64>> {
+        let key = self.seal.key().copied();
         Ok(self
-            .with_db(|db| append_chain(db, entries))?
+            .with_db(|db| append_chain(db, entries, key.as_ref()))?
             .into_iter()
             .map(|c| c.seq)
             .collect())
@@ -536,6 +530,7 @@ impl Store {
             home: self.journal_connection.clone(),
             cache_path,
             cache: None,
+            seal: self.journal_seal(),
         })
     }
 }

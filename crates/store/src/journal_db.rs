@@ -37,7 +37,14 @@ CREATE TABLE IF NOT EXISTS journal (
     action_seq  INTEGER,
     detail      TEXT NOT NULL DEFAULT '{}',
     prev_hash   TEXT NOT NULL,
-    hash        TEXT NOT NULL UNIQUE
+    hash        TEXT NOT NULL UNIQUE,
+    -- 1: `hash` is an HMAC under the journal key (journal_seal.rs); 0: a plain SHA-256 link.
+    sealed      INTEGER NOT NULL DEFAULT 0
+);
+-- `id`: names this journal's key and recorded head outside the cache.
+CREATE TABLE IF NOT EXISTS journal_meta (
+    key    TEXT PRIMARY KEY,
+    value  TEXT NOT NULL
 );
 CREATE TRIGGER IF NOT EXISTS journal_no_update BEFORE UPDATE ON journal BEGIN
     SELECT RAISE(ABORT, 'journal is append-only');
@@ -71,7 +78,38 @@ pub(crate) async fn open(path: &Path) -> Result<SqlitePool> {
         .connect_with(opts)
         .await?;
     sqlx::raw_sql(SCHEMA).execute(&pool).await?;
+    add_sealed_column(&pool).await?;
     Ok(pool)
+}
+
+/// A journal file made before entries were sealed lacks the column: every entry in it is a plain
+/// link, which the column's default says.
+async fn add_sealed_column(pool: &SqlitePool) -> Result<()> {
+    let has: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM pragma_table_info('journal') WHERE name = 'sealed'",
+    )
+    .fetch_one(pool)
+    .await?;
+    if has == 0 {
+        sqlx::query("ALTER TABLE journal ADD COLUMN sealed INTEGER NOT NULL DEFAULT 0")
+            .execute(pool)
+            .await?;
+    }
+    Ok(())
+}
+
+/// The journal's id, made (random, 128 bits) the first time it is asked for.
+pub(crate) async fn journal_id(pool: &SqlitePool) -> Result<String> {
+    sqlx::query(
+        "INSERT OR IGNORE INTO journal_meta (key, value) VALUES ('id', lower(hex(randomblob(16))))",
+    )
+    .execute(pool)
+    .await?;
+    Ok(
+        sqlx::query_scalar("SELECT value FROM journal_meta WHERE key = 'id'")
+            .fetch_one(pool)
+            .await?,
+    )
 }
 
 /// A private in-memory journal, for an in-memory cache.

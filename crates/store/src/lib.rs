@@ -13,6 +13,7 @@ mod counts;
 mod inventory;
 mod journal;
 mod journal_db;
+mod journal_seal;
 pub mod reviews;
 mod revocation;
 mod sync_runs;
@@ -27,8 +28,10 @@ pub use audit_query::{
 };
 pub use backends::{BackendRow, CheckRecord};
 pub use inventory::InventoryChanges;
+pub use journal::JOURNAL_KEY_BYTES;
 pub use journal::{JournalAppender, NewJournalEntry, OpenAction};
 pub use journal_db::journal_path;
+pub use journal_seal::{JournalSeal, RecordedHead};
 pub use revocation::SourceUse;
 pub use time::{parse_ts, ts};
 
@@ -36,7 +39,7 @@ use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, S
 use sqlx::SqlitePool;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, RwLock};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
@@ -113,6 +116,8 @@ pub struct Store {
     path: Option<PathBuf>,
     /// The journal appender's own connection between runs (see [`JournalAppender`]).
     journal_connection: Arc<Mutex<Option<rusqlite::Connection>>>,
+    /// The journal's key and the head recorded outside the cache, as the engine set them.
+    seal: Arc<RwLock<JournalSeal>>,
 }
 
 impl Store {
@@ -134,6 +139,7 @@ impl Store {
             journal_pool: journal_db::open(&journal_db::journal_path(path)).await?,
             path: Some(path.to_path_buf()),
             journal_connection: Arc::default(),
+            seal: Arc::default(),
         };
         store.migrate().await?;
         journal_db::move_from_cache(&store.pool, &store.journal_pool).await?;
@@ -153,6 +159,7 @@ impl Store {
             journal_pool: journal_db::in_memory().await?,
             path: None,
             journal_connection: Arc::default(),
+            seal: Arc::default(),
         };
         store.migrate().await?;
         journal_db::move_from_cache(&store.pool, &store.journal_pool).await?;

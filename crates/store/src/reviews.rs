@@ -631,6 +631,63 @@ impl Store {
         Ok(())
     }
 
+    /// Campaign decisions that differ from the journal entry that recorded them, or that no entry
+    /// recorded, one sentence each: the decisions table is a cache row anyone with the file can
+    /// edit, the journal entry is chained (and sealed), so the entry is what a decision must match.
+    pub async fn decisions_against_journal(&self) -> Result<Vec<String>> {
+        type Decision = (
+            i64,
+            i64,
+            String,
+            String,
+            Option<String>,
+            String,
+            Option<i64>,
+        );
+        let rows: Vec<Decision> = sqlx::query_as(
+            "SELECT id, review_id, item_key, verdict, note, reviewer, journal_seq
+             FROM decisions ORDER BY id",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let seqs: Vec<i64> = rows.iter().filter_map(|r| r.6).collect();
+        let entries: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT seq, action, detail FROM journal
+             WHERE seq IN (SELECT value FROM json_each(?))",
+        )
+        .bind(serde_json::Value::from(seqs).to_string())
+        .fetch_all(&self.journal_pool)
+        .await?;
+        let by_seq: std::collections::HashMap<i64, (String, serde_json::Value)> = entries
+            .into_iter()
+            .map(|(seq, action, detail)| {
+                (
+                    seq,
+                    (action, serde_json::from_str(&detail).unwrap_or_default()),
+                )
+            })
+            .collect();
+        Ok(rows
+            .iter()
+            .filter_map(|(id, review, item, verdict, note, reviewer, seq)| {
+                let what = format!("decision {id} (campaign {review}, item {item})");
+                let Some(seq) = seq else {
+                    return Some(format!("{what} was never journalled"));
+                };
+                let Some((action, d)) = by_seq.get(seq) else {
+                    return Some(format!("{what}: its journal entry {seq} is missing"));
+                };
+                let recorded = action == "review-decision"
+                    && d["campaign"] == *review
+                    && d["item"] == item.as_str()
+                    && d["verdict"] == verdict.as_str()
+                    && d["reviewer"] == reviewer.as_str()
+                    && d["note"].as_str() == note.as_deref();
+                (!recorded).then(|| format!("{what} is not what journal entry {seq} recorded"))
+            })
+            .collect())
+    }
+
     /// Whether the journal holds an entry with this hash (an evidence manifest's head).
     pub async fn journal_has_hash(&self, hash: &str) -> Result<bool> {
         let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM journal WHERE hash = ?")

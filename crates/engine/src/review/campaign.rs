@@ -166,6 +166,18 @@ impl Workspace {
         reviewer: &str,
         decisions: &[DecisionInput],
     ) -> Result<CampaignSummary> {
+        self.ensure_journal_seal().await;
+        let summary = self.campaign_decide_sealed(id, reviewer, decisions).await;
+        self.record_journal_head().await;
+        summary
+    }
+
+    async fn campaign_decide_sealed(
+        &self,
+        id: i64,
+        reviewer: &str,
+        decisions: &[DecisionInput],
+    ) -> Result<CampaignSummary> {
         let reviewer = reviewer.trim();
         if reviewer.is_empty() {
             return Err(EngineError::InvalidInput(
@@ -256,6 +268,13 @@ impl Workspace {
 
     /// Signs a campaign off once every item has a decision.
     pub async fn campaign_sign_off(&self, id: i64, reviewer: &str) -> Result<CampaignSummary> {
+        self.ensure_journal_seal().await;
+        let summary = self.campaign_sign_off_sealed(id, reviewer).await;
+        self.record_journal_head().await;
+        summary
+    }
+
+    async fn campaign_sign_off_sealed(&self, id: i64, reviewer: &str) -> Result<CampaignSummary> {
         let reviewer = reviewer.trim();
         if reviewer.is_empty() {
             return Err(EngineError::InvalidInput(

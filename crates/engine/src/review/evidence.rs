@@ -483,7 +483,7 @@ impl Workspace {
                 dir.display()
             )));
         }
-        let journal = self.store.journal_verify().await?;
+        let journal = self.journal_verify().await?;
         let mut listed = Vec::new();
         for (name, bytes) in &files {
             let path = dir.join(name);

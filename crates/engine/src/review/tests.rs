@@ -1375,6 +1375,8 @@ async fn a_campaign_runs_to_sign_off_and_its_evidence_detects_one_changed_byte()
         .count();
     assert_eq!(decisions, 2 * all.len(), "planned + verified per decision");
     assert!(ws.store().journal_unfinished().await.unwrap().is_empty());
+    let v = ws.journal_verify().await.unwrap();
+    assert!(v.ok && v.sealed == v.entries, "{}", v.message);
 
     let out = dir.path().join("evidence");
     let manifest = ws.export_campaign(c.id, &out).await.unwrap();
@@ -1425,4 +1427,17 @@ async fn a_campaign_runs_to_sign_off_and_its_evidence_detects_one_changed_byte()
     let first = ws.campaign_drift(c.id).await.unwrap();
     assert_eq!(first.previous_campaign_id, None);
     assert!(first.new_grants.iter().any(|g| g == "pg|bob|billing_read"));
+
+    // A decision edited in the cache no longer matches the entry that journalled it.
+    sqlx::query("UPDATE decisions SET verdict = 'keep' WHERE verdict = 'reduce'")
+        .execute(ws.store().pool())
+        .await
+        .unwrap();
+    let v = ws.journal_verify().await.unwrap();
+    assert!(!v.ok, "an edited decision passed: {}", v.message);
+    assert!(
+        v.message.contains("differ from what the journal recorded"),
+        "{}",
+        v.message
+    );
 }

@@ -118,6 +118,23 @@ impl Workspace {
         cancel: &CancellationToken,
         on_event: &(dyn Fn(RevocationEvent) + Send + Sync),
     ) -> Result<RevocationReport> {
+        self.ensure_journal_seal().await;
+        let report = self
+            .execute_revocation_sealed(plan, confirmation, tokens, options, cancel, on_event)
+            .await;
+        self.record_journal_head().await;
+        report
+    }
+
+    async fn execute_revocation_sealed(
+        &self,
+        plan: &RevocationPlan,
+        confirmation: RevocationConfirmation,
+        tokens: &[SecretString],
+        options: &RevocationOptions,
+        cancel: &CancellationToken,
+        on_event: &(dyn Fn(RevocationEvent) + Send + Sync),
+    ) -> Result<RevocationReport> {
         let started = Instant::now();
         if confirmation.count != plan.ready {
             return Err(EngineError::InvalidInput(format!(
@@ -297,6 +314,17 @@ impl Workspace {
         backend: &str,
         token: &SecretString,
     ) -> Result<RevocationOutcome> {
+        self.ensure_journal_seal().await;
+        let outcome = self.revoke_token_sealed(backend, token).await;
+        self.record_journal_head().await;
+        outcome
+    }
+
+    async fn revoke_token_sealed(
+        &self,
+        backend: &str,
+        token: &SecretString,
+    ) -> Result<RevocationOutcome> {
         use secrecy::ExposeSecret;
         let row = self.store.backend_by_name(backend).await?;
         let fingerprint = portcullis_connectors::fingerprint(token.expose_secret());
@@ -393,6 +421,21 @@ impl Workspace {
     /// still alive are sent again, and never one whose second send could do harm. Interrupted
     /// incidents are closed with their final counts. `tokens`: values for tokens revoked by value.
     pub async fn resume_revocations(
+        &self,
+        tokens: &[SecretString],
+        options: &RevocationOptions,
+        cancel: &CancellationToken,
+        on_event: &(dyn Fn(RevocationEvent) + Send + Sync),
+    ) -> Result<RevocationReport> {
+        self.ensure_journal_seal().await;
+        let report = self
+            .resume_revocations_sealed(tokens, options, cancel, on_event)
+            .await;
+        self.record_journal_head().await;
+        report
+    }
+
+    async fn resume_revocations_sealed(
         &self,
         tokens: &[SecretString],
         options: &RevocationOptions,
@@ -524,9 +567,22 @@ impl Workspace {
         Ok(self.store.journal_entries(after_seq, limit).await?)
     }
 
-    /// Recomputes the journal's hash chain.
+    /// Recomputes the journal's hash chain and seals, finds the head recorded outside the cache,
+    /// and checks every campaign decision against the entry that journalled it.
     pub async fn journal_verify(&self) -> Result<JournalVerification> {
-        Ok(self.store.journal_verify().await?)
+        self.ensure_journal_seal().await;
+        let mut v = self.store.journal_verify().await?;
+        let problems = self.store.decisions_against_journal().await?;
+        if v.ok && !problems.is_empty() {
+            v.ok = false;
+            v.message = format!(
+                "{}; but {} campaign decision(s) differ from what the journal recorded: {}",
+                v.message,
+                problems.len(),
+                problems.join("; ")
+            );
+        }
+        Ok(v)
     }
 }
 
