@@ -36,6 +36,8 @@ impl EngineError {
             EngineError::Store(StoreError::SchemaTooNew { .. }) => ErrorCode::SchemaTooNew,
             EngineError::Store(StoreError::NotFound { .. }) => ErrorCode::NotFound,
             EngineError::Store(StoreError::Conflict { .. }) => ErrorCode::Conflict,
+            // Another writer held the cache past the wait: trying again later helps.
+            EngineError::Store(StoreError::Busy) => ErrorCode::Timeout,
             EngineError::Store(_) => ErrorCode::Storage,
             EngineError::Connector(e) => e.code(),
             EngineError::InvalidInput(_) => ErrorCode::InvalidInput,

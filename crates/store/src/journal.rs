@@ -439,7 +439,7 @@ fn open_appender_connection(path: &std::path::Path) -> Result<rusqlite::Connecti
         path,
         rusqlite::OpenFlags::SQLITE_OPEN_READ_WRITE | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )?;
-    db.busy_timeout(crate::BUSY_TIMEOUT)?;
+    db.busy_timeout(crate::JOURNAL_BUSY_TIMEOUT)?;
     db.execute_batch("PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")?;
     Ok(db)
 }

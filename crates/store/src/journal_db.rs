@@ -22,7 +22,7 @@ use sqlx::SqlitePool;
 use std::path::{Path, PathBuf};
 use std::str::FromStr;
 
-use crate::{Result, BUSY_TIMEOUT};
+use crate::{Result, JOURNAL_BUSY_TIMEOUT};
 
 /// The journal's schema: the table the cache's first migration made, its append-only triggers and
 /// the action index (20261122082000), each only if missing.
@@ -72,7 +72,7 @@ pub(crate) async fn open(path: &Path) -> Result<SqlitePool> {
         .create_if_missing(true)
         .journal_mode(SqliteJournalMode::Wal)
         .synchronous(SqliteSynchronous::Normal)
-        .busy_timeout(BUSY_TIMEOUT);
+        .busy_timeout(JOURNAL_BUSY_TIMEOUT);
     let pool = SqlitePoolOptions::new()
         .max_connections(2)
         .connect_with(opts)

@@ -43,8 +43,13 @@ use std::sync::{Arc, Mutex, RwLock};
 
 static MIGRATOR: sqlx::migrate::Migrator = sqlx::migrate!("./migrations");
 
-/// How long a writer waits for SQLite's write lock, on every connection to the cache.
-pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
+/// How long a writer waits for the cache's write lock. An audit import or a sync holds it for a
+/// transaction at a time (seconds, for a large import); a campaign decision or a second sync waits
+/// that out rather than fail. Revocations never wait on it: the journal has a file of its own.
+pub(crate) const BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(60);
+/// How long a journal writer waits for the journal's write lock: only other journal writers hold
+/// it, one short commit at a time.
+pub(crate) const JOURNAL_BUSY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(10);
 
 /// Runs blocking work without stalling other tasks of a multi-threaded runtime (a current-thread
 /// runtime, as in unit tests, has no other worker to hand them to: it just runs it).
@@ -90,10 +95,13 @@ pub enum StoreError {
     #[error("cache migration failed: {0}")]
     Migrate(#[from] sqlx::migrate::MigrateError),
     #[error("cache query failed: {0}")]
-    Sql(#[from] sqlx::Error),
+    Sql(sqlx::Error),
     /// From the audit bulk writer, which talks to SQLite directly (see `audit.rs`).
     #[error("cache write failed: {0}")]
-    Write(#[from] rusqlite::Error),
+    Write(rusqlite::Error),
+    /// Another writer held the lock past the busy timeout (a long import on the same workspace).
+    #[error("the cache stayed busy with another writer (an audit import or a sync on this workspace) for longer than {}s; nothing was written: try again once it has finished", BUSY_TIMEOUT.as_secs())]
+    Busy,
     /// The journal writer could not commit; nothing it did not record was sent.
     #[error("the journal could not be written ({0}); nothing was sent that the journal did not record first. Check the disk and the workspace, then resume the revocation")]
     JournalWrite(String),
@@ -106,6 +114,34 @@ pub enum StoreError {
 }
 
 pub type Result<T, E = StoreError> = std::result::Result<T, E>;
+
+/// SQLITE_BUSY and its extended codes (BUSY_RECOVERY, BUSY_SNAPSHOT, BUSY_TIMEOUT) share the low
+/// byte 5.
+fn is_busy_code(code: &str) -> bool {
+    code.parse::<i32>().is_ok_and(|c| c & 0xff == 5)
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match &e {
+            sqlx::Error::Database(db) if db.code().is_some_and(|c| is_busy_code(&c)) => {
+                StoreError::Busy
+            }
+            _ => StoreError::Sql(e),
+        }
+    }
+}
+
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        match &e {
+            rusqlite::Error::SqliteFailure(f, _) if f.code == rusqlite::ErrorCode::DatabaseBusy => {
+                StoreError::Busy
+            }
+            _ => StoreError::Write(e),
+        }
+    }
+}
 
 /// A handle on the cache. Cheap to clone (a pool inside).
 #[derive(Clone, Debug)]
@@ -351,5 +387,42 @@ mod tests {
             .execute(&s.journal_pool)
             .await;
         assert!(del.unwrap_err().to_string().contains("append-only"));
+    }
+
+    /// A write that found the cache locked past its wait says so, in both SQLite paths, instead
+    /// of "database is locked" behind a generic storage error.
+    #[tokio::test]
+    async fn a_cache_locked_by_another_writer_is_a_busy_error() {
+        use sqlx::ConnectOptions;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("c.db");
+        let holder = rusqlite::Connection::open(&path).unwrap();
+        holder
+            .execute_batch(
+                "PRAGMA journal_mode = WAL; CREATE TABLE t (x); BEGIN IMMEDIATE; INSERT INTO t VALUES (1);",
+            )
+            .unwrap();
+        let waiter = rusqlite::Connection::open(&path).unwrap();
+        waiter.busy_timeout(std::time::Duration::ZERO).unwrap();
+        let e = StoreError::from(waiter.execute("INSERT INTO t VALUES (2)", []).unwrap_err());
+        assert!(matches!(e, StoreError::Busy), "{e:?}");
+        assert!(
+            e.to_string().contains("try again once it has finished"),
+            "{e}"
+        );
+
+        let mut conn = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .unwrap()
+            .busy_timeout(std::time::Duration::ZERO)
+            .connect()
+            .await
+            .unwrap();
+        let e = StoreError::from(
+            sqlx::query("INSERT INTO t VALUES (3)")
+                .execute(&mut conn)
+                .await
+                .unwrap_err(),
+        );
+        assert!(matches!(e, StoreError::Busy), "{e:?}");
     }
 }
