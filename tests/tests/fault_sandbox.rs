@@ -514,7 +514,8 @@ fn one_revocation_under_each_fault_is_verified_or_fails_with_its_code_and_is_nev
     }
 
     // OpenBao revoked, the answer was lost: revoke-accessor is declared idempotent, so a
-    // resend is allowed, but the item must end verified and the token dead.
+    // resend is allowed (today the HTTP layer's retry sends it a second time, unverified),
+    // but the item must end verified and the token dead.
     let item = rw.revoke_one(3, Some(rule(Fault::ResetAfter).times(1)), QUICK);
     assert_eq!(item["state"], "verified", "{item}");
     assert!((1..=2).contains(&rw.sends(&rw.ids[3].0)), "{item}");
@@ -588,4 +589,25 @@ fn an_incident_under_mixed_faults_revokes_everything_once_and_the_journal_verifi
     rw.assert_journal_verifies();
     let open = rw.ws.json(&["journal", "--unfinished"]);
     assert_eq!(open.as_array().map(Vec::len), Some(0), "{open}");
+}
+
+/// Known bug, kept runnable (`--ignored`): after the login the PostgreSQL connector has only
+/// the server-side `statement_timeout`, so a network that goes silent mid-answer (the server
+/// answered, nothing arrives) leaves `sync` waiting for ever — seen past 60 s. The fix is a
+/// client-side deadline on every statement in `crates/connectors/src/postgres/`.
+#[test]
+#[ignore = "known: a PostgreSQL answer stalled after login hangs sync (no client-side deadline)"]
+fn postgres_going_silent_mid_answer_ends_as_a_timeout() {
+    let ws = CliWs::load();
+    let pg = &ws.sb.postgres;
+    let proxy = Proxy::tcp(&format!("{}:{}", pg.host, pg.port)).unwrap();
+    let url = pg.url.replace(
+        &format!(":{}/", pg.port),
+        &format!(":{}/", proxy.addr().port()),
+    );
+    ws.add_backend("postgres", "postgres", &url, PG_VAR);
+    // Past the login (under 1 KiB), inside the catalog answers.
+    proxy.add(Rule::new(Fault::StallAfter(3000)));
+    let report = sync(&ws, "postgres", SILENT);
+    assert_eq!(code(&report), "timeout", "{report}");
 }
