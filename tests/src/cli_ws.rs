@@ -9,6 +9,8 @@
 use std::io::Write;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
@@ -86,6 +88,70 @@ impl CliWs {
         child
             .wait_with_output()
             .unwrap_or_else(|e| panic!("waiting for portcullis {args:?}: {e}"))
+    }
+
+    /// Runs a command (with `stdin` as its input, if any) and waits for it at most `limit`: a
+    /// command that has not returned by then is killed and the test fails, so a hang is a
+    /// finding rather than a stuck CI job. Returns the output and how long the command took.
+    pub fn run_within(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+        limit: Duration,
+    ) -> (Output, Duration) {
+        let started = Instant::now();
+        let input = if stdin.is_some() {
+            Stdio::piped()
+        } else {
+            Stdio::null()
+        };
+        let mut child = self
+            .cmd(args)
+            .stdin(input)
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap_or_else(|e| panic!("running portcullis {args:?}: {e}"));
+        if let (Some(text), Some(mut pipe)) = (stdin, child.stdin.take()) {
+            pipe.write_all(text.as_bytes())
+                .unwrap_or_else(|e| panic!("writing to portcullis {args:?}: {e}"));
+        }
+        let pid = child.id();
+        let (tx, rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let _ = tx.send(child.wait_with_output());
+        });
+        match rx.recv_timeout(limit) {
+            Ok(out) => {
+                let out = out.unwrap_or_else(|e| panic!("waiting for portcullis {args:?}: {e}"));
+                (out, started.elapsed())
+            }
+            Err(_) => {
+                if let Ok(pid) = libc::pid_t::try_from(pid) {
+                    // SAFETY: a plain syscall on the pid of our own child, not reaped yet (its
+                    // waiting thread is still blocked on it).
+                    unsafe {
+                        libc::kill(pid, libc::SIGKILL);
+                    }
+                }
+                panic!("portcullis {args:?} did not return within {limit:?}");
+            }
+        }
+    }
+
+    /// [`CliWs::run_within`] with `--json`: the answer, the output and the time taken.
+    pub fn json_within(
+        &self,
+        args: &[&str],
+        stdin: Option<&str>,
+        limit: Duration,
+    ) -> (Value, Output, Duration) {
+        let mut all = vec!["--json"];
+        all.extend_from_slice(args);
+        let (out, took) = self.run_within(&all, stdin, limit);
+        let v = serde_json::from_slice(&out.stdout)
+            .unwrap_or_else(|e| panic!("{args:?} answered no JSON ({e}): {}", output_of(&out)));
+        (v, out, took)
     }
 
     /// Runs a command that must succeed.

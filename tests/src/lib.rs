@@ -17,7 +17,7 @@ pub use thirtyfour;
 
 pub mod cli;
 pub mod cli_ws;
-pub mod gate;
+pub mod proxy;
 pub mod sandbox_ws;
 
 /// How long an element may take to appear (the wasm UI mounts asynchronously).

@@ -3,8 +3,8 @@
 //! with each backend's own tools; a bulk run killed with SIGKILL and resumed; a backend that dies
 //! in the middle of a run.
 //!
-//! Interruptions are made deterministic with a small HTTP gate in front of OpenBao: it forwards
-//! requests one per connection, counts every revoke-accessor it forwards (so "never sent twice"
+//! Interruptions are made deterministic with the harness's fault proxy (`proxy.rs`) in front of
+//! OpenBao as a gate: it counts every revoke-accessor that reaches OpenBao (so "never sent twice"
 //! is counted, not assumed), and after N revocations either holds the rest (the run is stuck at a
 //! known point, then killed) or dies (closes every connection and its port).
 //!
@@ -13,7 +13,7 @@
 //! sandbox when it ends (`reseed_sandbox`), so later tests see the pristine seed.
 
 use portcullis_e2e::cli_ws::CliWs;
-use portcullis_e2e::gate::{AfterLimit, Gate};
+use portcullis_e2e::proxy::{json_field, Fault, Proxy, Rule};
 use portcullis_e2e::sandbox_ws::{self, BAO_VAR};
 use portcullis_e2e::{reseed_sandbox, Sandbox};
 use serde_json::Value;
@@ -196,6 +196,16 @@ fn wait_for_session(ws: &Ws, app: &str, child: &mut Child) -> Value {
         );
         assert!(Instant::now() < deadline, "the psql session never appeared");
     }
+}
+
+const REVOKE_ACCESSOR: &str = "/v1/auth/token/revoke-accessor";
+
+/// A proxy in front of OpenBao that forwards the first `limit` revocations and does `fault` to
+/// the rest.
+fn gate(sb: &Sandbox, fault: Fault, limit: usize) -> Proxy {
+    let gate = Proxy::http(&sb.openbao.url).unwrap();
+    gate.add(Rule::new(fault).path(REVOKE_ACCESSOR).after(limit));
+    gate
 }
 
 fn items_by_key(v: &Value) -> HashMap<String, Value> {
@@ -482,7 +492,7 @@ fn a_bulk_revocation_killed_with_sigkill_resumes_and_sends_nothing_twice() {
     let policy = format!("e2e-kill-{}", std::process::id());
     let tokens = bao_tokens(&ws.sb, &policy, TOKENS);
     let accessors: Vec<String> = tokens.iter().map(|(_, a)| a.clone()).collect();
-    let gate = Gate::start(&ws.sb.openbao.url, BEFORE_KILL, AfterLimit::Hold);
+    let gate = gate(&ws.sb, Fault::Hold, BEFORE_KILL);
     ws.add_backend("openbao", "vault", &gate.url(), BAO_VAR);
     sync_until_listed(&ws, "openbao", &accessors);
 
@@ -570,7 +580,7 @@ fn a_bulk_revocation_killed_with_sigkill_resumes_and_sends_nothing_twice() {
     for a in &accessors {
         assert!(!bao_alive(&ws.sb, a), "{a} is still alive");
     }
-    let forwarded = gate.forwarded();
+    let forwarded = gate.reached_by(REVOKE_ACCESSOR, json_field("accessor"));
     for a in &accessors {
         assert_eq!(
             forwarded.get(a).copied(),
@@ -599,7 +609,7 @@ fn a_backend_that_dies_mid_run_fails_its_items_with_reasons_while_the_rest_compl
     let doomed = bao_tokens(&ws.sb, &format!("e2e-doomed-{pid}"), EACH);
     let steady_acc: Vec<String> = steady.iter().map(|(_, a)| a.clone()).collect();
     let doomed_acc: Vec<String> = doomed.iter().map(|(_, a)| a.clone()).collect();
-    let gate = Gate::start(&ws.sb.openbao.url, BEFORE_DEATH, AfterLimit::Die);
+    let gate = gate(&ws.sb, Fault::Die, BEFORE_DEATH);
     ws.add_backend("openbao", "vault", &ws.sb.openbao.url, BAO_VAR);
     ws.add_backend("bao-dying", "vault", &gate.url(), BAO_VAR);
     let direct = sync_until_listed(&ws, "openbao", &steady_acc);
@@ -649,7 +659,7 @@ fn a_backend_that_dies_mid_run_fails_its_items_with_reasons_while_the_rest_compl
         );
     }
     // What the gate let through is dead; what failed is really still alive.
-    let forwarded = gate.forwarded();
+    let forwarded = gate.reached_by(REVOKE_ACCESSOR, json_field("accessor"));
     assert_eq!(forwarded.len(), BEFORE_DEATH);
     for i in &dying_items {
         let acc = i["key"]

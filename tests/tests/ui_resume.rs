@@ -12,7 +12,7 @@ use std::path::Path;
 use std::time::Instant;
 
 use portcullis_e2e::cli::{curl_json, portcullis, portcullis_json};
-use portcullis_e2e::gate::{AfterLimit, Gate};
+use portcullis_e2e::proxy::{json_field, Fault, Proxy, Rule};
 use portcullis_e2e::{wait_until, App, HarnessError, Result, Sandbox, UI_TIMEOUT};
 use serde_json::Value;
 
@@ -71,7 +71,7 @@ fn journal_count(ws: &Path, env: &[(&str, &str)], state: &str) -> Result<usize> 
 }
 
 /// The CLI run, killed with SIGKILL once BEFORE_KILL items are confirmed and the rest held.
-fn crash_mid_run(ws: &Path, env: &[(&str, &str)], gate: &Gate, selection: &str) -> Result<()> {
+fn crash_mid_run(ws: &Path, env: &[(&str, &str)], gate: &Proxy, selection: &str) -> Result<()> {
     let mut child = portcullis(
         ws,
         env,
@@ -180,7 +180,12 @@ async fn an_incident_killed_mid_run_is_resumed_from_the_app() -> Result<()> {
     let env = [(BAO_VAR, sb.openbao.token.as_str())];
     let policy = format!("e2e-resume-{}", std::process::id());
     let accessors = make_tokens(&sb, &policy)?;
-    let gate = Gate::start(&sb.openbao.url, BEFORE_KILL, AfterLimit::Hold);
+    let gate = Proxy::http(&sb.openbao.url)?;
+    gate.add(
+        Rule::new(Fault::Hold)
+            .path("/v1/auth/token/revoke-accessor")
+            .after(BEFORE_KILL),
+    );
     portcullis_json(
         ws,
         &env,
@@ -221,7 +226,7 @@ async fn an_incident_killed_mid_run_is_resumed_from_the_app() -> Result<()> {
     for a in &accessors {
         assert!(!alive(&sb, a)?, "{a} is still alive");
     }
-    let forwarded = gate.forwarded();
+    let forwarded = gate.reached_by("/v1/auth/token/revoke-accessor", json_field("accessor"));
     for a in &accessors {
         assert_eq!(forwarded.get(a).copied(), Some(1), "{a} sends");
     }
