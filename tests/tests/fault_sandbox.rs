@@ -591,12 +591,10 @@ fn an_incident_under_mixed_faults_revokes_everything_once_and_the_journal_verifi
     assert_eq!(open.as_array().map(Vec::len), Some(0), "{open}");
 }
 
-/// Known bug, kept runnable (`--ignored`): after the login the PostgreSQL connector has only
-/// the server-side `statement_timeout`, so a network that goes silent mid-answer (the server
-/// answered, nothing arrives) leaves `sync` waiting for ever — seen past 60 s. The fix is a
-/// client-side deadline on every statement in `crates/connectors/src/postgres/`.
+/// A network that goes silent mid-answer after the login (the server answered, nothing arrives):
+/// the server's `statement_timeout` cannot end that, the client-side deadline on every statement
+/// does (`Postgres::deadline`: the backend's timeout plus 5 s). Before it, sync waited for ever.
 #[test]
-#[ignore = "known: a PostgreSQL answer stalled after login hangs sync (no client-side deadline)"]
 fn postgres_going_silent_mid_answer_ends_as_a_timeout() {
     let ws = CliWs::load();
     let pg = &ws.sb.postgres;

@@ -131,6 +131,25 @@ mod tests {
         assert!(svg.contains("Credentials per backend"));
     }
 
+    /// The UI puts engine SVG into the page as markup (`Html::from_html_unchecked`), and labels
+    /// are backend names: a hostile one must arrive as text, never as an element.
+    #[test]
+    fn hostile_labels_are_escaped_text() {
+        let evil = "<img src=x onerror=alert(1)>&\"";
+        let svg = stacked_bars(
+            evil,
+            &[(evil, RGBColor(0, 0, 0))],
+            &[StackedBar {
+                label: evil.into(),
+                values: vec![1],
+            }],
+            (480, 260),
+        )
+        .unwrap();
+        assert!(!svg.contains("<img"), "{svg}");
+        assert!(svg.contains("&lt;img src=x onerror=alert(1)&gt;"), "{svg}");
+    }
+
     #[test]
     fn empty_data_says_so() {
         let svg = stacked_bars(

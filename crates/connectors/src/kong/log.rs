@@ -82,8 +82,12 @@ pub fn parse_kong_log_line(line: &str, line_no: u64) -> Result<AuditEvent, Rejec
     let resource = named("route", obj.get("route"))
         .or_else(|| named("service", obj.get("service")))
         .or_else(|| str_at(Some(request), "uri").map(|u| strip_query(&u)));
+    // The key covers the whole entry, secrets redacted first: a hash of the raw entry would let
+    // anyone with the cache test guesses of a password or a key that the entry carried.
+    let mut keyed = v.clone();
+    crate::redact::value(&mut keyed, crate::redact::Format::Kong);
     let mut event = AuditEvent {
-        dedup_key: format!("kong:{}", crate::fingerprint(&canonical_json(&v))),
+        dedup_key: format!("kong:{}", crate::fingerprint(&canonical_json(&keyed))),
         at,
         actor: str_at(obj.get("consumer"), "id"),
         credential: str_at(obj.get("authenticated_entity"), "id"),
@@ -257,6 +261,21 @@ mod tests {
         assert!(err.reason.contains("array"));
         let err = parse_kong_log_line(r#"{"request":{}}"#, 3).unwrap_err();
         assert!(err.reason.contains("started_at"));
+    }
+
+    /// The dedup key must not be a hash of the secrets the entry carried: two entries that differ
+    /// only in a password get one key (which then tells nothing about either password).
+    #[test]
+    fn the_dedup_key_tells_nothing_about_a_password() {
+        let line = |pw: &str| {
+            format!(
+                r#"{{"started_at":1700000000000,"client_ip":"10.0.0.1","request":{{"method":"GET","uri":"/x","headers":{{"x-password":"{pw}"}}}},"response":{{"status":200}}}}"#
+            )
+        };
+        let a = parse_kong_log_line(&line("hunter2"), 1).unwrap();
+        let b = parse_kong_log_line(&line("correct horse battery staple"), 2).unwrap();
+        assert_eq!(a.dedup_key, b.dedup_key);
+        assert!(!serde_json::to_string(&a).unwrap().contains("hunter2"));
     }
 
     #[test]

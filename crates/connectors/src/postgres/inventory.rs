@@ -76,14 +76,12 @@ impl Postgres {
         };
 
         // Roles, their attributes and login rights.
-        let roles = sqlx::query(
+        let roles = self.bounded("SELECT on pg_roles", sqlx::query(
             "SELECT rolname::text, rolsuper, rolinherit, rolcreaterole, rolcreatedb, rolcanlogin,
                     rolreplication, rolbypassrls, rolconnlimit, rolvaliduntil::text AS valid_until
              FROM pg_roles WHERE rolname !~ '^pg_' ORDER BY rolname",
         )
-        .fetch_all(&mut conn)
-        .await
-        .map_err(|e| self.map_error(e, "SELECT on pg_roles"))?;
+        .fetch_all(&mut conn)).await?;
         let now = Utc::now();
         for r in &roles {
             let get_b = |c: &str| r.try_get::<bool, _>(c).unwrap_or(false);
@@ -149,16 +147,19 @@ impl Postgres {
         });
 
         // Membership: member → group role.
-        let members = sqlx::query(
-            "SELECT m.rolname::text AS member, g.rolname::text AS grp, am.admin_option
+        let members = self
+            .bounded(
+                "SELECT on pg_auth_members",
+                sqlx::query(
+                    "SELECT m.rolname::text AS member, g.rolname::text AS grp, am.admin_option
              FROM pg_auth_members am
              JOIN pg_roles m ON m.oid = am.member
              JOIN pg_roles g ON g.oid = am.roleid
              WHERE m.rolname !~ '^pg_'",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .map_err(|e| self.map_error(e, "SELECT on pg_auth_members"))?;
+                )
+                .fetch_all(&mut conn),
+            )
+            .await?;
         for m in &members {
             let member: String = m
                 .try_get("member")
@@ -175,7 +176,7 @@ impl Postgres {
         }
 
         // Object privileges from ACLs, and ownership.
-        let acl_rows = sqlx::query(
+        let acl_rows = self.bounded("SELECT on pg_class / pg_proc / pg_namespace", sqlx::query(
             "WITH objs AS (
                SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'view' WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind,
                       format('%s.%s', n.nspname, c.relname) AS obj, c.relacl AS acl, c.relowner AS owner
@@ -197,9 +198,7 @@ impl Postgres {
                     a.privilege_type::text AS privilege
              FROM objs LEFT JOIN LATERAL aclexplode(objs.acl) a ON true",
         )
-        .fetch_all(&mut conn)
-        .await
-        .map_err(|e| self.map_error(e, "SELECT on pg_class / pg_proc / pg_namespace"))?;
+        .fetch_all(&mut conn)).await?;
         let mut owners = std::collections::HashSet::new();
         for r in &acl_rows {
             let kind: String = r.try_get("kind").map_err(|e| self.map_error(e, "acl"))?;
@@ -227,18 +226,21 @@ impl Postgres {
         });
 
         // Column privileges.
-        let cols = sqlx::query(
-            "SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS obj,
+        let cols = self
+            .bounded(
+                "SELECT on pg_attribute",
+                sqlx::query(
+                    "SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS obj,
                     pg_get_userbyid(x.grantee)::text AS grantee, x.privilege_type::text AS privilege
              FROM pg_attribute a
              JOIN pg_class c ON c.oid = a.attrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace
              CROSS JOIN LATERAL aclexplode(a.attacl) x
              WHERE a.attacl IS NOT NULL AND n.nspname NOT IN ('pg_catalog','information_schema')",
-        )
-        .fetch_all(&mut conn)
-        .await
-        .map_err(|e| self.map_error(e, "SELECT on pg_attribute"))?;
+                )
+                .fetch_all(&mut conn),
+            )
+            .await?;
         for r in &cols {
             let obj: String = r.try_get("obj").map_err(|e| self.map_error(e, "columns"))?;
             let g: String = r
@@ -277,9 +279,8 @@ impl Postgres {
              FROM pg_stat_activity
              WHERE backend_type = 'client backend' AND pid <> pg_backend_pid() AND usename IS NOT NULL",
         )
-        .fetch_all(conn)
-        .await
-        .map_err(|e| self.map_error(e, "SELECT on pg_stat_activity"))?;
+        .fetch_all(conn);
+        let rows = self.bounded("SELECT on pg_stat_activity", rows).await?;
         let mut out = Vec::new();
         for r in rows {
             let pid: i32 = r

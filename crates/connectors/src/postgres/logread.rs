@@ -25,10 +25,12 @@ impl Postgres {
         sink: &mut dyn AuditSink,
     ) -> Result<Cursor, ConnectorError> {
         let mut conn = self.connect().await?;
-        let current: Option<String> = sqlx::query_scalar("SELECT pg_current_logfile('jsonlog')")
-            .fetch_one(&mut conn)
-            .await
-            .map_err(|e| self.map_error(e, "EXECUTE on pg_current_logfile(text)"))?;
+        let current: Option<String> = self
+            .bounded(
+                "EXECUTE on pg_current_logfile(text)",
+                sqlx::query_scalar("SELECT pg_current_logfile('jsonlog')").fetch_one(&mut conn),
+            )
+            .await?;
         let Some(current) = current else {
             return Err(ConnectorError::Unsupported(
                 "the server writes no jsonlog (log_destination lacks jsonlog, or logging_collector is off)".into(),
@@ -111,13 +113,12 @@ impl Postgres {
     ) -> Result<String, ConnectorError> {
         let mut len = CHUNK;
         loop {
-            let r: Result<Option<String>, sqlx::Error> =
-                sqlx::query_scalar("SELECT pg_read_file($1, $2, $3)")
-                    .bind(file)
-                    .bind(offset)
-                    .bind(len)
-                    .fetch_one(&mut *conn)
-                    .await;
+            let read = sqlx::query_scalar("SELECT pg_read_file($1, $2, $3)")
+                .bind(file)
+                .bind(offset)
+                .bind(len)
+                .fetch_one(&mut *conn);
+            let r: Result<Option<String>, sqlx::Error> = self.deadline(read).await?;
             match r {
                 Ok(text) => return Ok(text.unwrap_or_default()),
                 Err(sqlx::Error::Database(db))

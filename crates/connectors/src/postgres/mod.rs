@@ -53,6 +53,9 @@ fn session_timeouts(timeout: Duration) -> [(&'static str, String); 3] {
     ]
 }
 
+/// How much longer than the server's own deadline the client waits for a statement's answer.
+const STATEMENT_GRACE: Duration = Duration::from_secs(5);
+
 pub struct Postgres {
     options: PgConnectOptions,
     target: String,
@@ -96,6 +99,32 @@ impl Postgres {
             }),
             Ok(result) => result.map_err(|e| self.map_error(e, "connect")),
         }
+    }
+
+    /// Bounds one statement on the client side too: the server's `statement_timeout` cannot end a
+    /// statement whose answer stalls on the network, and without this a sync waited for ever.
+    /// The server's deadline comes first, so its clearer error wins when both could fire.
+    pub(crate) async fn deadline<T>(
+        &self,
+        statement: impl std::future::Future<Output = T>,
+    ) -> Result<T, ConnectorError> {
+        tokio::time::timeout(self.timeout + STATEMENT_GRACE, statement)
+            .await
+            .map_err(|_| ConnectorError::Timeout {
+                target: self.target.clone(),
+                after: self.timeout + STATEMENT_GRACE,
+            })
+    }
+
+    /// [`Postgres::deadline`] and [`Postgres::map_error`] for one statement.
+    pub(crate) async fn bounded<T>(
+        &self,
+        right: &str,
+        statement: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, ConnectorError> {
+        self.deadline(statement)
+            .await?
+            .map_err(|e| self.map_error(e, right))
     }
 
     /// Maps sqlx failures to connector errors; `right` names what the statement needed.
@@ -196,7 +225,7 @@ impl Connector for Postgres {
     async fn check(&self) -> Result<CheckReport, ConnectorError> {
         let started = Instant::now();
         let mut conn = self.connect().await?;
-        let row = sqlx::query(
+        let row = self.bounded("reading pg_roles", sqlx::query(
             "SELECT current_user::text AS me,
                     current_setting('server_version') AS version,
                     r.rolsuper, r.rolcreaterole,
@@ -207,9 +236,7 @@ impl Connector for Postgres {
                     has_function_privilege('pg_current_logfile(text)', 'EXECUTE') AS logfile
              FROM pg_roles r WHERE r.rolname = current_user",
         )
-        .fetch_one(&mut conn)
-        .await
-        .map_err(|e| self.map_error(e, "reading pg_roles"))?;
+        .fetch_one(&mut conn)).await?;
         let get = |name: &str| -> Result<bool, ConnectorError> {
             row.try_get::<bool, _>(name)
                 .map_err(|e| self.map_error(e, "reading pg_roles"))

@@ -154,14 +154,12 @@ impl Postgres {
         for a in args {
             q = q.bind(*a);
         }
-        let sql = q
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|e| self.map_error(e, right))?;
-        sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-            .execute(&mut *conn)
-            .await
-            .map_err(|e| self.map_error(e, right))?;
+        let sql = self.bounded(right, q.fetch_one(&mut *conn)).await?;
+        self.bounded(
+            right,
+            sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *conn),
+        )
+        .await?;
         Ok(sql)
     }
 
@@ -173,15 +171,18 @@ impl Postgres {
         let mut conn = self.connect().await?;
         let (action, caveats) = match &plan {
             Plan::Terminate { pid, start_epoch } => {
-                let done: Option<bool> = sqlx::query_scalar(
-                    "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
+                let done: Option<bool> = self
+                    .bounded(
+                        "membership in pg_signal_backend",
+                        sqlx::query_scalar(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity
                      WHERE pid = $1 AND extract(epoch from backend_start)::bigint = $2",
-                )
-                .bind(pid)
-                .bind(start_epoch)
-                .fetch_optional(&mut conn)
-                .await
-                .map_err(|e| self.map_error(e, "membership in pg_signal_backend"))?;
+                        )
+                        .bind(pid)
+                        .bind(start_epoch)
+                        .fetch_optional(&mut conn),
+                    )
+                    .await?;
                 match done {
                     None => {
                         return Err(ConnectorError::NotFound {
@@ -224,17 +225,19 @@ impl Postgres {
             ),
             Plan::Attribute { role, attribute } => {
                 let stmt = format!("SELECT format('ALTER ROLE %I NO{attribute}', $1)");
-                let sql: String = sqlx::query_scalar(sqlx::AssertSqlSafe(stmt))
-                    .bind(role)
-                    .fetch_one(&mut conn)
-                    .await
-                    .map_err(|e| self.map_error(e, "format"))?;
-                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-                    .execute(&mut conn)
-                    .await
-                    .map_err(|e| {
-                        self.map_error(e, "SUPERUSER (only a superuser changes these attributes)")
-                    })?;
+                let sql: String = self
+                    .bounded(
+                        "format",
+                        sqlx::query_scalar(sqlx::AssertSqlSafe(stmt))
+                            .bind(role)
+                            .fetch_one(&mut conn),
+                    )
+                    .await?;
+                self.bounded(
+                    "SUPERUSER (only a superuser changes these attributes)",
+                    sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).execute(&mut conn),
+                )
+                .await?;
                 (sql, vec![])
             }
             Plan::Privilege {
@@ -278,24 +281,25 @@ impl Postgres {
             "sequence" => "SEQUENCE",
             _ => "",
         };
-        let sql: String = sqlx::query_scalar(template)
-            .bind(privilege)
-            .bind(object_kind)
-            .bind(object)
-            .bind(role)
-            .fetch_one(&mut *conn)
-            .await
-            .map_err(|e| self.map_error(e, "format"))?;
+        let sql: String = self
+            .bounded(
+                "format",
+                sqlx::query_scalar(template)
+                    .bind(privilege)
+                    .bind(object_kind)
+                    .bind(object)
+                    .bind(role)
+                    .fetch_one(&mut *conn),
+            )
+            .await?;
         // Only the grantor (usually the owner) can revoke: act as the owner when allowed.
-        let owner: Option<String> = sqlx::query_scalar(
+        let owner: Option<String> = self.bounded("pg_class", sqlx::query_scalar(
             "SELECT pg_get_userbyid(c.relowner)::text FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
              WHERE n.nspname = split_part($1, '.', 1) AND c.relname = split_part($1, '.', 2)
              AND pg_has_role(current_user, c.relowner, 'MEMBER')",
         )
         .bind(object)
-        .fetch_optional(&mut *conn)
-        .await
-        .map_err(|e| self.map_error(e, "pg_class"))?;
+        .fetch_optional(&mut *conn)).await?;
         if let Some(owner) = &owner {
             self.exec_formatted(
                 conn,
@@ -305,16 +309,16 @@ impl Postgres {
             )
             .await?;
         }
-        let result = sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone()))
-            .execute(&mut *conn)
-            .await;
-        let _ = sqlx::raw_sql("RESET ROLE").execute(&mut *conn).await;
-        result.map_err(|e| {
-            self.map_error(
-                e,
+        let result = self
+            .bounded(
                 "ownership of the object (or membership in its owner role)",
+                sqlx::raw_sql(sqlx::AssertSqlSafe(sql.clone())).execute(&mut *conn),
             )
-        })?;
+            .await;
+        let _ = self
+            .deadline(sqlx::raw_sql("RESET ROLE").execute(&mut *conn))
+            .await;
+        result?;
         Ok(match owner {
             Some(o) => format!("SET ROLE {o}; {sql}"),
             None => sql,
@@ -329,14 +333,12 @@ impl Postgres {
         let mut conn = self.connect().await?;
         let (dead, evidence): (bool, String) = match &plan {
             Plan::Terminate { pid, start_epoch } => {
-                let alive: bool = sqlx::query_scalar(
+                let alive: bool = self.bounded("pg_stat_activity", sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM pg_stat_activity WHERE pid = $1 AND extract(epoch from backend_start)::bigint = $2)",
                 )
                 .bind(pid)
                 .bind(start_epoch)
-                .fetch_one(&mut conn)
-                .await
-                .map_err(|e| self.map_error(e, "pg_stat_activity"))?;
+                .fetch_one(&mut conn)).await?;
                 (
                     !alive,
                     format!(
@@ -350,27 +352,27 @@ impl Postgres {
                 )
             }
             Plan::NoLogin { role } => {
-                let can: Option<bool> =
-                    sqlx::query_scalar("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1")
-                        .bind(role)
-                        .fetch_optional(&mut conn)
-                        .await
-                        .map_err(|e| self.map_error(e, "pg_roles"))?;
+                let can: Option<bool> = self
+                    .bounded(
+                        "pg_roles",
+                        sqlx::query_scalar("SELECT rolcanlogin FROM pg_roles WHERE rolname = $1")
+                            .bind(role)
+                            .fetch_optional(&mut conn),
+                    )
+                    .await?;
                 match can {
                     None => (true, format!("role {role} no longer exists")),
                     Some(c) => (!c, format!("pg_roles.rolcanlogin = {c} for {role}")),
                 }
             }
             Plan::Membership { member, group } => {
-                let still: bool = sqlx::query_scalar(
+                let still: bool = self.bounded("pg_auth_members", sqlx::query_scalar(
                     "SELECT EXISTS (SELECT 1 FROM pg_auth_members am JOIN pg_roles m ON m.oid = am.member
                      JOIN pg_roles g ON g.oid = am.roleid WHERE m.rolname = $1 AND g.rolname = $2)",
                 )
                 .bind(member)
                 .bind(group)
-                .fetch_one(&mut conn)
-                .await
-                .map_err(|e| self.map_error(e, "pg_auth_members"))?;
+                .fetch_one(&mut conn)).await?;
                 (
                     !still,
                     format!(
@@ -380,11 +382,9 @@ impl Postgres {
                 )
             }
             Plan::Attribute { role, attribute } => {
-                let row = sqlx::query("SELECT rolsuper, rolcreaterole, rolbypassrls, rolcreatedb, rolreplication FROM pg_roles WHERE rolname = $1")
+                let row = self.bounded("pg_roles", sqlx::query("SELECT rolsuper, rolcreaterole, rolbypassrls, rolcreatedb, rolreplication FROM pg_roles WHERE rolname = $1")
                     .bind(role)
-                    .fetch_one(&mut conn)
-                    .await
-                    .map_err(|e| self.map_error(e, "pg_roles"))?;
+                    .fetch_one(&mut conn)).await?;
                 let col = match attribute.as_str() {
                     "SUPERUSER" => "rolsuper",
                     "CREATEROLE" => "rolcreaterole",
@@ -410,13 +410,16 @@ impl Postgres {
                     "column" => "SELECT has_column_privilege($1, split_part($2, '.', 1) || '.' || split_part($2, '.', 2), split_part($2, '.', 3), $3)",
                     _ => return Err(ConnectorError::Unsupported(format!("verifying privileges on a {kind}"))),
                 };
-                let has: bool = sqlx::query_scalar(check)
-                    .bind(role)
-                    .bind(object)
-                    .bind(privilege)
-                    .fetch_one(&mut conn)
-                    .await
-                    .map_err(|e| self.map_error(e, "privilege functions"))?;
+                let has: bool = self
+                    .bounded(
+                        "privilege functions",
+                        sqlx::query_scalar(check)
+                            .bind(role)
+                            .bind(object)
+                            .bind(privilege)
+                            .fetch_one(&mut conn),
+                    )
+                    .await?;
                 (
                     !has,
                     format!(
