@@ -7,12 +7,14 @@ SHELL := /bin/bash
 .DEFAULT_GOAL := help
 export PATH := $(HOME)/.cargo/bin:$(PATH)
 
-.PHONY: help setup sandbox-up sandbox-down ui app run test lint fmt clean-workspace
+.PHONY: help setup sandbox-up sandbox-down ui app run test lint fmt clean-workspace fuzz fuzz-smoke
 
 help:
 	@echo "make run    open Portcullis on the local sandbox (needs a display)"
 	@echo "make test   run every test (unit, store, connectors, CLI, desktop UI end to end)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
+	@echo "make fuzz   fuzz every parser of backend data, FUZZ_SECONDS (default 300) per target"
+	@echo "make fuzz-smoke  the same for 15 s per target (CI)"
 
 setup:
 	@scripts/setup.sh
@@ -40,6 +42,16 @@ lint: setup
 	@cargo clippy -q --all-targets -- -D warnings
 	@cargo clippy -q -p portcullis-e2e --all-targets -- -D warnings
 	@cargo clippy -q -p portcullis-ui --target wasm32-unknown-unknown -- -D warnings
+
+# Fuzzing (fuzz/, stable toolchain): fails when a target crashes, the input kept in fuzz/artifacts/.
+FUZZ_SECONDS ?= 300
+FUZZ_TARGETS ?=
+
+fuzz:
+	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-smoke:
+	@scripts/fuzz.sh 15
 
 clean-workspace:
 	@rm -rf .cache/workspace

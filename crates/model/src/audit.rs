@@ -79,12 +79,13 @@ impl AuditField {
 }
 
 /// Quotes a query value when it is empty, holds whitespace, a quote or a backslash, or starts
-/// with `-` (negation); inside quotes `"` and `\` are escaped with `\`. A trailing `*` of an
-/// unquoted value means "prefix", so a value ending in `*` is quoted too.
+/// with `-` (negation); inside quotes `"` and `\` are escaped with `\`. A `*` in an unquoted
+/// value means "prefix" (trailing) or "any run of characters" (inside), so a value holding `*`
+/// is quoted too.
 pub fn quote_value(value: &str) -> String {
     let plain = !value.is_empty()
         && !value.starts_with('-')
-        && !value.ends_with('*')
+        && !value.contains('*')
         && !value
             .chars()
             .any(|c| c.is_whitespace() || c == '"' || c == '\\' || c == '(' || c == ')');

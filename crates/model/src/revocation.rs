@@ -7,7 +7,7 @@
 //! up front. Nothing here holds a secret: a token is named by its SHA-256 fingerprint, and its
 //! value travels to the engine separately, only for the call that needs it.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -574,7 +574,12 @@ impl fmt::Display for RevocationSelector {
     }
 }
 
+/// Reads a selection's time; only years 0000–9999, the ones its text form (RFC 3339) can show.
 fn parse_time(s: &str, now: DateTime<Utc>, local: FixedOffset) -> Option<DateTime<Utc>> {
+    read_time(s, now, local).filter(|t| (0..=9999).contains(&t.year()))
+}
+
+fn read_time(s: &str, now: DateTime<Utc>, local: FixedOffset) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
         return Some(t.with_timezone(&Utc));
     }
@@ -589,12 +594,16 @@ fn parse_time(s: &str, now: DateTime<Utc>, local: FixedOffset) -> Option<DateTim
         let t = local.from_local_datetime(&today.and_time(hm)).single()?;
         return Some(t.with_timezone(&Utc));
     }
-    let (n, unit) = s.split_at(s.len().checked_sub(1)?);
-    let n: i64 = n.parse().ok().filter(|n| *n >= 0)?;
+    // The unit is the last character, which need not be ASCII (`2026-31-[όϋ`).
+    let unit = s.chars().last()?;
+    let n: i64 = s[..s.len() - unit.len_utf8()]
+        .parse()
+        .ok()
+        .filter(|n| *n >= 0)?;
     let ago = match unit {
-        "m" => Duration::try_minutes(n)?,
-        "h" => Duration::try_hours(n)?,
-        "d" => Duration::try_days(n)?,
+        'm' => Duration::try_minutes(n)?,
+        'h' => Duration::try_hours(n)?,
+        'd' => Duration::try_days(n)?,
         _ => return None,
     };
     now.checked_sub_signed(ago)
@@ -684,6 +693,32 @@ mod tests {
         assert_eq!(again, s);
         let ago = RevocationSelector::parse("since=2h", now(), utc()).unwrap();
         assert_eq!(ago.since, Some(now() - Duration::hours(2)));
+    }
+
+    #[test]
+    fn selector_times_ending_in_a_multibyte_character_are_refused_not_a_panic() {
+        // Found by fuzz/fuzz_targets/revocation_selector.rs: the unit was cut at a byte.
+        for bad in ["since=2026-31-[όϋ", "until=5é", "since=ϋ"] {
+            assert!(
+                RevocationSelector::parse(bad, now(), utc()).is_err(),
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn selector_times_outside_what_rfc_3339_shows_are_refused() {
+        // The fuzz target's round-trip invariant: `since=3000000d` is year -6188, which the
+        // selection's text form cannot show in a way that parses again.
+        for bad in ["since=3000000d", "until=0000-01-01T00:00:00+01:00"] {
+            assert!(
+                RevocationSelector::parse(bad, now(), utc()).is_err(),
+                "{bad}"
+            );
+        }
+        let far = RevocationSelector::parse("since=700000d", now(), utc()).unwrap();
+        let again = RevocationSelector::parse(&far.to_string(), now(), utc()).unwrap();
+        assert_eq!(again, far);
     }
 
     #[test]

@@ -81,7 +81,7 @@ impl Keyed for RawEvent {
     }
 }
 
-fn event_key(prefix: &str, v: &Value) -> String {
+pub(super) fn event_key(prefix: &str, v: &Value) -> String {
     match v.get("id").and_then(Value::as_str) {
         Some(id) if !id.is_empty() => format!("{prefix}:{id}"),
         _ => format!("{prefix}:{}", &crate::fingerprint(&v.to_string())[..32]),
@@ -113,7 +113,7 @@ fn at(ms: i64) -> Option<DateTime<Utc>> {
 }
 
 /// A user event, normalised.
-fn user_event(key: String, v: &Value) -> Result<(i64, AuditEvent), String> {
+pub(super) fn user_event(key: String, v: &Value) -> Result<(i64, AuditEvent), String> {
     let e: EventRep = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
     let when = at(e.time).ok_or_else(|| format!("time {} is out of range", e.time))?;
     let action = e.kind.clone().unwrap_or_else(|| "UNKNOWN".into());
@@ -143,7 +143,7 @@ fn user_event(key: String, v: &Value) -> Result<(i64, AuditEvent), String> {
 }
 
 /// An admin event, normalised: the actor is the admin's user id, the resource the path acted on.
-fn admin_event(key: String, v: &Value) -> Result<(i64, AuditEvent), String> {
+pub(super) fn admin_event(key: String, v: &Value) -> Result<(i64, AuditEvent), String> {
     let e: AdminEventRep = serde_json::from_value(v.clone()).map_err(|e| e.to_string())?;
     let when = at(e.time).ok_or_else(|| format!("time {} is out of range", e.time))?;
     let auth = e.auth_details.clone();

@@ -52,6 +52,8 @@ mod audit;
 mod auth;
 mod check;
 pub mod effective;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 mod inventory;
 mod map;
 mod reps;

@@ -67,8 +67,13 @@ pub fn secret_id(ns: &str, name: &str) -> String {
     format!("Secret/{ns}/{name}")
 }
 
-/// The principal id a binding subject stands for; `None` for a kind RBAC does not define.
+/// The principal id a binding subject stands for; `None` for a kind RBAC does not define or a
+/// subject without a name.
 pub fn subject_id(s: &Subject, binding_ns: Option<&str>) -> Option<String> {
+    // The API server refuses a subject without a name; a file can still hold one.
+    if s.name.is_empty() {
+        return None;
+    }
     match s.kind.as_str() {
         "User" => Some(s.name.clone()),
         "Group" => Some(group_id(&s.name)),
@@ -476,4 +481,36 @@ pub fn build_inventory(o: &Objects) -> Inventory {
         }
     }
     m.b.inv
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn a_subject_without_a_name_is_no_principal() {
+        // Found by fuzz/fuzz_targets/k8s_objects.rs: `name: ""` became a principal with an
+        // empty id, granted the binding.
+        let mut o = Objects::default();
+        o.add(
+            json!({
+                "kind": "RoleBinding",
+                "metadata": {"name": "read-pods", "namespace": "default"},
+                "subjects": [
+                    {"kind": "User", "name": ""},
+                    {"kind": "ServiceAccount", "name": ""},
+                    {"kind": "Group", "name": ""},
+                    {"kind": "User", "name": "jane"}
+                ],
+                "roleRef": {"kind": "Role", "name": "pod-reader", "apiGroup": "rbac.authorization.k8s.io"}
+            }),
+            "document 1",
+        )
+        .unwrap();
+        let inv = build_inventory(&o);
+        assert!(inv.principals.iter().all(|p| !p.external_id.is_empty()));
+        assert!(inv.grants.iter().all(|g| !g.from_id.is_empty()));
+        assert!(inv.principals.iter().any(|p| p.external_id == "jane"));
+    }
 }

@@ -31,7 +31,7 @@
 //!
 //! Parsing never panics; a bad query is a [`QueryError`] with the column it was found at.
 
-use chrono::{DateTime, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, NaiveDateTime, TimeZone, Utc};
 use portcullis_model::{quote_value, AuditField, Outcome};
 use std::fmt;
 
@@ -300,8 +300,13 @@ fn add_field(
     Ok(())
 }
 
-/// Reads the time forms of `since:` / `until:`.
+/// Reads the time forms of `since:` / `until:`; only years 0000–9999, the ones the normalised
+/// query (RFC 3339) can show.
 pub fn parse_time(s: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
+    read_time(s, now).filter(|t| (0..=9999).contains(&t.year()))
+}
+
+fn read_time(s: &str, now: DateTime<Utc>) -> Option<DateTime<Utc>> {
     let lower = s.to_ascii_lowercase();
     match lower.as_str() {
         "now" => return Some(now),
@@ -363,6 +368,24 @@ fn write_value(f: &mut fmt::Formatter<'_>, v: &Value) -> fmt::Result {
     }
 }
 
+/// Whether bare `text` would be read as `field:value` (a word of letters or `_`, then `:`).
+fn reads_as_field(text: &str) -> bool {
+    text.split_once(':').is_some_and(|(name, _)| {
+        !name.is_empty() && name.chars().all(|c| c.is_ascii_alphabetic() || c == '_')
+    })
+}
+
+fn write_quoted(f: &mut fmt::Formatter<'_>, text: &str) -> fmt::Result {
+    f.write_str("\"")?;
+    for c in text.chars() {
+        if c == '"' || c == '\\' {
+            f.write_str("\\")?;
+        }
+        write!(f, "{c}")?;
+    }
+    f.write_str("\"")
+}
+
 /// The normalised query: canonical field names, absolute times (RFC 3339), parseable again.
 impl fmt::Display for Query {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -382,7 +405,12 @@ impl fmt::Display for Query {
                     if *negated {
                         f.write_str("-")?;
                     }
-                    write_value(f, value)?;
+                    if reads_as_field(&value.text) {
+                        // Bare, `login:alice` would be read as a field: keep the quotes.
+                        write_quoted(f, &value.text)?;
+                    } else {
+                        write_value(f, value)?;
+                    }
                 }
                 Term::Field {
                     field,
@@ -614,6 +642,32 @@ mod tests {
                 t => panic!("{t:?}"),
             }
         }
+    }
+
+    #[test]
+    fn normalised_text_that_looks_like_a_field_or_holds_a_star_parses_back() {
+        // Found by fuzz/fuzz_targets/audit_query.rs: `"login:alice"` was shown bare, which
+        // reads as an unknown field. Likewise `"a*b"` was shown bare, a wildcard when read back.
+        for s in [
+            r#""login:alice""#,
+            r#"-"user_x:1" 10.0.0.1:443"#,
+            r#"actor:"a*b" "x*y""#,
+        ] {
+            let q = p(s);
+            let shown = q.to_string();
+            assert_eq!(p(&shown), q, "{s} → {shown}");
+        }
+    }
+
+    #[test]
+    fn times_outside_what_rfc_3339_shows_are_errors() {
+        // The fuzz target's round-trip invariant: year -6188 would be shown as `-6188-…`,
+        // which does not parse.
+        for s in ["since:-3000000d", "until:-500000w"] {
+            e(s);
+        }
+        let q = p("since:-700000d");
+        assert_eq!(p(&q.to_string()), q);
     }
 
     #[test]
