@@ -179,6 +179,16 @@ fn find_on_path(name: &str) -> Option<PathBuf> {
 
 const NATIVE_DRIVER: &str = "/usr/bin/WebKitWebDriver";
 
+/// `tauri-driver-<test binary>.log`, so a failing test's driver log is not overwritten by the next.
+fn driver_log_name() -> String {
+    let stem = std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map(|s| s.split('-').next().unwrap_or("e2e").to_owned())
+        .unwrap_or_else(|| "e2e".to_owned());
+    format!("tauri-driver-{stem}.log")
+}
+
 /// A running `tauri-driver`, stopped with SIGTERM when dropped.
 pub struct TauriDriver {
     child: Child,
@@ -203,7 +213,7 @@ impl TauriDriver {
         }
         let port = free_port()?;
         let native_port = free_port()?;
-        let log_path = artifacts_dir()?.join("tauri-driver.log");
+        let log_path = artifacts_dir()?.join(driver_log_name());
         let log = std::fs::File::create(&log_path)
             .map_err(io_err(format!("creating {}", log_path.display())))?;
         let log2 = log
@@ -222,6 +232,9 @@ impl TauriDriver {
         let child = cmd.spawn().map_err(io_err("starting tauri-driver"))?;
         let mut driver = TauriDriver { child, port };
         wait_for_port(port, Duration::from_secs(20), &mut driver.child)?;
+        // tauri-driver answers before the WebKitWebDriver it spawns does; a new-session request
+        // forwarded in that gap comes back as a bare 500.
+        wait_for_port(native_port, Duration::from_secs(20), &mut driver.child)?;
         Ok(driver)
     }
 

@@ -65,6 +65,11 @@ pub const REDACTED: &str = "redacted";
 pub const MAX_DEPTH: usize = 48;
 /// Paths listed at most; one more entry says how many were left out.
 pub const MAX_MARKS: usize = 100;
+/// A listed path is cut to this many bytes (and each key in it to [`MAX_MARK_KEY_CHARS`]), so
+/// the list cannot repeat a hostile long key a hundred times.
+pub const MAX_MARK_LEN: usize = 256;
+/// Characters of one key kept in a listed path.
+pub const MAX_MARK_KEY_CHARS: usize = 64;
 
 /// The format a line came in: it decides which subtrees are secret as a whole.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -193,16 +198,39 @@ impl<'a> Path<'a> {
             match seg {
                 Seg::Root => {}
                 Seg::Index(i) => out.push_str(&format!("[{i}]")),
-                Seg::Key(k) if is_plain_key(k) => {
-                    if !out.is_empty() {
-                        out.push('.');
+                Seg::Key(k) => {
+                    let k = cut(k, MAX_MARK_KEY_CHARS);
+                    if is_plain_key(&k) {
+                        if !out.is_empty() {
+                            out.push('.');
+                        }
+                        out.push_str(&k);
+                    } else {
+                        out.push_str(&format!("[{}]", Value::String(k)));
                     }
-                    out.push_str(k);
                 }
-                Seg::Key(k) => out.push_str(&format!("[{}]", Value::String((*k).into()))),
+            }
+            if out.len() > MAX_MARK_LEN {
+                break;
             }
         }
+        if out.len() > MAX_MARK_LEN {
+            let mut end = MAX_MARK_LEN;
+            while !out.is_char_boundary(end) {
+                end -= 1;
+            }
+            out.truncate(end);
+            out.push('…');
+        }
         out
+    }
+}
+
+/// `s` cut to `max` characters, with `…` when something was cut.
+fn cut(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((end, _)) => format!("{}…", &s[..end]),
+        None => s.to_owned(),
     }
 }
 

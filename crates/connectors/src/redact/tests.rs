@@ -233,6 +233,31 @@ fn depth_and_marks_are_bounded() {
     assert_eq!(marks.len(), MAX_MARKS + 1);
 }
 
+/// Found by fuzzing: a long hostile key over many secret leaves was repeated in every listed
+/// path, so 700 bytes of line became 4 KB of `raw` (and 1 MB would have become 100 MB).
+#[test]
+fn listed_paths_do_not_repeat_a_long_key() {
+    let key = "k\u{1b}".repeat(50_000);
+    let leaves: Vec<Value> = (0..500).map(|i| json!(format!("s{i}"))).collect();
+    let line = json!({ "a": { key.clone(): { "password": leaves } } });
+    let line_len = line.to_string().len();
+    let (v, marks) = redacted(line, Format::Kong);
+    assert_eq!(marks.len(), MAX_MARKS + 1);
+    assert!(marks
+        .iter()
+        .all(|m| m.len() <= MAX_MARK_LEN + '…'.len_utf8()));
+    assert!(marks[0].starts_with("a[\"k"), "{}", marks[0]);
+    // Each leaf grows by `redacted`; each listed path by at most six bytes per byte (JSON escapes).
+    let growth = v.to_string().len().saturating_sub(line_len);
+    assert!(
+        growth < 500 * 8 + (MAX_MARKS + 1) * (6 * MAX_MARK_LEN + 8),
+        "{growth}"
+    );
+    let wide = "é".repeat(MAX_MARK_LEN);
+    let (_, marks) = redacted(json!({ wide: { "token": "abc" } }), Format::Kong);
+    assert!(marks[0].contains('…') && marks[0].len() <= MAX_MARK_LEN + 3);
+}
+
 #[test]
 fn every_pattern_compiles() {
     for re in [
