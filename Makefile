@@ -13,7 +13,7 @@ help:
 	@echo "make run    open Portcullis on the local sandbox (needs a display)"
 	@echo "make test   run every test (unit, store, connectors, CLI, desktop UI end to end)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
-	@echo "make fuzz   fuzz every parser of backend data, FUZZ_SECONDS (default 300) per target"
+	@echo "make fuzz   fuzz every parser of backend data, FUZZ_SECONDS (default 300) or FUZZ_RUNS executions per target"
 	@echo "make fuzz-smoke  the same for 15 s per target (CI)"
 
 setup:
@@ -45,13 +45,15 @@ lint: setup
 
 # Fuzzing (fuzz/, stable toolchain): fails when a target crashes, the input kept in fuzz/artifacts/.
 FUZZ_SECONDS ?= 300
+# FUZZ_RUNS=N: exactly N executions per target instead of a time budget.
+export FUZZ_RUNS
 FUZZ_TARGETS ?=
 
-fuzz:
+fuzz: setup
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
-fuzz-smoke:
-	@scripts/fuzz.sh 15
+fuzz-smoke: setup
+	@FUZZ_RUNS= scripts/fuzz.sh 15
 
 clean-workspace:
 	@rm -rf .cache/workspace

@@ -6,6 +6,8 @@
 # assertions and overflow checks on), runs each on fuzz/corpus/<target> (committed seed-* files
 # plus what libFuzzer adds, ignored by git), prints executions, coverage and crashes per target,
 # and exits non-zero when any target crashed, leaving the input in fuzz/artifacts/<target>/.
+# FUZZ_RUNS=N runs each target for exactly N executions instead (no time limit), e.g. the
+# 10-million-execution goal: FUZZ_RUNS=10000000 scripts/fuzz.sh 0 keycloak_reps
 # Reproduce one: cargo fuzz run --sanitizer none -O -a <target> fuzz/artifacts/<target>/<file>
 set -uo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
@@ -44,10 +46,16 @@ failed=()
 summary=()
 for t in "${TARGETS[@]}"; do
   mkdir -p "fuzz/corpus/$t" "fuzz/artifacts/$t"
-  log "$t: ${SECONDS_PER_TARGET} s"
+  if [ -n "${FUZZ_RUNS:-}" ]; then
+    budget=(-runs="$FUZZ_RUNS")
+    log "$t: $FUZZ_RUNS executions"
+  else
+    budget=(-max_total_time="$SECONDS_PER_TARGET")
+    log "$t: ${SECONDS_PER_TARGET} s"
+  fi
   # -timeout: one input taking this long is a hang, reported like a crash.
   cargo fuzz run "${FLAGS[@]}" --fuzz-dir fuzz "$t" "fuzz/corpus/$t" -- \
-    -max_total_time="$SECONDS_PER_TARGET" -timeout=30 -rss_limit_mb=2048 \
+    "${budget[@]}" -timeout=30 -rss_limit_mb=2048 \
     -print_final_stats=1 -close_fd_mask=1 >"$LOG_DIR/$t.log" 2>&1
   rc=$?
   execs=$(grep -o 'stat::number_of_executed_units: *[0-9]*' "$LOG_DIR/$t.log" | tail -1 | grep -o '[0-9]*$')
