@@ -241,6 +241,7 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
         .perform()
         .await?;
     app.wait_gone("#audit-import").await?;
+    redacted_line_shows_what_was_replaced(app, workspace).await?;
 
     // From an event to revocation: an event of a seeded OpenBao token shows the cached token
     // and a Revoke action whose preview says what would be sent. Cancelled: nothing is sent,
@@ -287,6 +288,67 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
         alive["data"].is_object(),
         "a cancelled revocation sent nothing: {alive}"
     );
+    Ok(())
+}
+
+/// An OpenBao line logged raw (`log_raw`: the password in `request.data`) imported through the
+/// dialog: the detail panel never shows the password and says which values were replaced.
+async fn redacted_line_shows_what_was_replaced(app: &App, workspace: &Path) -> Result<()> {
+    const PASSWORD: &str = "e2e-canary-pw-5d1c";
+    let line = serde_json::json!({
+        "time": "2026-11-22T07:01:18Z", "type": "response",
+        "auth": {"client_token": "", "accessor": "", "display_name": "userpass-e2e-raw"},
+        "request": {"id": "e2e-raw-login", "operation": "update",
+                    "path": "auth/userpass/login/e2e-raw", "remote_address": "127.0.0.1",
+                    "data": {"password": PASSWORD}},
+    });
+    let file = workspace.join("raw-login.jsonl");
+    std::fs::write(&file, format!("{line}\n")).map_err(io("writing the raw audit line"))?;
+    app.click("#audit-import-open").await?;
+    app.wait_css("#import-backend")
+        .await?
+        .find(By::Css("option[value=openbao]"))
+        .await?
+        .click()
+        .await?;
+    app.wait_css("#import-format")
+        .await?
+        .find(By::Css("option[value=vault]"))
+        .await?
+        .click()
+        .await?;
+    app.type_into("#import-path", &file.display().to_string())
+        .await?;
+    app.click("#import-run").await?;
+    let result = app.wait_css("[data-testid=import-result]").await?;
+    assert_eq!(result.attr("data-imported").await?.as_deref(), Some("1"));
+    app.driver
+        .action_chain()
+        .send_keys(Key::Escape)
+        .perform()
+        .await?;
+    app.wait_gone("#audit-import").await?;
+    app.driver
+        .execute(
+            "location.hash = '#/audit?q=resource%3Aauth%2Fuserpass%2Flogin%2Fe2e-raw'",
+            vec![],
+        )
+        .await?;
+    wait_rows(app, "the raw login", |r| r.len() == 1).await?;
+    app.click("[data-testid=audit-row] .c-time").await?;
+    let note = app
+        .text("#audit-detail [data-testid=detail-redacted]")
+        .await?;
+    assert!(note.contains("request.data.password"), "{note}");
+    let raw = app.text("#audit-detail [data-testid=detail-raw]").await?;
+    assert!(
+        !raw.contains(PASSWORD) && raw.contains("\"redacted\""),
+        "{raw}"
+    );
+    let shot = app.screenshot("ui-audit-redacted.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+    app.click("#audit-detail button.icon").await?;
+    app.wait_gone("#audit-detail").await?;
     Ok(())
 }
 

@@ -58,7 +58,7 @@ mod text;
 pub use text::text;
 
 /// The key of `raw` listing what was redacted.
-pub const MARK_KEY: &str = "portcullis_redacted";
+pub const MARK_KEY: &str = portcullis_model::REDACTION_MARK_KEY;
 /// What a secret that is not a token becomes.
 pub const REDACTED: &str = "redacted";
 /// Containers deeper than this are replaced whole.

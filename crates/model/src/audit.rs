@@ -140,6 +140,22 @@ pub struct AuditEventDetail {
     pub credential: Option<crate::CredentialView>,
 }
 
+/// The key of an event's `raw` object listing what was redacted at ingest (written by the
+/// connectors' one rule set, read by every screen that shows `raw`).
+pub const REDACTION_MARK_KEY: &str = "portcullis_redacted";
+
+impl AuditEventDetail {
+    /// The places in `raw` (and `@actor`, `@action`... for the event's own fields) whose values
+    /// were redacted at ingest; empty when nothing was.
+    pub fn redacted_paths(&self) -> Vec<&str> {
+        self.raw
+            .get(REDACTION_MARK_KEY)
+            .and_then(|v| v.as_array())
+            .map(|list| list.iter().filter_map(|p| p.as_str()).collect())
+            .unwrap_or_default()
+    }
+}
+
 /// A query a reviewer can jump to from an event or a highlight.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Pivot {
@@ -392,6 +408,39 @@ impl std::str::FromStr for ExportFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redacted_paths_come_from_the_mark_list_only() {
+        let detail = |raw: serde_json::Value| AuditEventDetail {
+            event: AuditEventView {
+                id: 1,
+                backend: "b".into(),
+                at: chrono::DateTime::UNIX_EPOCH,
+                actor: None,
+                credential: None,
+                action: "read".into(),
+                resource: None,
+                outcome: crate::Outcome::Allow,
+                source_ip: None,
+            },
+            backend_kind: crate::BackendKind::Vault,
+            dedup_key: "k".into(),
+            raw,
+            pivots: vec![],
+            credential: None,
+        };
+        let marked = detail(serde_json::json!({
+            "auth": {"client_token": "redacted:ab"},
+            REDACTION_MARK_KEY: ["auth.client_token", "@resource", 7],
+        }));
+        assert_eq!(marked.redacted_paths(), ["auth.client_token", "@resource"]);
+        assert!(detail(serde_json::json!({"password": "hunter2"}))
+            .redacted_paths()
+            .is_empty());
+        assert!(detail(serde_json::json!([REDACTION_MARK_KEY]))
+            .redacted_paths()
+            .is_empty());
+    }
 
     #[test]
     fn values_are_quoted_only_when_needed() {

@@ -1,5 +1,5 @@
-//! One audit event in a side panel: its facts, the record exactly as the backend delivered it
-//! (pretty JSON), the engine's pivots (same actor, same credential, same resource, same source),
+//! One audit event in a side panel: its facts, the record as the backend delivered it (pretty
+//! JSON, with what was redacted at ingest named), the engine's pivots (same actor, same credential, same resource, same source),
 //! and a Revoke action for the credential it names when the cache holds it (journey 3: from the
 //! suspicious event straight to revocation).
 
@@ -25,6 +25,30 @@ pub struct AuditDetailProps {
 
 fn pretty(raw: &serde_json::Value) -> String {
     serde_json::to_string_pretty(raw).unwrap_or_else(|_| raw.to_string())
+}
+
+/// "As the backend wrote it" is only true when nothing was redacted at ingest; otherwise the
+/// reviewer is told which values were replaced, so a `redacted:` value is not mistaken for data.
+fn raw_heading(d: &AuditEventDetail) -> Html {
+    let paths = d.redacted_paths();
+    if paths.is_empty() {
+        return html! { <h3>{ "Raw event, as the backend wrote it" }</h3> };
+    }
+    let shown: Vec<&str> = paths.iter().copied().take(8).collect();
+    let more = paths.len() - shown.len();
+    html! {
+        <>
+            <h3>{ "Raw event, as the backend wrote it, secrets redacted" }</h3>
+            <p class="muted audit-redacted" data-testid="detail-redacted">
+                { format!("{} value(s) replaced at ingest, before anything was stored: ", paths.len()) }
+                { for shown.iter().enumerate().map(|(i, p)| html! {
+                    <>{ if i > 0 { ", " } else { "" } }<code>{ *p }</code></>
+                }) }
+                if more > 0 { { format!(" and {more} more") } }
+                { ". Tokens keep a fingerprint (redacted:<sha256>) that matches cached credentials." }
+            </p>
+        </>
+    }
 }
 
 /// The cached credential's status and, where the Credentials page would offer it, Revoke (or
@@ -100,7 +124,7 @@ fn body(
                     }) }
                 </div>
             }
-            <h3>{ "Raw event, as the backend wrote it" }</h3>
+            { raw_heading(d) }
             <pre class="json audit-raw" data-testid="detail-raw">{ pretty(&d.raw) }</pre>
         </>
     }
