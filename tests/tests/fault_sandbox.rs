@@ -283,19 +283,23 @@ fn a_sync_that_fails_midway_keeps_the_cache_and_resumes_without_loss_or_duplicat
     let log_path = ws.path().join("oidc-events.jsonl");
     std::fs::copy(&ws.sb.oidc.event_log, &log_path).unwrap();
     let log = log_path.display().to_string();
-    ws.ok(&[
-        "backend",
-        "add",
-        "oidc",
-        "--kind",
-        "oauth2",
-        "--url",
-        &oidc_url,
-        "--credential-env",
-        OIDC_VAR,
-        "--audit-log",
-        &log,
-    ]);
+    // The same registration in both workspaces, so their caches can be compared.
+    let add_oidc = |w: &CliWs| {
+        w.ok(&[
+            "backend",
+            "add",
+            "oidc",
+            "--kind",
+            "oauth2",
+            "--url",
+            &oidc_url,
+            "--credential-env",
+            OIDC_VAR,
+            "--audit-log",
+            &log,
+        ]);
+    };
+    add_oidc(&ws);
     ws.sync_all();
     let bao_before = cache_state(&ws, "openbao");
     let oidc_before = cache_state(&ws, "oidc");
@@ -355,19 +359,7 @@ fn a_sync_that_fails_midway_keeps_the_cache_and_resumes_without_loss_or_duplicat
     ws.sync_all();
     assert_eq!(cache_state(&ws, "openbao").1, bao_before.1);
     let fresh = CliWs::load();
-    fresh.ok(&[
-        "backend",
-        "add",
-        "oidc",
-        "--kind",
-        "oauth2",
-        "--url",
-        &oidc_url,
-        "--credential-env",
-        OIDC_VAR,
-        "--audit-log",
-        &log,
-    ]);
+    add_oidc(&fresh);
     fresh.sync_all();
     assert_eq!(cache_state(&ws, "oidc"), cache_state(&fresh, "oidc"));
 }

@@ -206,41 +206,10 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
     assert!(csv.lines().count() > 1, "{csv}");
 
     // Re-importing the OpenBao audit log adds nothing: every event is a duplicate.
-    app.click("#audit-import-open").await?;
-    app.wait_css("#import-backend").await?;
-    let select = app.wait_css("#import-backend").await?;
-    select
-        .find(By::Css("option[value=openbao]"))
-        .await?
-        .click()
-        .await?;
-    app.wait_css("#import-format")
-        .await?
-        .find(By::Css("option[value=vault]"))
-        .await?
-        .click()
-        .await?;
-    app.type_into("#import-path", &sb.openbao.audit_log.display().to_string())
-        .await?;
-    app.click("#import-run").await?;
-    let result = app.wait_css("[data-testid=import-result]").await?;
-    let imported = result.attr("data-imported").await?.unwrap_or_default();
-    let dups: u64 = result
-        .attr("data-duplicates")
-        .await?
-        .unwrap_or_default()
-        .parse()
-        .unwrap_or(0);
-    assert_eq!(imported, "0", "nothing new");
+    let (imported, dups) =
+        import_vault_log(app, &sb.openbao.audit_log, "ui-audit-import.png").await?;
+    assert_eq!(imported, 0, "nothing new");
     assert!(dups > 0, "duplicates counted");
-    let shot = app.screenshot("ui-audit-import.png").await?;
-    eprintln!("screenshot: {}", shot.display());
-    app.driver
-        .action_chain()
-        .send_keys(Key::Escape)
-        .perform()
-        .await?;
-    app.wait_gone("#audit-import").await?;
     redacted_line_shows_what_was_replaced(app, workspace).await?;
 
     // From an event to revocation: an event of a seeded OpenBao token shows the cached token
@@ -291,19 +260,9 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
     Ok(())
 }
 
-/// An OpenBao line logged raw (`log_raw`: the password in `request.data`) imported through the
-/// dialog: the detail panel never shows the password and says which values were replaced.
-async fn redacted_line_shows_what_was_replaced(app: &App, workspace: &Path) -> Result<()> {
-    const PASSWORD: &str = "e2e-canary-pw-5d1c";
-    let line = serde_json::json!({
-        "time": "2026-11-22T07:01:18Z", "type": "response",
-        "auth": {"client_token": "", "accessor": "", "display_name": "userpass-e2e-raw"},
-        "request": {"id": "e2e-raw-login", "operation": "update",
-                    "path": "auth/userpass/login/e2e-raw", "remote_address": "127.0.0.1",
-                    "data": {"password": PASSWORD}},
-    });
-    let file = workspace.join("raw-login.jsonl");
-    std::fs::write(&file, format!("{line}\n")).map_err(io("writing the raw audit line"))?;
+/// Imports an OpenBao audit file into the `openbao` backend through the Audit page's dialog;
+/// returns (imported, duplicates) as the result says, after a screenshot of it.
+async fn import_vault_log(app: &App, file: &Path, shot: &str) -> Result<(u64, u64)> {
     app.click("#audit-import-open").await?;
     app.wait_css("#import-backend")
         .await?
@@ -321,13 +280,39 @@ async fn redacted_line_shows_what_was_replaced(app: &App, workspace: &Path) -> R
         .await?;
     app.click("#import-run").await?;
     let result = app.wait_css("[data-testid=import-result]").await?;
-    assert_eq!(result.attr("data-imported").await?.as_deref(), Some("1"));
+    let mut counts = [0u64; 2];
+    for (n, attr) in counts.iter_mut().zip(["data-imported", "data-duplicates"]) {
+        let text = result.attr(attr).await?.unwrap_or_default();
+        *n = text
+            .parse()
+            .map_err(|_| failed(format!("{attr} is not a count: {text:?}")))?;
+    }
+    let shot = app.screenshot(shot).await?;
+    eprintln!("screenshot: {}", shot.display());
     app.driver
         .action_chain()
         .send_keys(Key::Escape)
         .perform()
         .await?;
     app.wait_gone("#audit-import").await?;
+    Ok((counts[0], counts[1]))
+}
+
+/// An OpenBao line logged raw (`log_raw`: the password in `request.data`) imported through the
+/// dialog: the detail panel never shows the password and says which values were replaced.
+async fn redacted_line_shows_what_was_replaced(app: &App, workspace: &Path) -> Result<()> {
+    const PASSWORD: &str = "e2e-canary-pw-5d1c";
+    let line = serde_json::json!({
+        "time": "2026-11-22T07:01:18Z", "type": "response",
+        "auth": {"client_token": "", "accessor": "", "display_name": "userpass-e2e-raw"},
+        "request": {"id": "e2e-raw-login", "operation": "update",
+                    "path": "auth/userpass/login/e2e-raw", "remote_address": "127.0.0.1",
+                    "data": {"password": PASSWORD}},
+    });
+    let file = workspace.join("raw-login.jsonl");
+    std::fs::write(&file, format!("{line}\n")).map_err(io("writing the raw audit line"))?;
+    let (imported, _) = import_vault_log(app, &file, "ui-audit-import-raw.png").await?;
+    assert_eq!(imported, 1);
     app.driver
         .execute(
             "location.hash = '#/audit?q=resource%3Aauth%2Fuserpass%2Flogin%2Fe2e-raw'",
