@@ -190,7 +190,18 @@ fn credential_parameters_in_urls_forms_and_connection_strings() {
         text(&conninfo).as_deref(),
         Some("host=db user=app password='redacted' dbname=acme")
     );
+    let urls = format!(
+        "could not connect to postgres://app:{CANARY}@db:5432/acme; proxy https://u:{CANARY}x@p.example/"
+    );
+    assert_eq!(
+        text(&urls).as_deref(),
+        Some("could not connect to postgres://app:redacted@db:5432/acme; proxy https://u:redacted@p.example/")
+    );
     for kept in [
+        "https://db.example:5432/acme",
+        "mailto:ops@example.com",
+        "postgres://app@db/acme",
+        "postgres://app:redacted@db/acme",
         "secret_expires_at=2027-02-20T09:59:30.000Z auth_method=client_secret_basic",
         "exp=none aud=x",
         "process exited with code=1",
@@ -267,6 +278,7 @@ fn every_pattern_compiles() {
         &text::BEARER,
         &text::BASIC,
         &text::PARAMETER,
+        &text::USERINFO,
     ] {
         assert!(re.is_some());
     }

@@ -1,5 +1,6 @@
 //! Secrets inside free text: SQL password literals, header lines, bearer and basic credentials,
-//! credential parameters of URLs, forms and connection strings. Each rule is one linear pass.
+//! credential parameters of URLs, forms and connection strings, passwords in URLs' userinfo.
+//! Each rule is one linear pass.
 
 use regex::{Captures, Regex};
 use std::borrow::Cow;
@@ -33,7 +34,7 @@ fn one_pass(s: &str) -> Option<String> {
         return None;
     }
     let mut out = Cow::Borrowed(s);
-    for rule in [sql_passwords, headers, bearer, basic, parameters] {
+    for rule in [sql_passwords, headers, bearer, basic, parameters, userinfo] {
         if let Some(new) = rule(&out) {
             out = Cow::Owned(new);
         }
@@ -277,6 +278,17 @@ fn percent_decoded(v: &str) -> String {
         .next()
         .map(|(_, decoded)| decoded.into_owned())
         .unwrap_or_else(|| v.to_string())
+}
+
+pub(super) static USERINFO: LazyLock<Option<Regex>> =
+    LazyLock::new(|| regex(r#"(?i)\b([a-z][a-z0-9+.-]*://[^\s/?#@:'"]*:)([^\s/?#@'"]+)@"#));
+
+/// The password of a URL's userinfo (`postgres://app:s3cret@db/acme`, `https://u:p@host`): the
+/// user name stays, it names who connected.
+fn userinfo(s: &str) -> Option<String> {
+    replace(&USERINFO, s, |c| {
+        (!is_exempt(&c[2])).then(|| format!("{}{REDACTED}@", &c[1]))
+    })
 }
 
 /// `replace_all` that says whether anything changed; `f` returning `None` keeps the match.
