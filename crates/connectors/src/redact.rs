@@ -29,6 +29,7 @@
 //! | after start, `?&#;,(`, quotes or whitespace: `access_token=`, `refresh_token=`, `id_token=`, `token=`, `subject_token=`, `actor_token=`, `device_code=`, `assertion=`, `client_assertion=`, `code=` (this one not after whitespace) | token, percent-decoded | `name=redacted:<sha256>` |
 //! | same places: `client_secret=`, `password=`, `passwd=`, `pwd=`, `secret=`, `api_key=`, `apikey=`, `private_key=`, libpq `'quoted values'` too | secret | `name=redacted` |
 //! | URL userinfo: `scheme://user:password@` | secret | `scheme://user:redacted@` |
+//! | pgaudit `AUDIT:` line whose statement sets `PASSWORD $n` | secret | its PARAMETER field `redacted` |
 //!
 //! Per format: pgaudit's statement lives in `message` (`AUDIT: …` CSV), `statement` and
 //! `query`, and the string rules reach all three; oidc-provider URLs and `detail` strings, Kong's

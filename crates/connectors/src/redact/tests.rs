@@ -134,6 +134,27 @@ fn sql_password_literals() {
     }
 }
 
+/// pgaudit with `log_parameter = on`: a password bound to a placeholder is in the PARAMETER
+/// field, which goes whole; other statements' parameters stay.
+#[test]
+fn pgaudit_parameters_of_a_password_placeholder() {
+    let line = format!(
+        "AUDIT: SESSION,3,1,ROLE,ALTER ROLE,,,\"ALTER ROLE \"\"app,1\"\" PASSWORD  $1 VALID UNTIL $2\",\"{CANARY},2027-01-01\""
+    );
+    assert_eq!(
+        text(&line).as_deref(),
+        Some("AUDIT: SESSION,3,1,ROLE,ALTER ROLE,,,\"ALTER ROLE \"\"app,1\"\" PASSWORD  $1 VALID UNTIL $2\",redacted")
+    );
+    for kept in [
+        "AUDIT: SESSION,3,1,ROLE,ALTER ROLE,,,ALTER ROLE app PASSWORD $1,<not logged>",
+        "AUDIT: SESSION,4,1,READ,SELECT,,,\"SELECT * FROM t WHERE id = $1\",42",
+        "AUDIT: SESSION,3,1,ROLE,ALTER ROLE,,,ALTER ROLE app PASSWORD $1,redacted",
+        "AUDIT: a,b",
+    ] {
+        assert_eq!(text(kept), None, "{kept}");
+    }
+}
+
 #[test]
 fn headers_bearer_and_basic_in_text() {
     let t =

@@ -34,7 +34,15 @@ fn one_pass(s: &str) -> Option<String> {
         return None;
     }
     let mut out = Cow::Borrowed(s);
-    for rule in [sql_passwords, headers, bearer, basic, parameters, userinfo] {
+    for rule in [
+        sql_passwords,
+        pgaudit_parameters,
+        headers,
+        bearer,
+        basic,
+        parameters,
+        userinfo,
+    ] {
         if let Some(new) = rule(&out) {
             out = Cow::Owned(new);
         }
@@ -86,6 +94,52 @@ fn sql_passwords(s: &str) -> Option<String> {
     }
     out.push_str(&s[copied..]);
     Some(out)
+}
+
+/// pgaudit with `log_parameter`: `AUDIT: …,"ALTER ROLE app PASSWORD $1",<parameters>`. The
+/// literal rule cannot see a password bound to a placeholder, so when the statement sets a
+/// password from one, the whole PARAMETER field goes (which parameter it is would need the
+/// statement parsed; all of them is the safe side).
+fn pgaudit_parameters(s: &str) -> Option<String> {
+    let rest = s.strip_prefix("AUDIT: ")?;
+    // AUDIT_TYPE,STATEMENT_ID,SUBSTATEMENT_ID,CLASS,COMMAND,OBJECT_TYPE,OBJECT_NAME,STATEMENT,PARAMETER
+    let statement = csv_field_start(rest, 7)?;
+    let parameters = csv_field_start(rest, 8)?;
+    let params = &rest[parameters..];
+    let logged = !matches!(params, "<not logged>" | "<none>" | REDACTED);
+    (logged && sets_password_from_placeholder(&rest[statement..parameters]))
+        .then(|| format!("AUDIT: {}{REDACTED}", &rest[..parameters]))
+}
+
+/// The byte offset where CSV field `index` starts (quotes with `""` escapes respected).
+fn csv_field_start(s: &str, index: usize) -> Option<usize> {
+    if index == 0 {
+        return Some(0);
+    }
+    let (mut seen, mut quoted) = (0, false);
+    for (i, b) in s.bytes().enumerate() {
+        match b {
+            b'"' => quoted = !quoted,
+            b',' if !quoted => {
+                seen += 1;
+                if seen == index {
+                    return Some(i + 1);
+                }
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
+/// `PASSWORD $1` (any case, any spacing): a password taken from a bound parameter.
+fn sets_password_from_placeholder(statement: &str) -> bool {
+    let lower = statement.to_ascii_lowercase();
+    let bytes = lower.as_bytes();
+    lower.match_indices("password").any(|(i, w)| {
+        let after = skip_spaces(bytes, i + w.len());
+        bytes.get(after) == Some(&b'$') && bytes.get(after + 1).is_some_and(u8::is_ascii_digit)
+    })
 }
 
 fn is_ident_byte(b: u8) -> bool {
