@@ -237,6 +237,33 @@ fn token_triage_on_openbao_under_faults() {
     assert_eq!(elsewhere.hits(), 0, "the pasted token followed a redirect");
 }
 
+/// An import or a sync holding the cache's write lock (here: a transaction left open by another
+/// connection) does not hold up triage: the backend's answer comes back at once, and the
+/// triaged token is simply not cached.
+#[test]
+fn token_triage_answers_while_the_cache_is_locked() {
+    let ws = CliWs::load();
+    ws.add_backend("openbao", "vault", &ws.sb.openbao.url, BAO_VAR);
+    let token = ws.sb.tokens["bao-svc-billing"]["value"].as_str().unwrap();
+    let accessor = ws.sb.tokens["bao-svc-billing"]["accessor"]
+        .as_str()
+        .unwrap();
+    let holder = rusqlite::Connection::open(ws.path().join("cache.db")).unwrap();
+    holder
+        .execute_batch("BEGIN IMMEDIATE; UPDATE backends SET name = name;")
+        .unwrap();
+    let (v, out, took) = ws.json_within(&["token", "inspect"], Some(token), QUICK);
+    let triage = one_report(&v, "openbao");
+    assert_eq!(triage["token"]["external_id"], accessor, "{triage}");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(took < QUICK, "{took:?}");
+    holder.execute_batch("ROLLBACK").unwrap();
+}
+
 /// Per-backend counts and the cached credential ids: what "the cache still holds what it held"
 /// compares.
 fn cache_state(ws: &CliWs, backend: &str) -> (Value, Vec<i64>) {

@@ -8,7 +8,29 @@ use secrecy::SecretString;
 
 use crate::{EngineError, Result, Workspace};
 
+/// How long triage waits to cache what a backend recognised. An import or a sync may hold the
+/// cache's write lock for long; the responder's answer (and "Revoke now", which needs the held
+/// token, not the cache) must not wait for it.
+const TRIAGE_CACHE_WAIT: std::time::Duration = std::time::Duration::from_secs(2);
+
 impl Workspace {
+    /// Records a triaged credential in the cache if that can be done within
+    /// [`TRIAGE_CACHE_WAIT`]; otherwise says so in the log and goes on (a cache, not a record: the
+    /// next triage or sync finds it again).
+    async fn cache_triaged(&self, backend_id: i64, backend: &str, credential: &Credential) {
+        let write = self.store.upsert_triaged_credential(backend_id, credential);
+        match tokio::time::timeout(TRIAGE_CACHE_WAIT, write).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                tracing::warn!(backend, "the triaged token was not cached: {e}");
+            }
+            Err(_) => tracing::warn!(
+                backend,
+                "the triaged token was not cached: the cache is busy (an import or a sync); its answer stands"
+            ),
+        }
+    }
+
     /// Asks every backend that can look tokens up (or only `backend`) about `token`, and records
     /// what a backend recognises as a triaged credential.
     pub async fn triage_token(
@@ -67,9 +89,7 @@ impl Workspace {
                         },
                         attrs: serde_json::json!({ "fingerprint": info.fingerprint, "source": "triage", "details": info.attrs }),
                     };
-                    self.store
-                        .upsert_triaged_credential(row.id, &credential)
-                        .await?;
+                    self.cache_triaged(row.id, &row.name, &credential).await;
                     out.push(TriageResult {
                         backend: row.name.clone(),
                         backend_kind: row.kind,
