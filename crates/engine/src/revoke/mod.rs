@@ -36,11 +36,22 @@ use spec::TargetSpec;
 use crate::{EngineError, Result, Workspace};
 
 /// Who is acting, for the journal: the OS user, since the console has no accounts of its own.
+/// `PORTCULLIS_ACTOR` names someone else (a scheduled job run for a team); then the login
+/// environment; then the account the process runs as (a desktop session or a systemd unit may
+/// set no `$USER`).
 pub fn current_actor() -> String {
-    std::env::var("PORTCULLIS_ACTOR")
-        .or_else(|_| std::env::var("USER"))
-        .or_else(|_| std::env::var("USERNAME"))
-        .unwrap_or_else(|_| "unknown".into())
+    actor_from(|var| std::env::var(var).ok(), || whoami::username().ok())
+}
+
+fn actor_from(
+    env: impl Fn(&str) -> Option<String>,
+    account: impl FnOnce() -> Option<String>,
+) -> String {
+    ["PORTCULLIS_ACTOR", "USER", "USERNAME"]
+        .into_iter()
+        .find_map(|var| env(var).filter(|v| !v.trim().is_empty()))
+        .or_else(account)
+        .unwrap_or_else(|| "unknown".into())
 }
 
 /// Whether a credential kind can be revoked by id alone (without its value). OAuth 2.0 access

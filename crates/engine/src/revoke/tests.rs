@@ -791,3 +791,32 @@ async fn a_big_run_is_proved_by_one_listing_and_a_cancel_stops_the_sending() {
         assert_eq!(fake.sends(a), 1, "{a} was sent once over both runs");
     }
 }
+
+/// The journal's actor: an explicit `PORTCULLIS_ACTOR`, then the login environment, then the
+/// OS account (a session or a unit with no `$USER` used to journal "unknown").
+#[test]
+fn the_actor_falls_back_to_the_os_account() {
+    let env = |vars: &'static [(&'static str, &'static str)]| {
+        move |k: &str| {
+            vars.iter()
+                .find(|(n, _)| *n == k)
+                .map(|(_, v)| v.to_string())
+        }
+    };
+    let account = || Some("svc-review".to_string());
+    assert_eq!(super::actor_from(env(&[]), account), "svc-review");
+    assert_eq!(
+        super::actor_from(env(&[("USER", " ")]), account),
+        "svc-review"
+    );
+    assert_eq!(super::actor_from(env(&[("USER", "ana")]), account), "ana");
+    assert_eq!(
+        super::actor_from(
+            env(&[("USER", "ana"), ("PORTCULLIS_ACTOR", "ir-team")]),
+            account
+        ),
+        "ir-team"
+    );
+    assert_eq!(super::actor_from(env(&[]), || None), "unknown");
+    assert!(!super::current_actor().is_empty());
+}
