@@ -619,6 +619,9 @@ async fn scenario(
         .await?
         .unwrap_or_default();
     assert_eq!(head.len(), 64, "the head hash: {}", v.text().await?);
+    // Under with-keyring.sh the journal key lives in the keychain: every entry is sealed.
+    let sealed = app.wait_css("[data-testid=journal-sealed]").await?;
+    assert_eq!(sealed.text().await?, "all sealed", "{}", v.text().await?);
     let shot = app.screenshot("ui-journal.png").await?;
     eprintln!("screenshot: {}", shot.display());
     Ok(())

@@ -131,7 +131,7 @@ pub fn JournalPage(props: &JournalProps) -> Html {
     };
     html! {
         <>
-            <PageHead title="Journal" subtitle="Every change Portcullis made, recorded before it was sent: append-only and hash-chained.">
+            <PageHead title="Journal" subtitle="Every change Portcullis made, recorded before it was sent: append-only, hash-chained and sealed with a key kept in your OS keychain.">
                 <input id="journal-search" class="search" type="search" data-search="true"
                        placeholder="Search  ( / )" aria-label="Search the journal: actor, target, seq, hash or detail"
                        value={q.text.clone()} oninput={on_text} />
@@ -152,6 +152,25 @@ pub fn JournalPage(props: &JournalProps) -> Html {
     }
 }
 
+/// Whether the entries carry the keychain key's seal: a chain alone can be recomputed by anyone
+/// holding the cache file; the seal cannot. The full sentence is the verification's message.
+fn seal_status(v: &JournalVerification) -> Html {
+    let (n, s) = (v.entries, v.sealed);
+    let (class, text) = if n == 0 {
+        return html! {};
+    } else if s == n {
+        ("good", "all sealed".to_string())
+    } else if s > 0 {
+        ("warn", format!("{s} sealed, {} older unsealed", n - s))
+    } else {
+        ("warn", "not sealed".to_string())
+    };
+    html! {
+        <span class={classes!("seal", class)} data-testid="journal-sealed" data-sealed={s.to_string()}
+              title={v.message.clone()}>{ text }</span>
+    }
+}
+
 fn verification(v: &Remote<JournalVerification>) -> Html {
     match v {
         Remote::Loading => html! {
@@ -167,6 +186,7 @@ fn verification(v: &Remote<JournalVerification>) -> Html {
                      title={v.message.clone()}>
                 <strong class="good">{ "✓ Chain intact" }</strong>
                 <span class="msg">{ format!("{} entr{} verified", v.entries, if v.entries == 1 { "y" } else { "ies" }) }</span>
+                { seal_status(v) }
                 if let Some(head) = &v.head {
                     <span class="head">{ "head " }<CopyId value={head.clone()} what="head hash" keep={16} testid="journal-head" /></span>
                 }
