@@ -264,18 +264,37 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
 /// returns (imported, duplicates) as the result says, after a screenshot of it.
 async fn import_vault_log(app: &App, file: &Path, shot: &str) -> Result<(u64, u64)> {
     app.click("#audit-import-open").await?;
+    // The defaults go together: the preselected backend's own format.
+    let value = |css: &'static str| async move {
+        let v = app.wait_css(css).await?.prop("value").await?;
+        Ok::<_, HarnessError>(v.unwrap_or_default())
+    };
+    let pair = (
+        value("#import-backend").await?,
+        value("#import-format").await?,
+    );
+    let matching = [
+        ("oidc", "oidc-provider"),
+        ("openbao", "vault"),
+        ("postgres", "pgaudit"),
+    ];
+    assert!(
+        matching
+            .iter()
+            .any(|(b, f)| pair == (b.to_string(), f.to_string())),
+        "the dialog opens on {pair:?}"
+    );
     app.wait_css("#import-backend")
         .await?
         .find(By::Css("option[value=openbao]"))
         .await?
         .click()
         .await?;
-    app.wait_css("#import-format")
-        .await?
-        .find(By::Css("option[value=vault]"))
-        .await?
-        .click()
-        .await?;
+    assert_eq!(
+        value("#import-format").await?,
+        "vault",
+        "the format follows the backend"
+    );
     app.type_into("#import-path", &file.display().to_string())
         .await?;
     app.click("#import-run").await?;

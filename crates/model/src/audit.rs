@@ -294,6 +294,14 @@ impl AuditFormat {
         }
     }
 
+    /// The format a backend of `kind` writes its audit log in, when it writes one to a file
+    /// (Keycloak's events are read through its API).
+    pub fn for_kind(kind: BackendKind) -> Option<AuditFormat> {
+        AuditFormat::ALL
+            .into_iter()
+            .find(|f| f.backend_kind() == kind)
+    }
+
     /// The backend kind whose logs this format is.
     pub fn backend_kind(self) -> BackendKind {
         match self {
@@ -408,6 +416,14 @@ impl std::str::FromStr for ExportFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_format_is_the_format_of_its_kind() {
+        for f in AuditFormat::ALL {
+            assert_eq!(AuditFormat::for_kind(f.backend_kind()), Some(f));
+        }
+        assert_eq!(AuditFormat::for_kind(BackendKind::Keycloak), None);
+    }
 
     #[test]
     fn redacted_paths_come_from_the_mark_list_only() {

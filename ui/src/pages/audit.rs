@@ -129,12 +129,19 @@ fn ImportDialog(props: &ImportProps) -> Html {
     let backend = use_state(String::new);
     let path = use_state(String::new);
     {
-        let (backends, backend) = (backends.clone(), backend.clone());
+        let (backends, backend, format) = (backends.clone(), backend.clone(), format.clone());
         use_effect_with((), move |_| {
             spawn_local(async move {
                 let r = ipc::list_backends().await;
-                if let Some(first) = r.as_ref().ok().and_then(|l| l.first()) {
-                    backend.set(first.name.clone());
+                // The first backend that writes an audit file, with its format: the two
+                // defaults go together.
+                let first = r.as_ref().ok().and_then(|l| {
+                    l.iter()
+                        .find_map(|b| AuditFormat::for_kind(b.kind).map(|f| (b.name.clone(), f)))
+                });
+                if let Some((name, f)) = first {
+                    backend.set(name);
+                    format.set(f);
                 }
                 backends.set(Remote::from_result(r));
             });
@@ -159,8 +166,20 @@ fn ImportDialog(props: &ImportProps) -> Html {
         })
     });
     let on_backend = select({
-        let backend = backend.clone();
-        Callback::from(move |v: String| backend.set(v))
+        let (backend, format, backends) = (backend.clone(), format.clone(), backends.clone());
+        Callback::from(move |v: String| {
+            // Choosing a backend chooses its format; the format can still be changed after.
+            if let Remote::Ready(list) = &*backends {
+                if let Some(f) = list
+                    .iter()
+                    .find(|b| b.name == v)
+                    .and_then(|b| AuditFormat::for_kind(b.kind))
+                {
+                    format.set(f);
+                }
+            }
+            backend.set(v)
+        })
     });
     let on_path = {
         let path = path.clone();
@@ -221,14 +240,14 @@ fn ImportDialog(props: &ImportProps) -> Html {
     html! {
         <Dialog id="audit-import" title="Import audit file" on_close={props.on_close.clone()}>
             <form class="form" onsubmit={on_submit}>
-                <label>{ "Format" }
+                <label>{ "Target backend" }{ backend_select }</label>
+                <label>{ "Format (the backend's own; change it only if the file is in another)" }
                     <select id="import-format" onchange={on_format}>
                         { for AuditFormat::ALL.iter().map(|f| html! {
                             <option value={f.as_str()} selected={*format == *f}>{ f.as_str() }</option>
                         }) }
                     </select>
                 </label>
-                <label>{ "Target backend (of the format's kind)" }{ backend_select }</label>
                 <label>{ "File path on this machine" }
                     <input id="import-path" type="text" placeholder="/var/log/vault/audit.log" value={(*path).clone()}
                            oninput={on_path} autocomplete="off" spellcheck="false" />
