@@ -92,6 +92,14 @@ async fn scenario(app: &App) -> Result<()> {
         decision.contains("e2e-reviewer") && decision.contains("break-glass"),
         "{decision}"
     );
+    // The reviewer's name survives leaving the page and coming back.
+    app.click("#nav-overview").await?;
+    app.wait_css("#nav-overview.active").await?;
+    app.driver.back().await?;
+    app.wait_css("[data-testid=campaign][data-status=open]")
+        .await?;
+    let kept = app.wait_css("#reviewer").await?.prop("value").await?;
+    assert_eq!(kept.as_deref(), Some("e2e-reviewer"));
     let progress = app
         .wait_css("[data-testid=campaign] [data-testid=campaign-progress]")
         .await?;

@@ -53,8 +53,6 @@ enum Theme {
     Dark,
 }
 
-const THEME_KEY: &str = "portcullis-theme";
-
 /// The theme in force: the stored choice (applied by boot.js before the app starts), else the OS's.
 fn current_theme() -> Theme {
     let window = web_sys::window();
@@ -85,17 +83,13 @@ fn apply_theme(theme: Theme) {
         Theme::Light => "light",
         Theme::Dark => "dark",
     };
-    let window = web_sys::window();
-    if let Some(el) = window
-        .as_ref()
+    if let Some(el) = web_sys::window()
         .and_then(|w| w.document())
         .and_then(|d| d.document_element())
     {
         let _ = el.set_attribute("data-theme", name);
     }
-    if let Some(storage) = window.and_then(|w| w.local_storage().ok().flatten()) {
-        let _ = storage.set_item(THEME_KEY, name);
-    }
+    crate::prefs::save(crate::prefs::THEME, name);
 }
 
 #[component]

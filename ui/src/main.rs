@@ -9,6 +9,7 @@ mod components;
 mod hooks;
 mod ipc;
 mod pages;
+mod prefs;
 mod route;
 
 fn main() {

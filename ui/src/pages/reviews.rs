@@ -89,7 +89,8 @@ pub fn ReviewsPage(props: &ReviewsProps) -> Html {
     }
     let name = use_state(String::new);
     let scope_backends = use_state(String::new);
-    let reviewer = use_state(String::new);
+    // Remembered across pages and sessions: the same person decides a whole campaign.
+    let reviewer = use_state(|| crate::prefs::load(crate::prefs::REVIEWER).unwrap_or_default());
     let note = use_state(String::new);
     let selected = use_state(BTreeSet::<String>::new);
 
@@ -207,7 +208,11 @@ pub fn ReviewsPage(props: &ReviewsProps) -> Html {
                     { campaign_head(&c.summary) }
                     <div class="filters campaign-actions">
                         <input id="reviewer" type="text" placeholder="your name (recorded with each decision)" value={(*reviewer).clone()}
-                               oninput={{ let r = reviewer.clone(); Callback::from(move |e: InputEvent| r.set(value(&e.into()))) }} />
+                               oninput={{ let r = reviewer.clone(); Callback::from(move |e: InputEvent| {
+                                   let v = value(&e.into());
+                                   crate::prefs::save(crate::prefs::REVIEWER, v.trim());
+                                   r.set(v)
+                               }) }} />
                         <input id="decision-note" type="text" placeholder="note (optional, e.g. why you keep it)" value={(*note).clone()}
                                oninput={{ let n = note.clone(); Callback::from(move |e: InputEvent| n.set(value(&e.into()))) }} />
                         <button type="button" class="ghost" id="select-undecided" disabled={c.summary.status == CampaignStatus::SignedOff}
