@@ -103,5 +103,31 @@ async fn scenario(app: &App, sandbox: &Sandbox) -> Result<()> {
         .await?;
     assert!(table.contains(NAME), "overview table: {table}");
     app.wait_css("[data-testid=overview-chart] svg").await?;
+    tiles_lead_to_lists_of_their_count(app).await
+}
+
+/// Each credential total is a link to the Credentials page filtered so that it lists exactly
+/// that many (the counts and the filters share their definitions).
+async fn tiles_lead_to_lists_of_their_count(app: &App) -> Result<()> {
+    for id in ["credentials", "active", "never-expiring"] {
+        alt_digit(app, "1").await?;
+        let tile = app.wait_css(&format!("[data-testid=total-{id}]")).await?;
+        let n = tile.find(By::Css(".n")).await?.text().await?;
+        tile.click().await?;
+        app.wait_css("#nav-credentials.active").await?;
+        let want = format!("{n} credential{}", if n == "1" { "" } else { "s" });
+        wait_until(
+            &format!("the {id} tile's list of {n}"),
+            UI_TIMEOUT,
+            || async {
+                let count = app.text("[data-testid=credential-count]").await?;
+                Ok((count == want).then_some(()))
+            },
+        )
+        .await?;
+    }
+    // Back where the screenshot is meant to be taken.
+    alt_digit(app, "1").await?;
+    app.wait_css("[data-testid=overview-chart] svg").await?;
     Ok(())
 }

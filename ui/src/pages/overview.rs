@@ -39,6 +39,29 @@ pub fn OverviewPage() -> Html {
     }
 }
 
+/// Where a total leads: the list it counts, filtered the same way (the Credentials page's
+/// `active` and never-expiring filters are the counts' own definitions), or the Access map for
+/// the model's totals, which have no list of their own.
+fn tile_href(id: &str) -> String {
+    use crate::hooks::credentials::CredentialQuery;
+    use portcullis_model::CredentialStatus;
+    let credentials = |status: Option<CredentialStatus>, never_expires: bool| {
+        CredentialQuery {
+            status,
+            never_expires,
+            ..CredentialQuery::default()
+        }
+        .href()
+    };
+    match id {
+        "credentials" => credentials(None, false),
+        "active" => credentials(Some(CredentialStatus::Active), false),
+        "never-expiring" => credentials(Some(CredentialStatus::Active), true),
+        "audit-events" => "#/audit".into(),
+        _ => "#/access".into(),
+    }
+}
+
 fn view(o: &Overview) -> Html {
     let t = &o.totals;
     let tiles: [(&str, u64, &str); 8] = [
@@ -59,11 +82,11 @@ fn view(o: &Overview) -> Html {
         <>
             <section class="tiles" aria-label="Totals">
                 { for tiles.iter().map(|(label, n, id)| html! {
-                    <div class={classes!("tile", (*id == "never-expiring" && *n > 0).then_some("warn"))}
-                         data-testid={format!("total-{id}")}>
+                    <a class={classes!("tile", (*id == "never-expiring" && *n > 0).then_some("warn"))}
+                       href={tile_href(id)} data-testid={format!("total-{id}")}>
                         <span class="n">{ n }</span>
                         <span class="label">{ *label }</span>
-                    </div>
+                    </a>
                 }) }
             </section>
             <section class="card">
