@@ -126,8 +126,40 @@ async fn tiles_lead_to_lists_of_their_count(app: &App) -> Result<()> {
         )
         .await?;
     }
-    // Back where the screenshot is meant to be taken.
+    // Back where the screenshot is meant to be taken; the chart in the dark theme too.
     alt_digit(app, "1").await?;
     app.wait_css("[data-testid=overview-chart] svg").await?;
+    app.use_theme("dark").await?;
+    let colours = app
+        .driver
+        .execute(
+            "const c = document.querySelector('[data-testid=overview-chart]'); \
+             const t = c.querySelector('svg text'); \
+             return [getComputedStyle(c).backgroundColor, getComputedStyle(t).fill];",
+            vec![],
+        )
+        .await?
+        .json()
+        .clone();
+    let page = app
+        .driver
+        .execute(
+            "return getComputedStyle(document.querySelector('.card')).backgroundColor;",
+            vec![],
+        )
+        .await?
+        .json()
+        .clone();
+    assert_eq!(
+        colours[0], page,
+        "the chart sits on the dark card: {colours}"
+    );
+    assert_ne!(
+        colours[1], "rgb(110, 118, 129)",
+        "chart text follows the theme"
+    );
+    let shot = app.screenshot("ui-overview-dark.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+    app.use_theme("light").await?;
     Ok(())
 }
