@@ -454,6 +454,14 @@ async fn scenario(
         .text(&format!("{bao} [data-testid=triage-active]"))
         .await?;
     assert_eq!(pill, "revoked", "the lookup's answer is superseded");
+    // Nothing on the card still reads as live: not its colour, not "expires in 32 days".
+    let card = app.wait_css(bao).await?;
+    let class = card.class_name().await?.unwrap_or_default();
+    assert!(class.split(' ').any(|c| c == "dead"), "card class: {class}");
+    let expires = app
+        .text(&format!("{bao} [data-testid=triage-expires]"))
+        .await?;
+    assert_eq!(expires, "no longer: revoked just now");
     assert!(
         !bao_alive(sb, &leaked.0)?,
         "OpenBao still accepts the revoked token"

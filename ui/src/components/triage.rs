@@ -202,6 +202,8 @@ fn result_card(
     props: &TriageDialogProps,
     confirming: &UseStateHandle<Option<String>>,
 ) -> Html {
+    // A token proven dead since the lookup is no longer shown as a live find.
+    let live = r.token.as_ref().is_some_and(|t| t.active) && !revoked_here(r, props);
     let (state, body) = match (&r.token, &r.error) {
         (Some(info), _) => ("true", recognised(r, info, props, confirming)),
         (None, Some(e)) => (
@@ -223,7 +225,7 @@ fn result_card(
         ),
     };
     html! {
-        <article class={classes!("triage-result", (state == "true").then_some("known"))}
+        <article class={classes!("triage-result", (state == "true").then_some(if live { "known" } else { "dead" }))}
                  data-testid="triage-result" data-backend={r.backend.clone()} data-recognised={state}>
             { body }
         </article>
@@ -250,6 +252,13 @@ fn label(key: &str) -> String {
     }
 }
 
+/// Whether this dialog revoked the token on `r`'s backend and the backend proved it dead: the
+/// lookup's answer is then no longer current.
+fn revoked_here(r: &TriageResult, props: &TriageDialogProps) -> bool {
+    let run = props.state.revokes.get(&r.backend);
+    matches!(run, Some(Revocation::Done(Ok(o))) if matches!(verdict(o), Verdict::Verified { .. }))
+}
+
 fn recognised(
     r: &TriageResult,
     info: &TokenInfo,
@@ -257,8 +266,8 @@ fn recognised(
     confirming: &UseStateHandle<Option<String>>,
 ) -> Html {
     let run = props.state.revokes.get(&r.backend);
-    // Proven dead since the lookup: the answer above it is no longer current.
-    let revoked = matches!(run, Some(Revocation::Done(Ok(o))) if matches!(verdict(o), Verdict::Verified { .. }));
+    let revoked = revoked_here(r, props);
+    let live = info.active && !revoked;
     let asking = confirming.as_deref() == Some(r.backend.as_str());
     let find_in_list = CredentialQuery {
         search: info
@@ -306,7 +315,7 @@ fn recognised(
     html! {
         <>
             <p class="headline">
-                <span class="status ok"><span class="dot" /></span>
+                <span class={classes!("status", if live { "ok" } else { "bad" })}><span class="dot" /></span>
                 { "Recognised by " }<strong>{ &r.backend }</strong>
                 <span class="muted">{ format!(" · {}", r.backend_kind.label()) }</span>
                 if revoked {
@@ -331,9 +340,11 @@ fn recognised(
                 <dt>{ "Issued" }</dt>
                 <dd>{ match info.issued_at { Some(at) => html! { <Time at={at} /> }, None => html! { <span class="muted">{ "not reported" }</span> } } }</dd>
                 <dt>{ "Expires" }</dt>
-                <dd data-testid="triage-expires">{ match info.expires_at {
-                    Some(at) => html! { <Time at={at} /> },
-                    None => html! { <span class="pill warn never">{ "never" }</span> },
+                <dd data-testid="triage-expires">{ match (live, info.expires_at) {
+                    (true, Some(at)) => html! { <Time at={at} /> },
+                    (true, None) => html! { <span class="pill warn never">{ "never" }</span> },
+                    (false, _) if revoked => html! { <span class="muted">{ "no longer: revoked just now" }</span> },
+                    (false, _) => html! { <span class="muted">{ "no longer: inactive" }</span> },
                 } }</dd>
                 <dt>{ "Fingerprint" }</dt>
                 <dd><CopyId value={info.fingerprint.clone()} what="fingerprint" keep={16} testid="triage-fingerprint" /></dd>
