@@ -107,10 +107,15 @@ async fn scenario(app: &App) -> Result<()> {
     assert_eq!(progress.attr("data-items").await?, Some(items.to_string()));
     // Sign-off is refused while items are undecided, and says so.
     app.click("#sign-off").await?;
+    // Beside the button that was pressed, once, under the sign-off's own heading.
     let refusal = app
-        .text("[data-testid=campaign] [data-testid=error]")
+        .text("[data-testid=campaign] footer.campaign-foot + [data-testid=error]")
         .await?;
-    assert!(refusal.contains("undecided"), "{refusal}");
+    assert!(
+        refusal.contains("undecided") && refusal.contains("Not signed off"),
+        "{refusal}"
+    );
+    assert_eq!(app.count("[data-testid=error]").await?, 1, "shown once");
     // The rest in bulk: keep everything still undecided.
     app.click("#select-undecided").await?;
     app.click("#bulk-keep").await?;

@@ -12,14 +12,22 @@ use super::access::{fill, Slot};
 use super::Remote;
 use crate::ipc;
 
+/// Which action failed: its error is shown beside that action's control, once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CampaignAction {
+    Create,
+    Decide,
+    SignOff,
+}
+
 #[derive(Clone, PartialEq)]
 pub struct ReviewsHandle {
     pub findings: Slot<FindingsRun>,
     pub campaigns: Slot<Vec<CampaignSummary>>,
     pub campaign: Slot<Campaign>,
     pub export: Slot<EvidenceExport>,
-    /// The last action's failure (create, decide, sign off), shown until the next action.
-    pub action_error: UseStateHandle<Option<IpcError>>,
+    /// The last action's failure and which action it was, shown until the next action.
+    pub action_error: UseStateHandle<Option<(CampaignAction, IpcError)>>,
     /// Runs the rules over a window of N days.
     pub run: Callback<u32>,
     pub open: Callback<i64>,
@@ -36,7 +44,7 @@ pub fn use_reviews(window_days: u32) -> ReviewsHandle {
     let campaigns = use_state(|| None);
     let campaign = use_state(|| None);
     let export = use_state(|| None);
-    let action_error = use_state(|| None::<IpcError>);
+    let action_error = use_state(|| None::<(CampaignAction, IpcError)>);
     let run = {
         let findings = findings.clone();
         Callback::from(move |days: u32| {
@@ -65,24 +73,27 @@ pub fn use_reviews(window_days: u32) -> ReviewsHandle {
     let after = {
         let (campaigns, campaign, action_error) =
             (campaigns.clone(), campaign.clone(), action_error.clone());
-        Callback::from(move |r: Result<i64, IpcError>| match r {
-            Err(e) => action_error.set(Some(e)),
-            Ok(id) => {
-                action_error.set(None);
-                fill(&campaigns, ipc::list_campaigns());
-                let campaign = campaign.clone();
-                spawn_local(async move {
-                    campaign.set(Some(Remote::from_result(ipc::get_campaign(id).await)))
-                });
-            }
-        })
+        Callback::from(
+            move |(action, r): (CampaignAction, Result<i64, IpcError>)| match r {
+                Err(e) => action_error.set(Some((action, e))),
+                Ok(id) => {
+                    action_error.set(None);
+                    fill(&campaigns, ipc::list_campaigns());
+                    let campaign = campaign.clone();
+                    spawn_local(async move {
+                        campaign.set(Some(Remote::from_result(ipc::get_campaign(id).await)))
+                    });
+                }
+            },
+        )
     };
     let create = {
         let after = after.clone();
         Callback::from(move |new: NewCampaign| {
             let after = after.clone();
             spawn_local(async move {
-                after.emit(ipc::create_campaign(&new).await.map(|s| s.id));
+                let r = ipc::create_campaign(&new).await.map(|s| s.id);
+                after.emit((CampaignAction::Create, r));
             });
         })
     };
@@ -93,7 +104,7 @@ pub fn use_reviews(window_days: u32) -> ReviewsHandle {
                 let after = after.clone();
                 spawn_local(async move {
                     let r = ipc::decide_campaign(id, &reviewer, &decisions).await;
-                    after.emit(r.map(|s| s.id));
+                    after.emit((CampaignAction::Decide, r.map(|s| s.id)));
                 });
             },
         )
@@ -103,7 +114,8 @@ pub fn use_reviews(window_days: u32) -> ReviewsHandle {
         Callback::from(move |(id, reviewer): (i64, String)| {
             let after = after.clone();
             spawn_local(async move {
-                after.emit(ipc::sign_off_campaign(id, &reviewer).await.map(|s| s.id));
+                let r = ipc::sign_off_campaign(id, &reviewer).await.map(|s| s.id);
+                after.emit((CampaignAction::SignOff, r));
             });
         })
     };

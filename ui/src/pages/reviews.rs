@@ -17,7 +17,7 @@ use super::PageHead;
 use crate::components::access_path::target_revoke_dialog;
 use crate::components::{EmptyState, ErrorNote, Time};
 use crate::hooks::access::use_target_revoke;
-use crate::hooks::reviews::use_reviews;
+use crate::hooks::reviews::{use_reviews, CampaignAction, ReviewsHandle};
 use crate::hooks::Remote;
 use crate::route::{href_with, Page};
 
@@ -224,7 +224,7 @@ pub fn ReviewsPage(props: &ReviewsProps) -> Html {
                                             onclick={move |_| bulk.emit(v)}>{ format!("{} selected", v.as_str()) }</button> }
                         }) }
                     </div>
-                    if let Some(e) = &*reviews.action_error { <ErrorNote error={e.clone()} context="Not recorded" /> }
+                    { action_error(&reviews, CampaignAction::Decide, "The decision was not recorded") }
                     { campaign_items(c, &selected, &toggle, &decide) }
                     <footer class="campaign-foot">
                         <button id="sign-off" type="button" class="primary" disabled={c.summary.status == CampaignStatus::SignedOff} onclick={sign}>
@@ -232,6 +232,7 @@ pub fn ReviewsPage(props: &ReviewsProps) -> Html {
                         </button>
                         <button id="export-evidence" type="button" class="ghost" onclick={export}>{ "Export evidence" }</button>
                     </footer>
+                    { action_error(&reviews, CampaignAction::SignOff, "Not signed off") }
                     { match &*reviews.export {
                         None => html! {},
                         Some(Remote::Loading) => html! { <p class="loading">{ "Writing the evidence…" }</p> },
@@ -270,15 +271,21 @@ pub fn ReviewsPage(props: &ReviewsProps) -> Html {
                         { format!("Start campaign ({window} days)") }
                     </button>
                 </form>
-                if open_id.is_none() {
-                    if let Some(e) = &*reviews.action_error { <ErrorNote error={e.clone()} context="Could not start the campaign" /> }
-                }
+                { action_error(&reviews, CampaignAction::Create, "Could not start the campaign") }
                 { campaigns_body }
             </section>
             { campaign_body }
             { findings_body }
             { target_revoke_dialog(&revoke) }
         </>
+    }
+}
+
+/// The last action's error, where `action`'s control is, and nowhere else.
+fn action_error(reviews: &ReviewsHandle, action: CampaignAction, context: &'static str) -> Html {
+    match &*reviews.action_error {
+        Some((a, e)) if *a == action => html! { <ErrorNote error={e.clone()} context={context} /> },
+        _ => html! {},
     }
 }
 
