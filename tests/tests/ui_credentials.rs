@@ -351,24 +351,40 @@ async fn scenario(
         path.contains("alice") && path.contains("billing_write"),
         "grant path: {path}"
     );
-    let id = app
-        .wait_css("#credential-detail")
+    let recent = app
+        .driver
+        .find_all(By::Css("#credential-detail table.events tbody tr"))
         .await?
-        .attr("data-id")
-        .await?
-        .unwrap_or_default();
-    let events = app
-        .wait_css("#detail-events")
-        .await?
-        .attr("href")
-        .await?
-        .unwrap_or_default();
-    assert!(
-        events.ends_with(&format!("#/audit?q=credential%3A{id}")),
-        "the Audit page, filtered on this credential: {events}"
-    );
+        .len();
+    assert!(recent > 0, "the sandbox's alice has logged in");
     let shot = app.screenshot("ui-credentials-detail.png").await?;
     eprintln!("screenshot: {}", shot.display());
+    // "Show its events" finds them on the Audit page: by the id events carry, not the cache's
+    // row number (which found nothing).
+    app.click("#detail-events").await?;
+    app.wait_css("#nav-audit.active").await?;
+    wait_until(
+        "alice's login events on the Audit page",
+        UI_TIMEOUT,
+        || async {
+            let rows = app
+                .driver
+                .find_all(By::Css("[data-testid=audit-row]"))
+                .await?;
+            let mut creds = Vec::new();
+            for r in &rows {
+                creds.push(r.attr("data-credential").await?.unwrap_or_default());
+            }
+            Ok(
+                (creds.len() >= recent.min(50) && creds.iter().all(|c| c == "login:alice"))
+                    .then_some(()),
+            )
+        },
+    )
+    .await?;
+    app.driver.back().await?;
+    app.wait_css(&format!("{}.selected", row_css("login:alice")))
+        .await?;
     // Esc closes the panel.
     press(app, Key::Escape).await?;
     wait_until("the detail panel to close", UI_TIMEOUT, || async {
@@ -462,6 +478,26 @@ async fn scenario(
         .text(&format!("{bao} [data-testid=triage-expires]"))
         .await?;
     assert_eq!(expires, "no longer: revoked just now");
+    // Its events are one click away, asked by the id the audit trail uses.
+    let accessor = app
+        .wait_css(&format!("{bao} [data-testid=triage-external-id]"))
+        .await?
+        .attr("title")
+        .await?
+        .unwrap_or_default();
+    let events = app
+        .wait_css(&format!("{bao} [data-testid=triage-events]"))
+        .await?
+        .attr("href")
+        .await?
+        .unwrap_or_default();
+    assert!(
+        !accessor.is_empty()
+            && events.ends_with(&format!(
+                "#/audit?q=backend%3Aopenbao%20credential%3A{accessor}"
+            )),
+        "{events} for {accessor}"
+    );
     assert!(
         !bao_alive(sb, &leaked.0)?,
         "OpenBao still accepts the revoked token"

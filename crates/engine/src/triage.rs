@@ -71,10 +71,7 @@ impl Workspace {
                 Ok(Some(mut info)) => {
                     info.backend = row.name.clone();
                     let credential = Credential {
-                        external_id: info
-                            .external_id
-                            .clone()
-                            .unwrap_or_else(|| info.fingerprint.clone()),
+                        external_id: info.cache_id().to_owned(),
                         kind: info.kind,
                         principal_external_id: info.subject.clone(),
                         client: info.client.clone(),

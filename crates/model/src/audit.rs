@@ -78,6 +78,17 @@ impl AuditField {
     }
 }
 
+/// The audit query for everything one credential did: its backend and its id as audit events
+/// name it (the cache's `external_id`). The event detail's pivot, the credential drawer and
+/// triage all lead there through this one query.
+pub fn credential_events_query(backend: &str, credential: &str) -> String {
+    format!(
+        "{} {}",
+        AuditField::Backend.term(backend),
+        AuditField::Credential.term(credential)
+    )
+}
+
 /// Quotes a query value when it is empty, holds whitespace, a quote or a backslash, or starts
 /// with `-` (negation); inside quotes `"` and `\` are escaped with `\`. A `*` in an unquoted
 /// value means "prefix" (trailing) or "any run of characters" (inside), so a value holding `*`
@@ -416,6 +427,18 @@ impl std::str::FromStr for ExportFormat {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn credential_events_are_asked_by_backend_and_quoted_id() {
+        assert_eq!(
+            credential_events_query("openbao", "hmac-sha256:ab"),
+            "backend:openbao credential:hmac-sha256:ab"
+        );
+        assert_eq!(
+            credential_events_query("pg prod", "login:svc \"x\""),
+            r#"backend:"pg prod" credential:"login:svc \"x\"""#
+        );
+    }
 
     #[test]
     fn every_format_is_the_format_of_its_kind() {

@@ -232,6 +232,14 @@ pub struct TokenInfo {
     pub attrs: serde_json::Value,
 }
 
+impl TokenInfo {
+    /// The id the cache and audit events know this token by: the backend's own, else its
+    /// fingerprint.
+    pub fn cache_id(&self) -> &str {
+        self.external_id.as_deref().unwrap_or(&self.fingerprint)
+    }
+}
+
 /// What a backend answered when asked to revoke something.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct RevokeReceipt {

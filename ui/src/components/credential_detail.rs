@@ -26,11 +26,12 @@ pub struct PanelProps {
     pub on_triage: Callback<()>,
 }
 
-/// The Audit page, filtered on one credential.
-pub fn audit_href(id: i64) -> String {
+/// The Audit page, filtered on one credential as audit events name it (its backend's id, not
+/// the cache's row number).
+pub fn audit_href(backend: &str, external_id: &str) -> String {
     Route {
         page: Page::Audit,
-        query: format!("credential:{id}"),
+        query: portcullis_model::credential_events_query(backend, external_id),
     }
     .href()
 }
@@ -142,7 +143,7 @@ fn detail_view(d: &CredentialDetail, props: &PanelProps) -> Html {
                         },
                     }
                 }
-                <a class="button ghost" id="detail-events" href={audit_href(c.id)}>{ "Show its events" }</a>
+                <a class="button ghost" id="detail-events" href={audit_href(&c.backend, &c.external_id)}>{ "Show its events" }</a>
             </div>
             if let Err(why) = can_revoke {
                 if c.status != CredentialStatus::Revoked {

@@ -270,14 +270,12 @@ fn recognised(
     let live = info.active && !revoked;
     let asking = confirming.as_deref() == Some(r.backend.as_str());
     let find_in_list = CredentialQuery {
-        search: info
-            .external_id
-            .clone()
-            .unwrap_or_else(|| info.fingerprint.clone()),
+        search: info.cache_id().to_owned(),
         backend: r.backend.clone(),
         ..CredentialQuery::from_params(&[])
     }
     .href();
+    let events = super::credential_detail::audit_href(&r.backend, info.cache_id());
     let extra: Vec<(String, String)> = info
         .attrs
         .as_object()
@@ -385,6 +383,7 @@ fn recognised(
                         },
                     }
                 }
+                <a class="button ghost" data-testid="triage-events" href={events} onclick={props.on_close.reform(|_| ())}>{ "Show its events" }</a>
             </div>
         </>
     }

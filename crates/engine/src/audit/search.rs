@@ -371,7 +371,7 @@ impl Workspace {
         if let Some(c) = &row.credential {
             pivots.push(Pivot {
                 label: "everything this credential did".into(),
-                query: format!("{backend} {}", AuditField::Credential.term(c)),
+                query: portcullis_model::credential_events_query(&rec.backend, c),
             });
         }
         if let Some(res) = &row.resource {
