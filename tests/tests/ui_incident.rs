@@ -296,6 +296,12 @@ async fn scenario(
         ))
         .await?;
     assert!(!evidence.is_empty());
+    // The plan's headline now tells what happened, not what will.
+    let summary = app.text("[data-testid=incident-summary] p").await?;
+    assert!(
+        summary.starts_with("2 action(s) sent") && !summary.contains("will be sent"),
+        "{summary}"
+    );
     let shot = app.screenshot("ui-incident-report.png").await?;
     eprintln!("screenshot: {}", shot.display());
 

@@ -101,7 +101,11 @@ fn item_card(
                     }
                 </dl>
             } else {
-                <p class="inc-why">{ item.blocked_reason.clone().unwrap_or_default() }</p>
+                // Covered or already inactive is not a problem: only what needs the responder's
+                // attention is in the alarm colour.
+                <p class={classes!("inc-why", matches!(item.readiness, Readiness::Covered | Readiness::AlreadyInactive).then_some("fine"))}>
+                    { item.blocked_reason.clone().unwrap_or_default() }
+                </p>
                 if !item.alternatives.is_empty() {
                     <ul class="inc-alt">{ for item.alternatives.iter().map(|a| html! { <li>{ "Instead: " }{ a }</li> }) }</ul>
                 }
@@ -162,10 +166,17 @@ fn plan_summary(plan: &RevocationPlan, sent: bool) -> Html {
     html! {
         <div class="inc-summary" data-testid="incident-summary" data-ready={plan.ready.to_string()} data-blocked={plan.blocked.to_string()}>
             <p>
-                <strong>{ format!("{} action(s) will be sent", plan.ready) }</strong>
-                { format!(" on {} backend(s)", backends.len()) }
-                if plan.blocked > 0 { { format!("; {} item(s) cannot be sent as they are (listed below, with why)", plan.blocked) } }
-                { if sent { "." } else { ". Nothing has been sent yet." } }
+                if sent {
+                    <strong>{ format!("{} action(s) sent", plan.ready) }</strong>
+                    { format!(" on {} backend(s)", backends.len()) }
+                    if plan.blocked > 0 { { format!("; {} item(s) were not sent (listed below, with why)", plan.blocked) } }
+                    { "." }
+                } else {
+                    <strong>{ format!("{} action(s) will be sent", plan.ready) }</strong>
+                    { format!(" on {} backend(s)", backends.len()) }
+                    if plan.blocked > 0 { { format!("; {} item(s) cannot be sent as they are (listed below, with why)", plan.blocked) } }
+                    { ". Nothing has been sent yet." }
+                }
             </p>
             if !plan.notes.is_empty() {
                 <ul class="notes">{ for plan.notes.iter().map(|n| html! { <li>{ n }</li> }) }</ul>
