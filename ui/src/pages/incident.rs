@@ -156,6 +156,34 @@ fn unfinished_panel(list: &[UnfinishedAction], busy: bool, on_resume: Callback<(
     }
 }
 
+/// "; 3 item(s) go with another item; 2 item(s) cannot be sent as they are": items left out, split by whether
+/// anything is wrong (covered and already-inactive ones need nothing from the responder).
+fn left_out(plan: &RevocationPlan, sent: bool) -> String {
+    let (mut covered, mut inactive, mut blocked) = (0, 0, 0);
+    for i in plan.items.iter().filter(|i| !i.is_ready()) {
+        match i.readiness {
+            Readiness::Covered => covered += 1,
+            Readiness::AlreadyInactive => inactive += 1,
+            _ => blocked += 1,
+        }
+    }
+    let mut parts = Vec::new();
+    if covered > 0 {
+        parts.push(format!("{covered} item(s) go with another item"));
+    }
+    if inactive > 0 {
+        parts.push(format!("{inactive} item(s) already inactive"));
+    }
+    if blocked > 0 {
+        parts.push(if sent {
+            format!("{blocked} item(s) were not sent (listed below, with why)")
+        } else {
+            format!("{blocked} item(s) cannot be sent as they are (listed below, with why)")
+        });
+    }
+    parts.iter().map(|p| format!("; {p}")).collect()
+}
+
 fn plan_summary(plan: &RevocationPlan, sent: bool) -> Html {
     let backends: std::collections::BTreeSet<&str> = plan
         .items
@@ -166,17 +194,9 @@ fn plan_summary(plan: &RevocationPlan, sent: bool) -> Html {
     html! {
         <div class="inc-summary" data-testid="incident-summary" data-ready={plan.ready.to_string()} data-blocked={plan.blocked.to_string()}>
             <p>
-                if sent {
-                    <strong>{ format!("{} action(s) sent", plan.ready) }</strong>
-                    { format!(" on {} backend(s)", backends.len()) }
-                    if plan.blocked > 0 { { format!("; {} item(s) were not sent (listed below, with why)", plan.blocked) } }
-                    { "." }
-                } else {
-                    <strong>{ format!("{} action(s) will be sent", plan.ready) }</strong>
-                    { format!(" on {} backend(s)", backends.len()) }
-                    if plan.blocked > 0 { { format!("; {} item(s) cannot be sent as they are (listed below, with why)", plan.blocked) } }
-                    { ". Nothing has been sent yet." }
-                }
+                <strong>{ format!("{} action(s) {}", plan.ready, if sent { "sent" } else { "will be sent" }) }</strong>
+                { format!(" on {} backend(s){}", backends.len(), left_out(plan, sent)) }
+                { if sent { "." } else { ". Nothing has been sent yet." } }
             </p>
             if !plan.notes.is_empty() {
                 <ul class="notes">{ for plan.notes.iter().map(|n| html! { <li>{ n }</li> }) }</ul>
