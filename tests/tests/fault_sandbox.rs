@@ -264,6 +264,58 @@ fn token_triage_answers_while_the_cache_is_locked() {
     holder.execute_batch("ROLLBACK").unwrap();
 }
 
+/// An audit source that cannot be read is a coverage gap, not a failed sync: the inventory is
+/// synced, the report says why there is no audit trail, the exit is 0; once the file is there,
+/// the next sync reads it.
+#[test]
+fn a_sync_without_its_audit_trail_is_a_partial_success() {
+    let ws = CliWs::load();
+    let log = ws.path().join("not-yet").join("audit.log");
+    let log_arg = log.display().to_string();
+    ws.ok(&[
+        "backend",
+        "add",
+        "openbao",
+        "--kind",
+        "vault",
+        "--url",
+        &ws.sb.openbao.url,
+        "--credential-env",
+        BAO_VAR,
+        "--audit-log",
+        &log_arg,
+    ]);
+    let (v, out, _) = ws.json_within(&["sync"], None, SILENT);
+    let report = one_report(&v, "openbao");
+    assert!(out.status.success(), "exit {:?}: {report}", out.status);
+    assert_eq!(report["ok"], true, "{report}");
+    assert!(report["error"].is_null(), "{report}");
+    let gap = &report["audit_gap"];
+    assert!(
+        gap["message"]
+            .as_str()
+            .unwrap_or("")
+            .contains("audit trail could not be read")
+            && gap["message"].as_str().unwrap_or("").contains("not-yet"),
+        "{report}"
+    );
+    assert!(
+        report["counts"]["principals"].as_u64().unwrap_or(0) > 0,
+        "{report}"
+    );
+    assert_eq!(report["counts"]["audit_events"], 0);
+
+    std::fs::create_dir_all(log.parent().unwrap()).unwrap();
+    std::fs::copy(&ws.sb.openbao.audit_log, &log).unwrap();
+    let (v, _, _) = ws.json_within(&["sync"], None, SILENT);
+    let report = one_report(&v, "openbao");
+    assert!(report["audit_gap"].is_null(), "{report}");
+    assert!(
+        report["counts"]["audit_events"].as_u64().unwrap_or(0) > 0,
+        "{report}"
+    );
+}
+
 /// Per-backend counts and the cached credential ids: what "the cache still holds what it held"
 /// compares.
 fn cache_state(ws: &CliWs, backend: &str) -> (Value, Vec<i64>) {

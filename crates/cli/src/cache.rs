@@ -32,7 +32,9 @@ pub async fn sync(ws: &Workspace, names: &[String], out: &Output) -> Result<Exit
             .map(|r| {
                 vec![
                     r.backend.clone(),
-                    if r.ok {
+                    if let (true, Some(gap)) = (r.ok, &r.audit_gap) {
+                        format!("ok, no audit [{}]", gap.code.as_str())
+                    } else if r.ok {
                         "ok".into()
                     } else {
                         format!(
@@ -62,9 +64,11 @@ pub async fn sync(ws: &Workspace, names: &[String], out: &Output) -> Result<Exit
             ],
             rows,
         );
-        for r in reports.iter().filter(|r| !r.ok) {
+        for r in &reports {
             if let Some(e) = &r.error {
                 errln!("{}: [{}] {}", r.backend, e.code, e.message);
+            } else if let Some(gap) = &r.audit_gap {
+                errln!("{}: warning: [{}] {}", r.backend, gap.code, gap.message);
             }
         }
     }

@@ -6,7 +6,7 @@
 //! cancelled, or killed, resumes where it stopped and never imports an event twice.
 
 use async_trait::async_trait;
-use portcullis_connectors::{AuditSink, SinkError};
+use portcullis_connectors::{AuditSink, ConnectorError, SinkError};
 use portcullis_model::{AuditEvent, IpcError, Progress, SyncCounts, SyncReport};
 use portcullis_store::{BackendRow, Store};
 use std::time::Instant;
@@ -66,6 +66,18 @@ impl AuditSink for StoreSink<'_> {
     }
 }
 
+/// A sync's audit gap as the user reads it: what could not be read, and that the inventory
+/// is in regardless.
+fn audit_gap(row: &BackendRow, e: EngineError) -> IpcError {
+    IpcError::new(
+        e.code(),
+        format!(
+            "the inventory of {} is synced, but its audit trail could not be read, so its usage is unknown past what the cache held: {e}",
+            row.name
+        ),
+    )
+}
+
 impl Workspace {
     /// Syncs the named backends (all when `names` is empty).
     pub async fn sync(
@@ -121,10 +133,10 @@ impl Workspace {
             _ = cancel.cancelled() => Err(EngineError::Cancelled(format!("sync of {} stopped; the next sync resumes from the last saved batch", row.name))),
             r = self.sync_work(row, &mut counts, on_progress, cancel, &task) => r,
         };
-        let error = match outcome {
-            Ok(()) => None,
+        let (error, audit_gap) = match outcome {
+            Ok(gap) => (None, gap.map(|e| audit_gap(row, e))),
             Err(EngineError::Store(e)) => return Err(EngineError::Store(e)),
-            Err(e) => Some(IpcError::from(e)),
+            Err(e) => (Some(IpcError::from(e)), None),
         };
         let totals = self.store.counts(Some(row.id)).await?;
         counts.principals = totals.principals;
@@ -133,17 +145,21 @@ impl Workspace {
         counts.grants = totals.grants;
         counts.credentials = totals.credentials;
         self.store
-            .finish_sync_run(run, &counts, error.as_ref())
+            .finish_sync_run(run, &counts, error.as_ref(), audit_gap.as_ref())
             .await?;
         on_progress(Progress::Finished {
             task,
             ok: error.is_none(),
-            message: match &error {
-                None => format!(
+            message: match (&error, &audit_gap) {
+                (None, None) => format!(
                     "{}: {} principals, {} credentials, {} new audit events",
                     row.name, counts.principals, counts.credentials, counts.audit_events
                 ),
-                Some(e) => format!("{}: [{}] {}", row.name, e.code, e.message),
+                (None, Some(gap)) => format!(
+                    "{}: {} principals, {} credentials; no audit: [{}] {}",
+                    row.name, counts.principals, counts.credentials, gap.code, gap.message
+                ),
+                (Some(e), _) => format!("{}: [{}] {}", row.name, e.code, e.message),
             },
         });
         Ok(SyncReport {
@@ -152,9 +168,13 @@ impl Workspace {
             counts,
             duration_ms: started.elapsed().as_millis() as u64,
             error,
+            audit_gap,
         })
     }
 
+    /// Inventory, then audit. `Ok(Some(e))`: the inventory is in, the audit trail could not be
+    /// read (a source that is missing, unreadable or not allowed is a coverage gap to report,
+    /// not a failed sync); a cache write or a cancel is still an error.
     async fn sync_work(
         &self,
         row: &BackendRow,
@@ -162,12 +182,35 @@ impl Workspace {
         on_progress: &(dyn Fn(Progress) + Send + Sync),
         cancel: &CancellationToken,
         task: &str,
-    ) -> Result<()> {
+    ) -> Result<Option<EngineError>> {
         let connector = self.connector(row).await?;
         let inventory = connector.inventory(on_progress).await?;
         let changes = self.store.replace_inventory(row.id, &inventory).await?;
         counts.rows_written = changes.written;
         counts.rows_deleted = changes.deleted;
+        match self
+            .sync_audit(row, connector.as_ref(), counts, on_progress, cancel, task)
+            .await
+        {
+            Ok(()) => Ok(None),
+            Err(
+                e @ (EngineError::Store(_)
+                | EngineError::Cancelled(_)
+                | EngineError::Connector(ConnectorError::Sink(_))),
+            ) => Err(e),
+            Err(e) => Ok(Some(e)),
+        }
+    }
+
+    async fn sync_audit(
+        &self,
+        row: &BackendRow,
+        connector: &dyn portcullis_connectors::Connector,
+        counts: &mut SyncCounts,
+        on_progress: &(dyn Fn(Progress) + Send + Sync),
+        cancel: &CancellationToken,
+        task: &str,
+    ) -> Result<()> {
         let cursor = self.store.audit_cursor(row.id).await?;
         let mut sink = StoreSink {
             store: &self.store,

@@ -227,6 +227,9 @@ pub struct SyncRunInfo {
     pub ok: Option<bool>,
     pub counts: SyncCounts,
     pub error: Option<crate::IpcError>,
+    /// A finished run whose inventory is synced but whose audit trail could not be read.
+    #[serde(default)]
+    pub audit_gap: Option<crate::IpcError>,
 }
 
 /// What a sync run saw and changed: inventory totals after the run, rows written, and audit
@@ -250,8 +253,13 @@ pub struct SyncCounts {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SyncReport {
     pub backend: String,
+    /// The inventory was read and written (a partial success still is: see `audit_gap`).
     pub ok: bool,
     pub counts: SyncCounts,
     pub duration_ms: u64,
     pub error: Option<crate::IpcError>,
+    /// The inventory is synced but the audit trail could not be read: why, and what to do. Usage
+    /// of this backend is then unknown past what the cache already held.
+    #[serde(default)]
+    pub audit_gap: Option<crate::IpcError>,
 }

@@ -26,20 +26,24 @@ impl Store {
         Ok(res.last_insert_rowid())
     }
 
+    /// Records a run's end. A run that failed has `error`; one whose inventory is synced but
+    /// whose audit trail could not be read has `audit_gap`, kept as `ok` with an error code.
     pub async fn finish_sync_run(
         &self,
         run_id: i64,
         counts: &SyncCounts,
         error: Option<&IpcError>,
+        audit_gap: Option<&IpcError>,
     ) -> Result<()> {
+        let said = error.or(audit_gap);
         sqlx::query(
             "UPDATE sync_runs SET finished_at = ?, ok = ?, counts = ?, error_code = ?, error_message = ? WHERE id = ?",
         )
         .bind(ts(chrono::Utc::now()))
         .bind(error.is_none())
         .bind(serde_json::to_string(counts).unwrap_or_else(|_| "{}".into()))
-        .bind(error.map(|e| e.code.as_str()))
-        .bind(error.map(|e| e.message.clone()))
+        .bind(said.map(|e| e.code.as_str()))
+        .bind(said.map(|e| e.message.clone()))
         .bind(run_id)
         .execute(&self.pool)
         .await?;
@@ -71,16 +75,23 @@ impl Store {
             )),
             _ => None,
         };
+        let ok: Option<bool> = row.try_get("ok")?;
+        // An `ok` run with an error code synced its inventory but not its audit trail.
+        let (error, audit_gap) = match ok {
+            Some(true) => (None, error),
+            _ => (error, None),
+        };
         Ok(Some(SyncRunInfo {
             id: row.try_get("id")?,
             backend: row.try_get("name")?,
             started_at: parse_ts(&started)
                 .ok_or_else(|| corrupt("sync_runs.started_at", started))?,
             finished_at: finished.as_deref().and_then(parse_ts),
-            ok: row.try_get("ok")?,
+            ok,
             counts: serde_json::from_str::<SyncCounts>(&counts)
                 .map_err(|e| corrupt("sync_runs.counts", e.to_string()))?,
             error,
+            audit_gap,
         }))
     }
 }

@@ -40,6 +40,8 @@ pub struct BulkProgress {
     pub total: Option<u64>,
     pub message: String,
     pub ok: Option<bool>,
+    /// Succeeded, but something is missing (a synced backend whose audit trail was not read).
+    pub partial: bool,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -125,6 +127,16 @@ impl Reducible for BackendsState {
                         bulk.done = reports.len() as u64;
                         bulk.total = Some(reports.len() as u64);
                         bulk.ok = Some(failed.is_empty());
+                        // Synced, but without their audit trail: said, not hidden in a success.
+                        let gaps: Vec<String> = reports
+                            .iter()
+                            .filter(|r| r.ok)
+                            .filter_map(|r| {
+                                r.audit_gap
+                                    .as_ref()
+                                    .map(|g| format!("{}: {} ({})", r.backend, g.message, g.code))
+                            })
+                            .collect();
                         bulk.message = match (reports.len(), failed.len()) {
                             (0, _) => "Nothing was synced.".into(),
                             (n, 0) => {
@@ -136,6 +148,14 @@ impl Reducible for BackendsState {
                                 failed.join("; ")
                             ),
                         };
+                        bulk.partial = !gaps.is_empty();
+                        if bulk.partial {
+                            bulk.message.push_str(&format!(
+                                " No audit trail for {} — {}",
+                                gaps.len(),
+                                gaps.join("; ")
+                            ));
+                        }
                     }
                     Err(e) => {
                         bulk.ok = Some(false);
@@ -398,6 +418,7 @@ mod tests {
             counts: Default::default(),
             duration_ms: 5,
             error: Some(IpcError::new(ErrorCode::Cancelled, "stopped")),
+            audit_gap: None,
         };
         let s = s.reduce(Action::SyncFinished(Ok(vec![failed])));
         let bulk = s.bulk.clone().unwrap_or_default();

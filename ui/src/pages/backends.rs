@@ -138,6 +138,7 @@ fn bulk_view(b: &BulkProgress, cancel: &Callback<()>) -> Html {
     };
     let class = match (b.running, b.ok) {
         (true, _) => "running",
+        (false, Some(true)) if b.partial => "ok partial",
         (false, Some(true)) => "ok",
         _ => "bad",
     };

@@ -159,15 +159,17 @@ pub fn last_sync(s: Option<&SyncRunInfo>, compact: bool) -> Html {
         None => html! { <span class="muted">{ "never synced" }</span> },
         Some(s) => {
             let at = s.finished_at.unwrap_or(s.started_at);
-            let (class, word) = match s.ok {
-                Some(true) if compact => ("ok", ""),
-                Some(true) => ("ok", "synced "),
-                Some(false) => ("bad", "sync failed "),
-                None => ("running", "syncing since "),
+            let (class, word) = match (s.ok, &s.audit_gap) {
+                (Some(true), Some(_)) => ("warn", "synced, no audit trail, "),
+                (Some(true), None) if compact => ("ok", ""),
+                (Some(true), None) => ("ok", "synced "),
+                (Some(false), _) => ("bad", "sync failed "),
+                (None, _) => ("running", "syncing since "),
             };
             let title = s
                 .error
                 .as_ref()
+                .or(s.audit_gap.as_ref())
                 .map(|e| format!("{} ({})", e.message, e.code))
                 .unwrap_or_default();
             let counts = (!compact && s.ok == Some(true)).then(|| {
