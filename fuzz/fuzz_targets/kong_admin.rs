@@ -15,6 +15,15 @@ use portcullis_connectors::kong::inventory::{
 use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+/// `data` without JSON's whitespace at either end (space, tab, LF, CR: not form feed, which
+/// `trim_ascii` also removes and JSON rejects; the harness's own mistake, found by fuzzing).
+fn trim_json_ws(data: &[u8]) -> &[u8] {
+    let ws = |b: &u8| matches!(b, b' ' | b'\t' | b'\n' | b'\r');
+    let start = data.iter().position(|b| !ws(b)).unwrap_or(data.len());
+    let end = data.iter().rposition(|b| !ws(b)).map_or(start, |i| i + 1);
+    &data[start..end]
+}
+
 fn page<T: DeserializeOwned>(v: &Value, into: &mut Vec<T>) {
     if let Ok(p) = serde_json::from_value::<Page<T>>(v.clone()) {
         into.extend(p.data);
@@ -35,7 +44,7 @@ fuzz_target!(|data: &[u8]| {
         if first {
             let via_value =
                 serde_json::from_value::<Page<Consumer>>(v.clone()).map(|p| p.data.len());
-            if serde_json::to_vec(&v).ok().as_deref() == Some(data.trim_ascii()) {
+            if serde_json::to_vec(&v).ok().as_deref() == Some(trim_json_ws(data)) {
                 assert_eq!(direct.is_ok(), via_value.is_ok());
             }
             first = false;

@@ -17,6 +17,7 @@ mod inventory;
 /// The file audit device line parser, for `portcullis audit import --format vault`.
 pub use audit::parse_line as parse_audit_line;
 pub mod policy;
+mod policy_shape;
 mod verify;
 
 use crate::http::Http;

@@ -57,6 +57,7 @@ pub fn parse_policy(name: &str, text: &str) -> Result<Vec<PathRule>, PolicyError
             })
             .collect();
     }
+    super::policy_shape::check(text).map_err(|e| err(format!("HCL: {e}")))?;
     let body: hcl::Body = hcl::from_str(text).map_err(|e| err(format!("HCL: {e}")))?;
     let mut rules = Vec::new();
     for block in body.blocks() {
