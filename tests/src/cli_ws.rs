@@ -181,7 +181,12 @@ impl CliWs {
 
     /// Registers a backend whose credential is in the environment variable `env`.
     pub fn add_backend(&self, name: &str, kind: &str, url: &str, env: &str) {
-        self.ok(&[
+        self.add_backend_with(name, kind, url, env, &[]);
+    }
+
+    /// [`CliWs::add_backend`] with more `backend add` arguments (`--audit-log PATH`...).
+    pub fn add_backend_with(&self, name: &str, kind: &str, url: &str, env: &str, more: &[&str]) {
+        let mut args = vec![
             "backend",
             "add",
             name,
@@ -191,7 +196,9 @@ impl CliWs {
             url,
             "--credential-env",
             env,
-        ]);
+        ];
+        args.extend_from_slice(more);
+        self.ok(&args);
     }
 
     /// Registers the three sandbox backends with their audit logs (see

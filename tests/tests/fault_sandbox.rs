@@ -272,19 +272,14 @@ fn a_sync_without_its_audit_trail_is_a_partial_success() {
     let ws = CliWs::load();
     let log = ws.path().join("not-yet").join("audit.log");
     let log_arg = log.display().to_string();
-    ws.ok(&[
-        "backend",
-        "add",
+    let url = ws.sb.openbao.url.clone();
+    ws.add_backend_with(
         "openbao",
-        "--kind",
         "vault",
-        "--url",
-        &ws.sb.openbao.url,
-        "--credential-env",
+        &url,
         BAO_VAR,
-        "--audit-log",
-        &log_arg,
-    ]);
+        &["--audit-log", &log_arg],
+    );
     let (v, out, _) = ws.json_within(&["sync"], None, SILENT);
     let report = one_report(&v, "openbao");
     assert!(out.status.success(), "exit {:?}: {report}", out.status);
