@@ -7,7 +7,9 @@
 //! up front. Nothing here holds a secret: a token is named by its SHA-256 fingerprint, and its
 //! value travels to the engine separately, only for the call that needs it.
 
-use chrono::{DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Utc};
+use chrono::{
+    DateTime, Datelike, Duration, FixedOffset, NaiveDate, NaiveTime, TimeZone, Timelike, Utc,
+};
 use serde::{Deserialize, Serialize};
 use std::fmt;
 
@@ -581,7 +583,13 @@ fn parse_time(s: &str, now: DateTime<Utc>, local: FixedOffset) -> Option<DateTim
 
 fn read_time(s: &str, now: DateTime<Utc>, local: FixedOffset) -> Option<DateTime<Utc>> {
     if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
+        // A leap second (`:60`) is read as the next second: shown back, it parses the same
+        // (found by fuzzing: `05:00:60Z` came back as `05:00:59Z`).
+        let t = t.with_timezone(&Utc);
+        return Some(match t.nanosecond().checked_sub(1_000_000_000) {
+            Some(ns) => t.with_nanosecond(ns)? + Duration::seconds(1),
+            None => t,
+        });
     }
     if let Ok(d) = NaiveDate::parse_from_str(s, "%Y-%m-%d") {
         let t = local
@@ -704,6 +712,14 @@ mod tests {
                 "{bad}"
             );
         }
+    }
+
+    #[test]
+    fn a_leap_second_reads_as_the_next_second_and_shows_back_the_same() {
+        let s = RevocationSelector::parse("until=7387-10-22T05:00:60Z", now(), utc()).unwrap();
+        let again = RevocationSelector::parse(&s.to_string(), now(), utc()).unwrap();
+        assert_eq!(again, s);
+        assert_eq!(s.to_string(), "until=7387-10-22T05:01:00Z");
     }
 
     #[test]
