@@ -359,19 +359,13 @@ fn a_sync_that_fails_midway_keeps_the_cache_and_resumes_without_loss_or_duplicat
     let log = log_path.display().to_string();
     // The same registration in both workspaces, so their caches can be compared.
     let add_oidc = |w: &CliWs| {
-        w.ok(&[
-            "backend",
-            "add",
+        w.add_backend_with(
             "oidc",
-            "--kind",
             "oauth2",
-            "--url",
             &oidc_url,
-            "--credential-env",
             OIDC_VAR,
-            "--audit-log",
-            &log,
-        ]);
+            &["--audit-log", &log],
+        )
     };
     add_oidc(&ws);
     ws.sync_all();
