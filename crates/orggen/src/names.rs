@@ -8,6 +8,9 @@ const SYLLABLES: [&str; 24] = [
     "ja", "wy", "so", "te", "ri", "no", "ma", "le",
 ];
 
+/// Names the backends keep for themselves (PostgreSQL `none`/`public`, Vault `root`/`default`).
+const RESERVED: [&str; 4] = ["none", "public", "root", "default"];
+
 /// Hands out names that are unique within one organisation (PostgreSQL roles are cluster-wide,
 /// Vault policy names global: a clash would merge two things the test thinks are distinct).
 #[derive(Debug, Default)]
@@ -26,7 +29,7 @@ impl Names {
             if rng.gen_bool(0.2) {
                 s.push(char::from(b'0' + rng.gen_range(0..10u8)));
             }
-            if self.used.insert(s.clone()) {
+            if !RESERVED.contains(&s.as_str()) && self.used.insert(s.clone()) {
                 return s;
             }
         }
