@@ -12,7 +12,7 @@
 //! graph, walks, matrix and questions are backend-agnostic, so a backend added later is mapped
 //! with generic matching until it gets a dialect of its own.
 
-mod dialect;
+pub(crate) mod dialect;
 mod graph;
 mod index;
 mod matrix;
