@@ -20,7 +20,7 @@ mod pattern;
 mod query;
 #[cfg(test)]
 mod tests;
-mod usage;
+pub(crate) mod usage;
 mod walk;
 
 pub use index::AccessIndex;

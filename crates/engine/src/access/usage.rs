@@ -13,7 +13,7 @@ use portcullis_store::access::{AccessStatementRow, AccessUsageRow};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use super::dialect::{Dialect, Event};
+use super::dialect::{Dialect, Event, PermMeta};
 use super::graph::{CredMode, Graph, NodeId};
 use crate::pg_statement::called_functions;
 
@@ -189,33 +189,48 @@ pub fn best_matches(
     perms: &[NodeId],
     event: &Event<'_>,
 ) -> Vec<NodeId> {
-    let mut best: Vec<NodeId> = Vec::new();
-    let mut best_score = i64::MIN;
-    for &p in perms {
+    let candidates = perms.iter().filter_map(|&p| {
         let node = &g.nodes[p as usize];
-        let Some(meta) = &node.perm else { continue };
-        let Some(score) = dialect.event_match(meta, &node.external_id, event) else {
+        node.perm
+            .as_ref()
+            .map(|m| (p, m, node.external_id.as_str()))
+    });
+    most_specific(dialect, candidates, event)
+}
+
+/// The one rule for which permissions an event exercised, for the access map and reviews alike:
+/// among the candidates that match it, those of the best match score (a SQL table grant before
+/// ownership before SUPERUSER; a named scope before a wildcard), and for Vault only the single
+/// path pattern of highest priority, as Vault itself decides.
+pub fn most_specific<'a, K: Copy>(
+    dialect: Dialect,
+    candidates: impl Iterator<Item = (K, &'a PermMeta, &'a str)>,
+    event: &Event<'_>,
+) -> Vec<K> {
+    let mut best: Vec<(K, &PermMeta)> = Vec::new();
+    let mut best_score = i64::MIN;
+    for (k, meta, id) in candidates {
+        let Some(score) = dialect.event_match(meta, id, event) else {
             continue;
         };
         match score.cmp(&best_score) {
             Ordering::Greater => {
                 best_score = score;
                 best.clear();
-                best.push(p);
+                best.push((k, meta));
             }
-            Ordering::Equal => best.push(p),
+            Ordering::Equal => best.push((k, meta)),
             Ordering::Less => {}
         }
     }
     if dialect == Dialect::Vault && best.len() > 1 {
-        // Vault decides by the most specific path rule among those matching.
         let top = best
             .iter()
-            .filter_map(|&p| g.perm(p).and_then(|m| m.vault.clone()))
+            .filter_map(|(_, m)| m.vault.clone())
             .max_by(|a, b| a.priority_cmp(b));
         if let Some(top) = top {
-            best.retain(|&p| g.perm(p).and_then(|m| m.vault.as_ref()) == Some(&top));
+            best.retain(|(_, m)| m.vault.as_ref() == Some(&top));
         }
     }
-    best
+    best.into_iter().map(|(k, _)| k).collect()
 }

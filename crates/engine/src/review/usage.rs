@@ -20,6 +20,7 @@ use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
 use crate::access::dialect::{vault_root_permission, Dialect, PermMeta, PgPredefined};
+use crate::access::usage::most_specific;
 use crate::pg_statement::called_functions;
 
 /// A principal as the cache holds it.
@@ -922,20 +923,35 @@ impl<'a> BackendModel<'a> {
                         .iter()
                         .map(|f| dialect.event("EXECUTE", Some(f.as_str()))),
                 );
+                // The subject's permissions that the use exercised: the most specific ones, by
+                // the access map's own rule (a broad grant held beside the narrow one that was
+                // needed stays unused).
+                let held: Vec<usize> = {
+                    let mut v: Vec<usize> = subjects[s]
+                        .grants
+                        .iter()
+                        .flat_map(|h| h.perms.iter().copied())
+                        .collect();
+                    v.sort_unstable();
+                    v.dedup();
+                    v
+                };
+                let mut hit: BTreeSet<usize> = BTreeSet::new();
+                for e in &events {
+                    let candidates = held
+                        .iter()
+                        .map(|&p| (p, &perms[p].meta, perms[p].id.as_str()));
+                    hit.extend(most_specific(dialect, candidates, e));
+                }
                 for h in &mut subjects[s].grants {
-                    // A scope carried only by other credentials was not used by this one.
-                    let mut hit = false;
-                    for p in &h.perms {
-                        let perm = &perms[*p];
-                        if events
-                            .iter()
-                            .any(|e| dialect.event_match(&perm.meta, &perm.id, e).is_some())
-                        {
-                            h.exercised.insert(*p);
-                            hit = true;
-                        }
-                    }
-                    if hit {
+                    let exercised: Vec<usize> = h
+                        .perms
+                        .iter()
+                        .copied()
+                        .filter(|p| hit.contains(p))
+                        .collect();
+                    if !exercised.is_empty() {
+                        h.exercised.extend(exercised);
                         h.used_by.push(u);
                     }
                 }
