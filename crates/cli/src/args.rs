@@ -77,8 +77,12 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Who can do ACTION on RESOURCE across backends, with grant paths. ACTION: read, write,
     /// admin, execute, any, or a backend's verb (Vault capability, SQL privilege, Kubernetes
-    /// verb). RESOURCE in the backend's syntax: a Vault path (globs: secret/data/payments/*,
-    /// secret/+/x), schema.table[.column], a scope, ns:NAMESPACE/GROUP/RESOURCE[#NAME].
+    /// verb, Keycloak role name). RESOURCE in the backend's syntax: a Vault path (globs:
+    /// secret/data/payments/*, secret/+/x), schema.table[.column], a scope,
+    /// ns:NAMESPACE/GROUP/RESOURCE[#NAME]. Keycloak roles, as explain prints them: the role as
+    /// ACTION on 'client CLIENT_ID' (or the client id alone) or 'realm [REALM]'
+    /// (`who-can orders-editor hx-portal`), or the whole right with any
+    /// (`who-can any 'client hx-portal: orders-editor'`, `who-can any 'realm acme: auditor'`).
     WhoCan(WhoCanArgs),
     /// Least-privilege reviews: findings over the cache (exit 1 with --fail-on when a finding at
     /// or above that severity exists), the rule catalogue, settings, and review campaigns.

@@ -8,13 +8,15 @@
 //! any write to those tables, whoever makes it) has moved, so a UI asking many questions pays the
 //! build once per sync.
 //!
-//! Backend syntax (Vault globs, SQL objects, Kubernetes RBAC, scopes) lives in `dialect`; the
-//! graph, walks, matrix and questions are backend-agnostic, so a backend added later is mapped
-//! with generic matching until it gets a dialect of its own.
+//! Backend syntax (Vault globs, SQL objects, Kubernetes RBAC, scopes, Keycloak roles) lives in
+//! `dialect` (and its `keycloak` part); the graph, walks, matrix and questions are
+//! backend-agnostic, so a backend added later is mapped with generic matching until it gets a
+//! dialect of its own.
 
 mod dialect;
 mod graph;
 mod index;
+mod keycloak;
 mod matrix;
 mod pattern;
 mod query;
