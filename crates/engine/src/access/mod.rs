@@ -15,6 +15,7 @@
 
 mod dialect;
 mod graph;
+mod holders;
 mod index;
 mod keycloak;
 mod matrix;
@@ -25,6 +26,7 @@ mod tests;
 mod usage;
 mod walk;
 
+pub use holders::{Holders, NamedPrincipal, PrincipalSet};
 pub use index::AccessIndex;
 pub use matrix::matrix_svg;
 pub use portcullis_store::access::AccessRows;
