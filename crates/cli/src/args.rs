@@ -176,10 +176,16 @@ pub struct RevokeArgs {
     #[arg(required_unless_present = "select", conflicts_with = "select")]
     pub targets: Vec<String>,
     /// Incident selection, e.g. 'principal=alice' or 'client=ci-bot since=14:00 backend=oidc'.
-    /// Keys: principal, client, scope, permission, backend, fingerprint, source (IP or CIDR),
-    /// since, until (RFC 3339, YYYY-MM-DD, HH:MM today, or 2h/30m/7d ago), grants=yes (also
-    /// revoke the principals' direct memberships and privileges; off by default). Every key
-    /// narrows; comma-separated values widen.
+    /// Keys: principal (a name or id, resolved as explain resolves it), client (the client a
+    /// credential was issued to, or any client of a Keycloak session), scope, permission (a
+    /// permission or role id or name, e.g. client-role:hx-portal:orders-editor or
+    /// client:hx-portal:orders-editor; selects credentials whose principal, or which
+    /// themselves, hold it as explain shows), backend, fingerprint, source (IP or CIDR: used
+    /// from it per the audit trail, or an address the credential records, e.g. a Keycloak
+    /// session's or a PostgreSQL session's), since, until (issue time: RFC 3339, YYYY-MM-DD,
+    /// HH:MM today, or 2h/30m/7d ago), grants=yes (also revoke the principals' direct
+    /// memberships and privileges; off by default). Every key narrows; comma-separated values
+    /// widen.
     #[arg(long, value_name = "SELECTION")]
     pub select: Option<String>,
     /// Same as grants=yes in the selection (only with --select).
