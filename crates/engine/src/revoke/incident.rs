@@ -22,6 +22,7 @@ use secrecy::SecretString;
 use std::collections::hash_map::Entry;
 use std::collections::{HashMap, HashSet};
 use std::net::IpAddr;
+use std::sync::Arc;
 
 use super::plan::{build_item, credential_item, finish, link_collateral, protect, TokenValues};
 use super::spec::TargetSpec;
@@ -52,16 +53,45 @@ pub(super) fn scope_backends<'a>(
         .collect())
 }
 
-/// What the access model says about the selection's names.
+/// What the access model says about the selection's names (no index when it names none: a
+/// selection by address, client or time does not pay for building one).
+#[derive(Default)]
 pub(super) struct Named {
+    index: Option<Arc<AccessIndex>>,
     principals: Option<PrincipalSet>,
     holders: Option<Holders>,
 }
 
-pub(super) fn resolve_names(index: &AccessIndex, sel: &RevocationSelector) -> Named {
-    Named {
-        principals: (!sel.principal.is_empty()).then(|| index.principals_named(&sel.principal)),
-        holders: (!sel.permission.is_empty()).then(|| index.holders(&sel.permission)),
+impl Named {
+    fn resolve(index: Arc<AccessIndex>, sel: &RevocationSelector) -> Named {
+        Named {
+            principals: (!sel.principal.is_empty()).then(|| index.principals_named(&sel.principal)),
+            holders: (!sel.permission.is_empty()).then(|| index.holders(&sel.permission)),
+            index: Some(index),
+        }
+    }
+
+    /// `principal=`: the credential is held by a named principal.
+    fn owns(&self, c: &CredentialView) -> bool {
+        match (&self.index, &self.principals) {
+            (Some(ix), Some(set)) => ix.credential_of(c.id, set),
+            _ => true,
+        }
+    }
+
+    /// `permission=`: the credential, or its principal, holds a named right.
+    fn holds(&self, c: &CredentialView) -> bool {
+        match (&self.index, &self.holders) {
+            (Some(ix), Some(h)) => ix.credential_holds(c.id, h),
+            _ => true,
+        }
+    }
+
+    fn principal_list(&self) -> Vec<NamedPrincipal> {
+        match (&self.index, &self.principals) {
+            (Some(ix), Some(set)) => ix.principal_list(set),
+            _ => Vec::new(),
+        }
     }
 }
 
@@ -95,22 +125,15 @@ impl Sources {
 /// One criterion per selector key; a credential is selected when every given one holds.
 pub(super) fn selects(
     sel: &RevocationSelector,
-    index: &AccessIndex,
     named: &Named,
     sources: &Sources,
     row: &BackendRow,
     c: &CredentialView,
 ) -> bool {
-    let by_principal = named
-        .principals
-        .as_ref()
-        .is_none_or(|set| index.credential_of(c.id, set));
+    let by_principal = named.owns(c);
     let by_client = sel.client.is_empty() || any_of(&sel.client, c.recorded_clients());
     let by_scope = sel.scope.is_empty() || any_of(&sel.scope, c.scopes.iter().map(String::as_str));
-    let by_permission = named
-        .holders
-        .as_ref()
-        .is_none_or(|h| index.credential_holds(c.id, h));
+    let by_permission = named.holds(c);
     let by_source = sources.blocks.is_empty() || sources.selects(row, c);
     by_principal
         && by_client
@@ -253,26 +276,25 @@ impl Workspace {
         let snap = self.snapshot().await?;
         let rows = scope_backends(selector, &snap.backends)?;
         let tokens = TokenValues::new(tokens);
-        let index = self.access_index().await?;
-        let named = resolve_names(&index, selector);
+        let named = if selector.principal.is_empty() && selector.permission.is_empty() {
+            Named::default()
+        } else {
+            Named::resolve(self.access_index().await?, selector)
+        };
         let sources = self.sources(selector).await?;
 
         let mut items: Vec<RevocationPlanItem> = snap
             .credentials
             .iter()
             .filter_map(|c| Some((*rows.get(c.backend.as_str())?, c)))
-            .filter(|(row, c)| selects(selector, &index, &named, &sources, row, c))
+            .filter(|(row, c)| selects(selector, &named, &sources, row, c))
             .map(|(row, c)| {
                 let mut item = credential_item(row, c, &tokens);
                 protect(row, &mut item, c.principal.as_deref(), c.client.as_deref());
                 item
             })
             .collect();
-        let principals = named
-            .principals
-            .as_ref()
-            .map(|set| index.principal_list(set))
-            .unwrap_or_default();
+        let principals = named.principal_list();
         if principal_only(selector) {
             items.extend(login_items(&rows, &principals, &tokens));
         }
@@ -325,5 +347,134 @@ impl Workspace {
             items.extend(grant_items_of(row, p, list, tokens));
         }
         Ok(items)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use portcullis_model::{CredentialRef, CredentialStatus};
+    use serde_json::json;
+
+    fn row(id: i64, name: &str, kind: BackendKind) -> BackendRow {
+        BackendRow {
+            id,
+            name: name.into(),
+            kind,
+            url: "http://127.0.0.1:1".into(),
+            credential_ref: CredentialRef::Env { var: "X".into() },
+            config: json!({}),
+            created_at: chrono::Utc::now(),
+            last_check: None,
+        }
+    }
+
+    fn cred(kind: CredentialKind, attrs: serde_json::Value) -> CredentialView {
+        CredentialView {
+            id: 1,
+            backend: "kc".into(),
+            backend_kind: BackendKind::Keycloak,
+            external_id: "u1/s1".into(),
+            kind,
+            principal: Some("u1".into()),
+            principal_name: None,
+            client: None,
+            scopes: vec![],
+            issued_at: None,
+            expires_at: None,
+            last_used_at: None,
+            status: CredentialStatus::Active,
+            origin: "sync".into(),
+            attrs,
+        }
+    }
+
+    fn sel(text: &str) -> RevocationSelector {
+        RevocationSelector::parse(
+            text,
+            chrono::Utc::now(),
+            chrono::FixedOffset::east_opt(0).unwrap(),
+        )
+        .unwrap()
+    }
+
+    #[test]
+    fn backends_are_scoped_by_name_or_kind_and_an_unknown_one_is_refused() {
+        let rows = [
+            row(1, "kc", BackendKind::Keycloak),
+            row(2, "pg", BackendKind::Postgres),
+        ];
+        assert_eq!(
+            scope_backends(&sel("backend=keycloak"), &rows)
+                .unwrap()
+                .len(),
+            1
+        );
+        assert_eq!(scope_backends(&sel("principal=x"), &rows).unwrap().len(), 2);
+        assert!(scope_backends(&sel("backend=vault"), &rows).is_err());
+    }
+
+    #[test]
+    fn an_address_the_credential_records_selects_it_and_nothing_else_does() {
+        let s = Sources {
+            blocks: vec![parse_cidr("10.9.0.0/16").unwrap()],
+            ..Sources::default()
+        };
+        let kc = row(1, "kc", BackendKind::Keycloak);
+        let inside = cred(CredentialKind::Session, json!({"ip_address": "10.9.3.4"}));
+        let outside = cred(CredentialKind::Session, json!({"ip_address": "10.8.3.4"}));
+        let pg = cred(CredentialKind::Session, json!({"client_addr": "10.9.0.1"}));
+        let unrelated = cred(CredentialKind::Session, json!({"source": "10.9.0.1"}));
+        assert!(s.selects(&kc, &inside));
+        assert!(!s.selects(&kc, &outside));
+        assert!(s.selects(&kc, &pg));
+        assert!(
+            !s.selects(&kc, &unrelated),
+            "only the attrs that record an address"
+        );
+    }
+
+    #[test]
+    fn the_issue_window_needs_an_issue_time() {
+        let mut c = cred(CredentialKind::Session, json!({}));
+        let window = sel("since=2026-01-01 until=2026-02-01");
+        assert!(
+            !issued_within(&window, &c),
+            "no issue time: not in any window"
+        );
+        c.issued_at = chrono::DateTime::from_timestamp(1_768_000_000, 0); // 2026-01-09
+        assert!(issued_within(&window, &c));
+        assert!(!issued_within(&sel("since=2026-01-10"), &c));
+        assert!(issued_within(&sel("principal=x"), &c));
+    }
+
+    #[test]
+    fn logins_are_ended_where_the_backend_can_and_listed_where_it_cannot() {
+        let p = |kind: PrincipalKind| NamedPrincipal {
+            backend: "b".into(),
+            external_id: "id-1".into(),
+            name: "kim".into(),
+            kind: Some(kind),
+        };
+        assert_eq!(
+            login_target(BackendKind::Keycloak, &p(PrincipalKind::User)).as_deref(),
+            Some("id-1")
+        );
+        assert_eq!(
+            login_target(BackendKind::Keycloak, &p(PrincipalKind::Client)),
+            None
+        );
+        assert_eq!(
+            login_target(BackendKind::Vault, &p(PrincipalKind::User)).as_deref(),
+            Some("kim")
+        );
+        assert_eq!(
+            login_target(BackendKind::Vault, &p(PrincipalKind::Group)),
+            None
+        );
+        assert_eq!(
+            login_target(BackendKind::Postgres, &p(PrincipalKind::User)),
+            None
+        );
     }
 }
