@@ -17,6 +17,7 @@ pub use thirtyfour;
 
 pub mod cli;
 pub mod cli_ws;
+pub mod oracle;
 pub mod proxy;
 pub mod sandbox_ws;
 

@@ -250,6 +250,10 @@ pub struct WhoCanMatch {
 pub struct WhoCanEntry {
     pub principal: AccessNode,
     pub matches: Vec<WhoCanMatch>,
+    /// The principal's live credentials that can, each by its own rights (a Vault token by its
+    /// own policies: two tokens of one principal never lend each other rights or denials).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub credentials: Vec<AccessNode>,
 }
 
 /// The answer to `who-can ACTION RESOURCE`.

@@ -18,6 +18,20 @@ use sqlx::postgres::PgConnection;
 use sqlx::Row;
 use std::collections::BTreeMap;
 
+/// A grantee oid as a name: 0 is `PUBLIC`, which `pg_get_userbyid` calls "unknown (OID=0)".
+/// One rule for every ACL this module reads (table, routine, schema and column ACLs alike).
+macro_rules! grantee_name {
+    ($col:literal) => {
+        concat!(
+            "CASE WHEN ",
+            $col,
+            " = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(",
+            $col,
+            ")::text END"
+        )
+    };
+}
+
 use super::{parse_pg_timestamp, Postgres};
 use crate::{ConnectorError, ProgressFn};
 
@@ -176,27 +190,31 @@ impl Postgres {
         }
 
         // Object privileges from ACLs, and ownership.
-        let acl_rows = self.bounded("SELECT on pg_class / pg_proc / pg_namespace", sqlx::query(
+        let acl_rows = self.bounded("SELECT on pg_class / pg_proc / pg_namespace", sqlx::query(concat!(
             "WITH objs AS (
                SELECT CASE c.relkind WHEN 'v' THEN 'view' WHEN 'm' THEN 'view' WHEN 'S' THEN 'sequence' ELSE 'table' END AS kind,
-                      format('%s.%s', n.nspname, c.relname) AS obj, c.relacl AS acl, c.relowner AS owner
+                      format('%s.%s', n.nspname, c.relname) AS obj,
+                      coalesce(c.relacl, acldefault(CASE c.relkind WHEN 'S' THEN 's' ELSE 'r' END::\"char\", c.relowner)) AS acl,
+                      c.relowner AS owner
                FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace
                WHERE c.relkind IN ('r','v','m','p','S','f')
                  AND n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_toast'
                UNION ALL
                SELECT 'routine', format('%s.%s(%s)', n.nspname, p.proname, pg_get_function_identity_arguments(p.oid)),
-                      p.proacl, p.proowner
+                      coalesce(p.proacl, acldefault('f'::\"char\", p.proowner)), p.proowner
                FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace
                WHERE n.nspname NOT IN ('pg_catalog','information_schema')
                UNION ALL
-               SELECT 'schema', n.nspname, n.nspacl, n.nspowner
+               SELECT 'schema', n.nspname, coalesce(n.nspacl, acldefault('n'::\"char\", n.nspowner)), n.nspowner
                FROM pg_namespace n
                WHERE n.nspname NOT IN ('pg_catalog','information_schema') AND n.nspname !~ '^pg_'
              )
              SELECT kind, obj, pg_get_userbyid(owner)::text AS owner_name,
-                    CASE WHEN a.grantee = 0 THEN 'PUBLIC' ELSE pg_get_userbyid(a.grantee)::text END AS grantee,
+                    ",
+            grantee_name!("a.grantee"),
+            " AS grantee,
                     a.privilege_type::text AS privilege
-             FROM objs LEFT JOIN LATERAL aclexplode(objs.acl) a ON true",
+             FROM objs LEFT JOIN LATERAL aclexplode(objs.acl) a ON true"),
         )
         .fetch_all(&mut conn)).await?;
         let mut owners = std::collections::HashSet::new();
@@ -229,15 +247,17 @@ impl Postgres {
         let cols = self
             .bounded(
                 "SELECT on pg_attribute",
-                sqlx::query(
+                sqlx::query(concat!(
                     "SELECT format('%s.%s.%s', n.nspname, c.relname, a.attname) AS obj,
-                    pg_get_userbyid(x.grantee)::text AS grantee, x.privilege_type::text AS privilege
+                    ",
+                    grantee_name!("x.grantee"),
+                    " AS grantee, x.privilege_type::text AS privilege
              FROM pg_attribute a
              JOIN pg_class c ON c.oid = a.attrelid
              JOIN pg_namespace n ON n.oid = c.relnamespace
              CROSS JOIN LATERAL aclexplode(a.attacl) x
-             WHERE a.attacl IS NOT NULL AND n.nspname NOT IN ('pg_catalog','information_schema')",
-                )
+             WHERE a.attacl IS NOT NULL AND n.nspname NOT IN ('pg_catalog','information_schema')"
+                ))
                 .fetch_all(&mut conn),
             )
             .await?;

@@ -109,27 +109,24 @@ fn action_of(capability: &str) -> Action {
     }
 }
 
-/// The permissions a rule grants, one per action class.
+/// The permissions a rule grants: one per capability, so a permission means the same thing in
+/// every policy that names it (`secret/x|read` is read on `secret/x`, whoever holds it). Rules of
+/// two policies on one path then share nodes exactly where they grant the same capability, as
+/// Vault merges them; a permission per action class would give one policy's `read+list` to a
+/// holder of another's `read`.
 pub fn rule_permissions(rule: &PathRule) -> Vec<Permission> {
-    let mut classes: Vec<(Action, Vec<String>)> = Vec::new();
-    for cap in &rule.capabilities {
-        let action = action_of(cap);
-        match classes.iter_mut().find(|(a, _)| *a == action) {
-            Some((_, caps)) => caps.push(cap.clone()),
-            None => classes.push((action, vec![cap.clone()])),
-        }
-    }
-    classes.sort_by_key(|(a, _)| *a);
-    classes
-        .into_iter()
-        .map(|(action, caps)| Permission {
-            external_id: format!("{}|{}", rule.path, action.as_str()),
-            name: format!("{} on {}", caps.join("+"), rule.path),
+    let mut caps: Vec<&String> = rule.capabilities.iter().collect();
+    caps.sort();
+    caps.dedup();
+    caps.into_iter()
+        .map(|cap| Permission {
+            external_id: format!("{}|{cap}", rule.path),
+            name: format!("{cap} on {}", rule.path),
             resource: rule.path.clone(),
-            action,
+            action: action_of(cap),
             raw: json!({
                 "path": rule.path,
-                "capabilities": caps,
+                "capabilities": [cap],
                 "glob": rule.path.ends_with('*'),
                 "plus_segments": rule.path.split('/').filter(|s| *s == "+").count(),
                 "wildcard": rule.path == "*" || rule.path.ends_with("/*") || rule.path.contains('+'),
@@ -157,10 +154,17 @@ mod tests {
         assert_eq!(rules[1].path, "secret/super-secret");
         assert_eq!(rules[1].capabilities, vec!["deny"]);
         let perms = rule_permissions(&rules[0]);
+        let ids: Vec<&str> = perms.iter().map(|p| p.external_id.as_str()).collect();
+        let caps = [
+            "create", "delete", "list", "patch", "read", "scan", "update",
+        ];
+        let want: Vec<String> = caps.iter().map(|c| format!("secret/*|{c}")).collect();
+        assert_eq!(ids, want, "one per capability");
         let actions: Vec<Action> = perms.iter().map(|p| p.action).collect();
-        assert_eq!(actions, vec![Action::Read, Action::Write]);
-        assert_eq!(perms[0].external_id, "secret/*|read");
-        assert_eq!(perms[0].raw["glob"], true);
+        use Action::{Read, Write};
+        assert_eq!(actions, vec![Write, Write, Read, Write, Read, Read, Write]);
+        assert_eq!(perms[4].raw["glob"], true);
+        assert_eq!(perms[4].raw["capabilities"], serde_json::json!(["read"]));
         assert_eq!(rule_permissions(&rules[1])[0].action, Action::Deny);
     }
 

@@ -25,6 +25,11 @@ pub struct AccessIndex {
     pub principals: Vec<Vec<NodeId>>,
     /// Permissions per backend, in node order.
     pub permissions: Vec<Vec<NodeId>>,
+    /// Principals whose own rights differ from `eff` (they hold live tokens with rights of their
+    /// own): their own permissions, sorted. See [`AccessIndex::own_permissions`].
+    own: HashMap<NodeId, Vec<NodeId>>,
+    /// Every live credential's permissions, sorted: each is evaluated on its own.
+    cred_eff: HashMap<NodeId, Vec<NodeId>>,
     pub generation: i64,
 }
 
@@ -36,10 +41,14 @@ impl AccessIndex {
         let mut eff = vec![Vec::new(); n];
         let mut principals = vec![Vec::new(); graph.backends.len()];
         let mut permissions = vec![Vec::new(); graph.backends.len()];
+        let mut own = HashMap::new();
         for (i, node) in graph.nodes.iter().enumerate() {
             match node.kind {
                 AccessNodeKind::Principal => {
                     eff[i] = walker.permissions(&graph, i as NodeId);
+                    if holds_carriers(&graph, i as NodeId) {
+                        own.insert(i as NodeId, walker.own_permissions(&graph, i as NodeId));
+                    }
                     principals[node.backend as usize].push(i as NodeId);
                 }
                 AccessNodeKind::Permission => permissions[node.backend as usize].push(i as NodeId),
@@ -81,6 +90,20 @@ impl AccessIndex {
                     .collect()
             })
             .collect();
+        let cred_eff = graph
+            .nodes
+            .iter()
+            .enumerate()
+            .filter(|(_, n)| n.cred.as_ref().is_some_and(|c| c.live))
+            .map(|(i, _)| {
+                let mut perms: Vec<NodeId> = credential_permissions(&graph, &eff, i as NodeId)
+                    .into_iter()
+                    .map(|(p, _)| p)
+                    .collect();
+                perms.sort_unstable();
+                (i as NodeId, perms)
+            })
+            .collect();
         AccessIndex {
             graph,
             eff,
@@ -88,8 +111,31 @@ impl AccessIndex {
             usage,
             principals,
             permissions,
+            own,
+            cred_eff,
             generation,
         }
+    }
+
+    /// What a principal holds as one evaluation context: its grants and memberships, without
+    /// what only its tokens carry (each token is a context of its own, [`Self::live_credentials`]).
+    pub fn own_permissions(&self, principal: NodeId) -> &[NodeId] {
+        self.own
+            .get(&principal)
+            .unwrap_or(&self.eff[principal as usize])
+    }
+
+    /// The live credentials a principal holds, each with its permissions (sorted).
+    pub fn live_credentials(&self, principal: NodeId) -> Vec<(NodeId, &[NodeId])> {
+        let mut out: Vec<(NodeId, &[NodeId])> = self
+            .graph
+            .inn
+            .of(principal)
+            .filter(|(_, k)| *k == portcullis_model::AccessEdgeKind::HeldBy)
+            .filter_map(|(c, _)| self.cred_eff.get(&c).map(|p| (c, p.as_slice())))
+            .collect();
+        out.sort_by_key(|(c, _)| *c);
+        out
     }
 
     /// The effective permissions of a principal or credential, each with its paths (bounded),
@@ -163,6 +209,18 @@ impl AccessIndex {
             hops: nodes.iter().map(|&n| self.graph.view(n)).collect(),
         }
     }
+}
+
+/// Whether a principal holds a live token whose scopes are rights of their own (its walk then
+/// differs from its own rights).
+fn holds_carriers(g: &Graph, principal: NodeId) -> bool {
+    g.inn.of(principal).any(|(c, k)| {
+        k == portcullis_model::AccessEdgeKind::HeldBy
+            && g.nodes[c as usize]
+                .cred
+                .as_ref()
+                .is_some_and(|ci| ci.live && ci.mode == CredMode::Scopes)
+    })
 }
 
 /// A credential's permissions by its mode, with the paths that are not walks from the credential

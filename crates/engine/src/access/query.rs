@@ -333,22 +333,23 @@ impl AccessIndex {
                 }
             }
             // Backend-wide grants (SUPERUSER, `root`, a bare `*` rule) would answer any question
-            // put to any backend; they count only where the backend has some narrower grant on
-            // the resource, i.e. where the question is about something this backend has.
+            // put to any backend; unless the question names the backend, they count only where
+            // it has some narrower grant on the resource, i.e. the question is about its data.
             let asked_everything = q.resource.trim() == "*";
             let evidence = touching.keys().any(|&p| {
                 g.perm(p)
                     .is_some_and(|m| !m.backend_wide() && m.action != Action::Deny)
             });
             if touching.is_empty()
-                || !(evidence || asked_everything)
+                || !(evidence || asked_everything || only.is_some())
                 || !dialect.plausible(&q.resource)
             {
                 continue;
             }
+            let concrete = resource.is_concrete();
             for &pr in &self.principals[bi as usize] {
-                let verdict =
-                    self.evaluate(dialect, pr, &grants, &touching, resource.is_concrete());
+                let (verdict, credentials) =
+                    self.principal_verdict(dialect, pr, &grants, &touching, concrete);
                 let (list, matches) = match verdict {
                     Verdict::None => continue,
                     Verdict::Allowed(m) => (&mut allowed, m),
@@ -367,6 +368,7 @@ impl AccessIndex {
                 list.push(WhoCanEntry {
                     principal: g.view(pr),
                     matches,
+                    credentials: credentials.into_iter().map(|c| g.view(c)).collect(),
                 });
             }
         }
@@ -434,17 +436,69 @@ impl AccessIndex {
             .collect()
     }
 
-    /// Whether principal `pr` may (or is explicitly denied), by the backend's rules.
-    fn evaluate(
+    /// Whether principal `pr` may (or is explicitly denied), and which of its live credentials
+    /// may. The backend evaluates each credential on its own rights (a Vault token's policies,
+    /// merged, decide for that token alone), so the principal's own grants and each credential
+    /// are separate contexts: the principal can when any of them can, and is denied only when
+    /// none can and one is denied.
+    fn principal_verdict(
         &self,
         dialect: Dialect,
         pr: NodeId,
         grants: &HashMap<NodeId, Coverage>,
         touching: &HashMap<NodeId, Coverage>,
         concrete: bool,
+    ) -> (Verdict, Vec<NodeId>) {
+        let own = self.evaluate(
+            dialect,
+            self.own_permissions(pr),
+            grants,
+            touching,
+            concrete,
+        );
+        let mut allowed_by: Vec<NodeId> = Vec::new();
+        let mut via: Vec<(NodeId, Coverage)> = Vec::new();
+        let mut denied: Option<Vec<(NodeId, Coverage)>> = None;
+        for (c, perms) in self.live_credentials(pr) {
+            match self.evaluate(dialect, perms, grants, touching, concrete) {
+                Verdict::Allowed(m) => {
+                    allowed_by.push(c);
+                    via.extend(m);
+                }
+                Verdict::Denied(m) => denied = denied.or(Some(m)),
+                Verdict::None => {}
+            }
+        }
+        let merge = |mut a: Vec<(NodeId, Coverage)>, b: Vec<(NodeId, Coverage)>| {
+            for (p, c) in b {
+                match a.iter_mut().find(|(q, _)| *q == p) {
+                    Some(x) if c == Coverage::Full => x.1 = Coverage::Full,
+                    Some(_) => {}
+                    None => a.push((p, c)),
+                }
+            }
+            a
+        };
+        let verdict = match own {
+            Verdict::Allowed(m) => Verdict::Allowed(merge(m, via)),
+            _ if !allowed_by.is_empty() => Verdict::Allowed(merge(Vec::new(), via)),
+            Verdict::Denied(m) => Verdict::Denied(m),
+            Verdict::None => denied.map_or(Verdict::None, Verdict::Denied),
+        };
+        (verdict, allowed_by)
+    }
+
+    /// Whether one evaluation context (a set of permissions, sorted) may, or is explicitly
+    /// denied, by the backend's rules.
+    fn evaluate(
+        &self,
+        dialect: Dialect,
+        eff: &[NodeId],
+        grants: &HashMap<NodeId, Coverage>,
+        touching: &HashMap<NodeId, Coverage>,
+        concrete: bool,
     ) -> Verdict {
         let g = &self.graph;
-        let eff = &self.eff[pr as usize];
         let is_deny = |p: NodeId| g.perm(p).is_some_and(|m| m.action == Action::Deny);
         let held_grants: Vec<(NodeId, Coverage)> = eff
             .iter()

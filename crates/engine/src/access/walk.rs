@@ -14,12 +14,17 @@ use super::graph::{CredMode, Graph, NodeId};
 
 /// Neighbours of `n` on a walk that started at `origin`.
 pub fn step(g: &Graph, n: NodeId, origin: NodeId, out: &mut Vec<NodeId>) {
+    step_with(g, n, origin, true, out)
+}
+
+/// [`step`], and from the origin principal into its live tokens' own rights only when `tokens`.
+fn step_with(g: &Graph, n: NodeId, origin: NodeId, tokens: bool, out: &mut Vec<NodeId>) {
     out.clear();
     let node = &g.nodes[n as usize];
     match node.kind {
         AccessNodeKind::Principal => {
             out.extend(g.out.of(n).map(|(t, _)| t));
-            if n == origin {
+            if n == origin && tokens {
                 for (c, k) in g.inn.of(n) {
                     let carrier = g.nodes[c as usize]
                         .cred
@@ -70,8 +75,18 @@ impl Walker {
         }
     }
 
-    /// Permissions reachable from `origin`, sorted.
+    /// Permissions reachable from `origin`, sorted (a principal's include its live tokens').
     pub fn permissions(&mut self, g: &Graph, origin: NodeId) -> Vec<NodeId> {
+        self.walk(g, origin, true)
+    }
+
+    /// A principal's own permissions, without those only its tokens carry: what it holds as
+    /// one evaluation context (its memberships and grants), beside each token's own.
+    pub fn own_permissions(&mut self, g: &Graph, origin: NodeId) -> Vec<NodeId> {
+        self.walk(g, origin, false)
+    }
+
+    fn walk(&mut self, g: &Graph, origin: NodeId, tokens: bool) -> Vec<NodeId> {
         self.epoch += 1;
         let e = self.epoch;
         self.queue.clear();
@@ -84,7 +99,7 @@ impl Walker {
                 continue;
             }
             let mut buf = std::mem::take(&mut self.buf);
-            step(g, n, origin, &mut buf);
+            step_with(g, n, origin, tokens, &mut buf);
             for &t in &buf {
                 if self.seen[t as usize] != e {
                     self.seen[t as usize] = e;
