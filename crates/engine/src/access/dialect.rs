@@ -135,6 +135,13 @@ impl PermMeta {
 }
 
 impl Dialect {
+    /// Whether the backend's audit events can show which right a request used. Keycloak's record
+    /// logins, logouts, token issuance and admin operations, never the role or scope a request
+    /// needed (`org.keycloak.events.Details`), so "never used" cannot be known of its rights.
+    pub fn audit_names_rights_used(self) -> bool {
+        self != Dialect::Keycloak
+    }
+
     /// Whether a credential's scope strings may name roles (a Vault token's policies are its
     /// rights) or only permissions: a Keycloak consent lists client scopes, whose names are often
     /// those of realm roles too (`offline_access`).

@@ -40,6 +40,12 @@ use std::sync::{Arc, Mutex};
 
 use crate::{EngineError, Result, Workspace};
 
+/// Whether `kind`'s audit events can show that a right was used (see
+/// `Dialect::audit_names_rights_used`); where they cannot, a right is neither used nor unused.
+pub fn audit_shows_rights_used(kind: portcullis_model::BackendKind) -> bool {
+    dialect::Dialect::for_kind(Some(kind)).audit_names_rights_used()
+}
+
 /// The workspace's cached index and the generation it was built from.
 #[derive(Default)]
 pub struct AccessCache {
