@@ -1064,8 +1064,9 @@ mod agreement {
         holds: Vec<(usize, usize)>,
         composite: Vec<(usize, usize)>,
         rights: Vec<(usize, usize)>,
-        /// (user, live) per credential.
-        creds: Vec<(usize, bool)>,
+        /// (user, live, roles its scopes name) per credential.
+        creds: Vec<(usize, bool, Vec<usize>)>,
+        roles: usize,
     }
 
     fn org() -> impl Strategy<Value = Org> {
@@ -1091,11 +1092,18 @@ mod agreement {
                     pairs(n + groups, roles, 10),
                     pairs(roles, roles, 6),
                     pairs(roles, perms, 10),
-                    proptest::collection::vec((0..n, any::<bool>()), 0..12),
+                    proptest::collection::vec(
+                        (
+                            0..n,
+                            any::<bool>(),
+                            proptest::collection::vec(0..roles, 0..3),
+                        ),
+                        0..12,
+                    ),
                 )
             })
             .prop_map(
-                |(users, groups, _roles, perms, member, nest, holds, composite, rights, creds)| {
+                |(users, groups, roles, perms, member, nest, holds, composite, rights, creds)| {
                     Org {
                         users,
                         groups,
@@ -1106,12 +1114,15 @@ mod agreement {
                         composite,
                         rights,
                         creds,
+                        roles,
                     }
                 },
             )
     }
 
-    fn inventory(o: &Org) -> Inventory {
+    /// The inventory of `o`; with `scoped`, credentials carry their roles as scopes (Vault
+    /// tokens and their policies).
+    fn inventory(o: &Org, scoped: bool) -> Inventory {
         let group = |g: usize| format!("group:g{g}");
         let principal_id = |p: usize| {
             if p < o.users.len() {
@@ -1169,10 +1180,20 @@ mod agreement {
                     .push(edge(R, format!("role-{r}"), Pm, format!("perm-{p}")));
             }
         }
-        for (i, &(u, live)) in o.creds.iter().enumerate() {
-            let mut c = credential(&format!("s{i}"), CredentialKind::Session, &o.users[u]);
+        for r in 0..o.roles {
+            inv.roles.push(portcullis_model::Role {
+                external_id: format!("role-{r}"),
+                name: format!("role-{r}"),
+                description: None,
+            });
+        }
+        for (i, (u, live, roles)) in o.creds.iter().enumerate() {
+            let mut c = credential(&format!("s{i}"), CredentialKind::Session, &o.users[*u]);
             if !live {
                 c.status = CredentialStatus::Revoked;
+            }
+            if scoped {
+                c.scopes = roles.iter().map(|r| format!("role-{r}")).collect();
             }
             inv.credentials.push(c);
         }
@@ -1208,10 +1229,10 @@ mod agreement {
         fn the_planner_selects_what_explain_says(o in org()) {
             runtime().block_on(async {
                 let (_d, ws) = workspace().await;
-                add(&ws, "kc", BackendKind::Keycloak, "https://console@kc.example/realms/r", inventory(&o)).await;
+                add(&ws, "kc", BackendKind::Keycloak, "https://console@kc.example/realms/r", inventory(&o, false)).await;
                 let live_of = |users: &HashSet<String>| -> HashSet<String> {
                     o.creds.iter().enumerate()
-                        .filter(|(_, (u, live))| *live && users.contains(&o.users[*u]))
+                        .filter(|(_, (u, live, _))| *live && users.contains(&o.users[*u]))
                         .map(|(i, _)| format!("kc:session:s{i}"))
                         .collect()
                 };
@@ -1233,6 +1254,87 @@ mod agreement {
                     }
                     let got = live_selected(&ws, &format!("permission={perm}")).await;
                     assert_eq!(got, live_of(&holders), "permission={perm} in {o:?}");
+                }
+            });
+        }
+    }
+
+    /// Roles reachable from `start` through composites.
+    fn closure(o: &Org, start: impl IntoIterator<Item = usize>) -> HashSet<usize> {
+        let mut seen: HashSet<usize> = start.into_iter().collect();
+        let mut todo: Vec<usize> = seen.iter().copied().collect();
+        while let Some(r) = todo.pop() {
+            for &(a, b) in &o.composite {
+                if a == r && seen.insert(b) {
+                    todo.push(b);
+                }
+            }
+        }
+        seen
+    }
+
+    /// The roles user `u` holds through its memberships (groups, nested) and direct grants.
+    fn roles_of_user(o: &Org, u: usize) -> HashSet<usize> {
+        let mut groups: HashSet<usize> = o
+            .member
+            .iter()
+            .filter(|(x, _)| *x == u)
+            .map(|(_, g)| *g)
+            .collect();
+        let mut todo: Vec<usize> = groups.iter().copied().collect();
+        while let Some(g) = todo.pop() {
+            for &(a, b) in &o.nest {
+                if a == g && groups.insert(b) {
+                    todo.push(b);
+                }
+            }
+        }
+        let n = o.users.len();
+        let direct = o.holds.iter().filter(|(p, _)| {
+            *p == u || (*p >= n && *p < n + o.groups && groups.contains(&(p - n)))
+        });
+        closure(o, direct.map(|(_, r)| *r))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+        /// `permission=ROLE` against reachability computed here from the generated edges: a
+        /// credential is selected when its principal holds the role (through groups, nesting,
+        /// composites, or a live token whose policies reach it) or it does itself.
+        #[test]
+        fn a_role_selects_what_reaches_it(o in org(), scoped in any::<bool>()) {
+            runtime().block_on(async {
+                let (_d, ws) = workspace().await;
+                let (kind, url) = if scoped {
+                    (BackendKind::Vault, "http://127.0.0.1:1")
+                } else {
+                    (BackendKind::Keycloak, "https://console@kc.example/realms/r")
+                };
+                add(&ws, "b", kind, url, inventory(&o, scoped)).await;
+                let token_roles = |i: usize| -> Option<HashSet<usize>> {
+                    let (_, _, roles) = &o.creds[i];
+                    (scoped && !roles.is_empty()).then(|| closure(&o, roles.iter().copied()))
+                };
+                for r in 0..o.roles {
+                    let user_holds = |u: usize| {
+                        roles_of_user(&o, u).contains(&r)
+                            || o.creds.iter().enumerate().any(|(i, (x, live, _))| {
+                                *x == u && *live && token_roles(i).is_some_and(|t| t.contains(&r))
+                            })
+                    };
+                    let want: HashSet<String> = o.creds.iter().enumerate()
+                        .filter(|(i, (u, live, _))| {
+                            let own = match token_roles(*i) {
+                                Some(t) => t.contains(&r),
+                                None => roles_of_user(&o, *u).contains(&r),
+                            };
+                            *live && (user_holds(*u) || own)
+                        })
+                        .map(|(i, _)| format!("b:session:s{i}"))
+                        .collect();
+                    let got = live_selected(&ws, &format!("permission=role-{r}")).await;
+                    assert_eq!(got, want, "permission=role-{r} (scoped: {scoped}) in {o:?}");
                 }
             });
         }
