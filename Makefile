@@ -15,6 +15,7 @@ help:
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
 	@echo "make fuzz   fuzz every parser of backend data, FUZZ_SECONDS (default 300) or FUZZ_RUNS executions per target"
 	@echo "make fuzz-smoke  the same for 15 s per target (CI)"
+	@echo "make oracle  who-can vs OpenBao's and PostgreSQL's own authorizers on ORACLE_SEEDS (default 1..50) generated organisations, ORACLE_SIZE=small|large"
 
 setup:
 	@scripts/setup.sh
@@ -57,6 +58,16 @@ fuzz-smoke: setup
 
 clean-workspace:
 	@rm -rf .cache/workspace
+
+# The longer oracle run (make test runs seeds 1 and 2): throwaway servers per seed, reports in
+# artifacts/oracle-seed-N.txt and the organisation in artifacts/oracle-seed-N.org.json.
+ORACLE_SEEDS ?= 1..50
+ORACLE_SIZE ?= small
+.PHONY: oracle
+oracle: setup
+	@cargo build -q -p portcullis-cli
+	@PORTCULLIS_ORACLE_SEEDS=$(ORACLE_SEEDS) PORTCULLIS_ORACLE_SIZE=$(ORACLE_SIZE) \
+	  cargo test -q -p portcullis-e2e --test oracle_sandbox -- --nocapture
 
 .PHONY: bench-journal
 bench-journal: setup  ## journal commit latency during a 1M-event import vs idle (JOURNAL_BENCH_EVENTS=N)

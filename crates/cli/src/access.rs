@@ -129,6 +129,14 @@ pub async fn explain(
     Ok(ExitCode::SUCCESS)
 }
 
+/// "by its credentials …": which of the principal's live credentials can, each on its own rights.
+fn credentials_line(e: &WhoCanEntry) -> Option<String> {
+    (!e.credentials.is_empty()).then(|| {
+        let labels: Vec<&str> = e.credentials.iter().map(|c| c.label.as_str()).collect();
+        format!("(by its credentials: {})", labels.join(", "))
+    })
+}
+
 fn entry_rows(list: &[WhoCanEntry]) -> Vec<Vec<String>> {
     list.iter()
         .map(|e| {
@@ -160,6 +168,7 @@ fn entry_rows(list: &[WhoCanEntry]) -> Vec<Vec<String>> {
                         };
                         format!("{}{partial}", m.permission.label)
                     })
+                    .chain(credentials_line(e))
                     .collect::<Vec<_>>()
                     .join("\n"),
                 e.matches

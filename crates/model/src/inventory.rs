@@ -36,6 +36,18 @@ pub struct Principal {
     pub attrs: serde_json::Value,
 }
 
+/// `Principal::attrs` key naming the principal this one is an account of, as the backend links
+/// them (a Vault userpass user or AppRole role → the identity entity its logins act as). Such
+/// principals are one reviewable subject; nothing else (a shared name) merges principals.
+pub const ACCOUNT_OF_KEY: &str = "account_of";
+
+impl Principal {
+    /// The principal (external id) this one is an account of, per [`ACCOUNT_OF_KEY`].
+    pub fn account_of(&self) -> Option<&str> {
+        self.attrs.get(ACCOUNT_OF_KEY).and_then(|v| v.as_str())
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Role {
     pub external_id: String,

@@ -26,6 +26,8 @@ pub struct ReviewPrincipalRow {
     pub kind: String,
     pub name: String,
     pub enabled: bool,
+    /// See `portcullis_model::ACCOUNT_OF_KEY`.
+    pub account_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -198,8 +200,11 @@ impl Store {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
+        // `account_of` is portcullis_model::ACCOUNT_OF_KEY (a test holds them together).
         let principals = sqlx::query(
-            "SELECT backend_id, external_id, kind, name, enabled FROM principals ORDER BY backend_id, external_id",
+            "SELECT backend_id, external_id, kind, name, enabled,
+                    json_extract(attrs, '$.account_of') AS account_of
+             FROM principals ORDER BY backend_id, external_id",
         )
         .fetch_all(&mut *tx)
         .await?
@@ -211,6 +216,7 @@ impl Store {
                 kind: r.try_get("kind")?,
                 name: r.try_get("name")?,
                 enabled: r.try_get("enabled")?,
+                account_of: r.try_get("account_of")?,
             })
         })
         .collect::<Result<Vec<_>>>()?;
@@ -703,6 +709,12 @@ mod tests {
     use super::*;
     use portcullis_model::*;
     use serde_json::json;
+
+    #[test]
+    fn review_reads_the_account_link_under_its_model_key() {
+        // The principals query names the key literally (sqlx takes only literal SQL).
+        assert_eq!(ACCOUNT_OF_KEY, "account_of");
+    }
 
     fn ev(key: &str, cred: &str, at: DateTime<Utc>, resource: &str) -> AuditEvent {
         AuditEvent {

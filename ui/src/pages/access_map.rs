@@ -446,6 +446,11 @@ fn who_can_view(
             <li data-testid="whocan-entry" data-principal={e.principal.id.clone()}>
                 <strong>{ &e.principal.label }</strong>
                 <span class="muted">{ format!(" · {} on {}", e.principal.principal_kind.map(|k| k.as_str()).unwrap_or("principal"), e.principal.backend) }</span>
+                if !e.credentials.is_empty() {
+                    <div class="muted" data-testid="whocan-credentials">
+                        { format!("through its credential(s) {}, each by its own rights", e.credentials.iter().map(|c| c.label.as_str()).collect::<Vec<_>>().join(", ")) }
+                    </div>
+                }
                 <ul>{ for e.matches.iter().map(|m| html! {
                     <li>
                         <code>{ &m.permission.label }</code>

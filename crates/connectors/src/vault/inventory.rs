@@ -26,8 +26,8 @@ struct ListData {
 }
 
 #[derive(Debug, Deserialize)]
-struct Wrapped<T> {
-    data: T,
+pub(crate) struct Wrapped<T> {
+    pub data: T,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -236,90 +236,8 @@ impl Vault {
             message: format!("{} policies", inv.roles.len()),
         });
 
-        // Identity entities → principals with their policies.
-        let entity_ids = self
-            .list("identity/entity/id", "list on identity/entity/id")
-            .await?;
-        for id in &entity_ids {
-            let e: Wrapped<serde_json::Value> = self
-                .get_json(
-                    &format!("identity/entity/id/{id}"),
-                    "read on identity/entity/id",
-                )
-                .await?;
-            let d = e.data;
-            let name = d
-                .get("name")
-                .and_then(|n| n.as_str())
-                .unwrap_or(id)
-                .to_string();
-            let aliases: Vec<serde_json::Value> = d
-                .get("aliases")
-                .and_then(|a| a.as_array())
-                .map(|a| {
-                    a.iter()
-                        .map(|x| json!({"name": x.get("name"), "mount_type": x.get("mount_type"), "mount_path": x.get("mount_path")}))
-                        .collect()
-                })
-                .unwrap_or_default();
-            inv.principals.push(Principal {
-                external_id: id.clone(),
-                kind: if name.starts_with("svc-") {
-                    PrincipalKind::Service
-                } else {
-                    PrincipalKind::User
-                },
-                name,
-                enabled: !d.get("disabled").and_then(|x| x.as_bool()).unwrap_or(false),
-                attrs: json!({"source": "identity entity", "aliases": aliases, "metadata": d.get("metadata")}),
-            });
-            for pol in string_list(d.get("policies")) {
-                inv.grants.push(grant_policy(id, &pol));
-            }
-        }
-
-        // Userpass users (every userpass mount) → principals with their token policies.
-        let mounts: HashMap<String, serde_json::Value> = self
-            .get_json("sys/auth", "read on sys/auth")
-            .await
-            .unwrap_or_default();
-        let mut userpass: Vec<String> = mounts
-            .iter()
-            .filter(|(_, m)| m.get("type").and_then(|t| t.as_str()) == Some("userpass"))
-            .map(|(k, _)| k.trim_end_matches('/').to_string())
-            .collect();
-        userpass.sort();
-        for mount in userpass {
-            for user in self
-                .list(
-                    &format!("auth/{mount}/users"),
-                    &format!("list on auth/{mount}/users"),
-                )
-                .await?
-            {
-                let u: Wrapped<serde_json::Value> = self
-                    .get_json(
-                        &format!("auth/{mount}/users/{user}"),
-                        &format!("read on auth/{mount}/users"),
-                    )
-                    .await?;
-                let pid = format!("userpass:{mount}:{user}");
-                let mut pols = string_list(u.data.get("token_policies"));
-                pols.extend(string_list(u.data.get("policies")));
-                pols.sort();
-                pols.dedup();
-                for pol in &pols {
-                    inv.grants.push(grant_policy(&pid, pol));
-                }
-                inv.principals.push(Principal {
-                    external_id: pid,
-                    kind: PrincipalKind::User,
-                    name: user.clone(),
-                    enabled: true,
-                    attrs: json!({"source": format!("auth/{mount}"), "token_ttl": u.data.get("token_ttl"), "token_max_ttl": u.data.get("token_max_ttl")}),
-                });
-            }
-        }
+        // Entities, groups and the accounts that log in as them → principals.
+        self.read_identity(&mut inv).await?;
 
         // Tokens by accessor → credentials (with the audit HMAC of each accessor when allowed).
         let accessors = self
@@ -413,25 +331,6 @@ impl Vault {
         });
         Ok(inv)
     }
-}
-
-fn grant_policy(principal: &str, policy: &str) -> Grant {
-    Grant {
-        from_kind: NodeKind::Principal,
-        from_id: principal.to_string(),
-        to_kind: NodeKind::Role,
-        to_id: policy.to_string(),
-    }
-}
-
-fn string_list(v: Option<&serde_json::Value>) -> Vec<String> {
-    v.and_then(|x| x.as_array())
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 #[cfg(test)]

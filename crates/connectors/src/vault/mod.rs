@@ -12,6 +12,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 mod audit;
+mod identity;
 mod inventory;
 
 /// The file audit device line parser, for `portcullis audit import --format vault`.
@@ -64,6 +65,22 @@ pub const NEEDED_RIGHTS: &[(&str, &[&str], &str)] = &[
         "sys/audit-hash/file",
         &["update"],
         "matching audit-log accessors to tokens",
+    ),
+];
+
+/// Rights that widen the picture but whose absence loses no credential: identity groups (their
+/// policies reach member entities; tokens still carry them as identity policies) and AppRole
+/// roles (the accounts machines log in with).
+pub const OPTIONAL_RIGHTS: &[(&str, &[&str], &str)] = &[
+    (
+        "identity/group/id",
+        &["list"],
+        "listing identity groups and the policies members inherit",
+    ),
+    (
+        "auth/approle/role",
+        &["list"],
+        "listing AppRole roles (machine accounts) and their policies",
     ),
 ];
 
@@ -365,7 +382,11 @@ impl Connector for Vault {
             }
             Err(e) => return Err(e),
         };
-        let paths: Vec<&str> = NEEDED_RIGHTS.iter().map(|(p, _, _)| *p).collect();
+        let paths: Vec<&str> = NEEDED_RIGHTS
+            .iter()
+            .chain(OPTIONAL_RIGHTS)
+            .map(|(p, _, _)| *p)
+            .collect();
         let caps: HashMap<String, serde_json::Value> = match self
             .post_json(
                 "sys/capabilities-self",
@@ -410,9 +431,12 @@ impl Connector for Vault {
             }
             Err(e) => return Err(e),
         };
-        let rights = NEEDED_RIGHTS
+        let optional = NEEDED_RIGHTS
             .iter()
-            .map(|(path, needed, why)| {
+            .map(|r| (r, false))
+            .chain(OPTIONAL_RIGHTS.iter().map(|r| (r, true)));
+        let rights = optional
+            .map(|((path, needed, why), optional)| {
                 let held: Vec<String> = caps
                     .get(*path)
                     .and_then(|v| serde_json::from_value(v.clone()).ok())
@@ -424,7 +448,7 @@ impl Connector for Vault {
                     right: format!("{} on {path}", needed.join("+")),
                     needed_for: (*why).to_string(),
                     granted,
-                    optional: false,
+                    optional,
                 }
             })
             .collect();

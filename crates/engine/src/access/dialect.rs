@@ -39,6 +39,81 @@ impl Dialect {
     }
 }
 
+/// A PostgreSQL predefined role whose rights the documentation states and no catalog lists.
+pub struct PgPredefined {
+    pub role: &'static str,
+    pub action: Action,
+    /// Table privileges it implies on every table, view and sequence (none: server rights).
+    pub privileges: &'static [&'static str],
+    pub what: &'static str,
+}
+
+/// The one table of predefined roles: the access graph's implied permissions and the review's
+/// both come from here.
+pub const PG_PREDEFINED: [PgPredefined; 5] = [
+    PgPredefined {
+        role: "pg_read_all_data",
+        action: Action::Read,
+        privileges: &["SELECT", "USAGE"],
+        what: "SELECT on every table, view and sequence",
+    },
+    PgPredefined {
+        role: "pg_write_all_data",
+        action: Action::Write,
+        privileges: &["INSERT", "UPDATE", "DELETE", "USAGE"],
+        what: "INSERT, UPDATE, DELETE on every table, view and sequence",
+    },
+    PgPredefined {
+        role: "pg_read_server_files",
+        action: Action::Admin,
+        privileges: &[],
+        what: "read any file on the server",
+    },
+    PgPredefined {
+        role: "pg_write_server_files",
+        action: Action::Admin,
+        privileges: &[],
+        what: "write any file on the server",
+    },
+    PgPredefined {
+        role: "pg_execute_server_program",
+        action: Action::Admin,
+        privileges: &[],
+        what: "run programs on the server",
+    },
+];
+
+impl PgPredefined {
+    pub fn of(role: &str) -> Option<&'static PgPredefined> {
+        PG_PREDEFINED.iter().find(|p| p.role == role)
+    }
+
+    /// The implied permission: id, label, resource and the raw facts the matcher reads.
+    pub fn permission(&self) -> (String, String, &'static str, Value) {
+        let kind = if self.privileges.is_empty() {
+            "server"
+        } else {
+            "all"
+        };
+        (
+            format!("{kind}:*.*:{}", self.role),
+            format!("{} ({})", self.what, self.role),
+            "*.*",
+            serde_json::json!({"object_kind": kind, "privileges": self.privileges, "wildcard": true, "predefined_role": self.role}),
+        )
+    }
+}
+
+/// The Vault/OpenBao `root` policy's one implied permission: id, label, resource, raw facts.
+pub fn vault_root_permission() -> (&'static str, &'static str, &'static str, Value) {
+    (
+        "*|root",
+        "every capability on every path (root policy)",
+        "*",
+        serde_json::json!({"superuser": true, "capabilities": ["create", "read", "update", "patch", "delete", "list", "sudo"]}),
+    )
+}
+
 /// A permission as the matcher sees it, parsed once when the graph is built.
 #[derive(Debug, Clone)]
 pub struct PermMeta {
@@ -441,8 +516,10 @@ impl Dialect {
                 if q.parts.len() < 2 {
                     return None;
                 }
-                if m.object_kind.as_deref() == Some("all") {
-                    return m.verbs.iter().any(|v| v == needed).then_some(1);
+                match m.object_kind.as_deref() {
+                    Some("all") => return m.verbs.iter().any(|v| v == needed).then_some(1),
+                    Some("server") => return None,
+                    _ => {}
                 }
                 if !m.owner && !m.verbs.iter().any(|v| v == needed) {
                     return None;
@@ -545,6 +622,8 @@ fn pg_match(m: &PermMeta, q: &SqlName) -> Option<Coverage> {
         // pg_read_all_data / pg_write_all_data: every table, view and sequence.
         "all" => (q.parts.len() >= 2 || any).then_some(Coverage::Full),
         "cluster" => (q.parts == ["cluster"] || any).then_some(Coverage::Full),
+        // Server files and programs: no table, schema or routine is one of them.
+        "server" => None,
         "schema" => {
             if q.parts.len() == 1 && glob_match(&q.parts[0], &m.resource) {
                 Some(if concrete {

@@ -14,7 +14,7 @@ use portcullis_model::{
 use portcullis_store::access::AccessRows;
 use std::collections::HashMap;
 
-use super::dialect::{Dialect, PermMeta};
+use super::dialect::{vault_root_permission, Dialect, PermMeta, PG_PREDEFINED};
 
 pub type NodeId = u32;
 
@@ -465,31 +465,18 @@ impl Builder {
                             self.edge(m, public);
                         }
                     }
-                    for (role, action, privileges) in [
-                        ("pg_read_all_data", Action::Read, vec!["SELECT", "USAGE"]),
-                        (
-                            "pg_write_all_data",
-                            Action::Write,
-                            vec!["INSERT", "UPDATE", "DELETE", "USAGE"],
-                        ),
-                    ] {
-                        let Some(&r) =
-                            self.g
-                                .by_key
-                                .get(&(bi, AccessNodeKind::Principal, role.to_string()))
-                        else {
+                    for pre in &PG_PREDEFINED {
+                        let Some(&r) = self.g.by_key.get(&(
+                            bi,
+                            AccessNodeKind::Principal,
+                            pre.role.to_string(),
+                        )) else {
                             continue;
                         };
                         self.g.nodes[r as usize].implied = true;
                         self.g.nodes[r as usize].principal_kind = Some(PrincipalKind::Group);
-                        let p = self.implied_permission(
-                            bi,
-                            &format!("all:*.*:{role}"),
-                            &format!("{} on every table, view and sequence ({role})", privileges.join("+")),
-                            "*.*",
-                            action,
-                            serde_json::json!({"object_kind": "all", "privileges": privileges, "wildcard": true, "predefined_role": role}),
-                        );
+                        let (id, label, resource, raw) = pre.permission();
+                        let p = self.implied_permission(bi, &id, &label, resource, pre.action, raw);
                         self.edge(r, p);
                     }
                 }
@@ -501,14 +488,8 @@ impl Builder {
                     else {
                         continue;
                     };
-                    let p = self.implied_permission(
-                        bi,
-                        "*|root",
-                        "every capability on every path (root policy)",
-                        "*",
-                        Action::Admin,
-                        serde_json::json!({"superuser": true, "capabilities": ["create", "read", "update", "patch", "delete", "list", "sudo"]}),
-                    );
+                    let (id, label, resource, raw) = vault_root_permission();
+                    let p = self.implied_permission(bi, id, label, resource, Action::Admin, raw);
                     self.edge(root, p);
                 }
                 _ => {}

@@ -13,7 +13,7 @@
 //! backend-agnostic, so a backend added later is mapped with generic matching until it gets a
 //! dialect of its own.
 
-mod dialect;
+pub(crate) mod dialect;
 mod graph;
 mod holders;
 mod index;

@@ -416,6 +416,7 @@ pub fn build_inputs(
                 external_id: p.external_id,
                 name: p.name,
                 enabled: p.enabled,
+                account_of: p.account_of,
             });
         }
     }

@@ -40,6 +40,7 @@ fn principal(b: &mut BackendInput, id: &str, kind: PrincipalKind, name: &str, en
         kind,
         name: name.into(),
         enabled,
+        account_of: None,
     });
 }
 
@@ -395,9 +396,18 @@ fn vault() -> BackendInput {
     ] {
         grant(&mut b, NodeKind::Role, r, NodeKind::Permission, p);
     }
-    // frank: entity + userpass user merged; the token is the entity's.
+    // frank: entity + userpass user, linked as the server links them (the entity's alias names
+    // the user); the token is the entity's. The entity's own name is server-generated.
     principal(&mut b, "ent-frank", PrincipalKind::User, "frank", true);
     principal(&mut b, "userpass:frank", PrincipalKind::User, "frank", true);
+    b.principals.last_mut().unwrap().account_of = Some("ent-frank".into());
+    grant(
+        &mut b,
+        NodeKind::Principal,
+        "userpass:frank",
+        NodeKind::Principal,
+        "ent-frank",
+    );
     grant(
         &mut b,
         NodeKind::Principal,

@@ -19,6 +19,7 @@ use portcullis_model::{
 use serde_json::Value;
 use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 
+use crate::access::dialect::{vault_root_permission, Dialect, PermMeta, PgPredefined};
 use crate::pg_statement::called_functions;
 
 /// A principal as the cache holds it.
@@ -28,6 +29,8 @@ pub struct PrincipalIn {
     pub kind: PrincipalKind,
     pub name: String,
     pub enabled: bool,
+    /// The principal this one is an account of (`portcullis_model::ACCOUNT_OF_KEY`).
+    pub account_of: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -124,7 +127,7 @@ pub enum UseClass {
 }
 
 /// A permission as rules judge it.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub struct Perm {
     pub id: String,
     pub label: String,
@@ -140,6 +143,8 @@ pub struct Perm {
     pub secret_reader: bool,
     /// Exists only by the backend's documented semantics (predefined roles), not the inventory.
     pub virtual_: bool,
+    /// What it means in its backend's terms: the access map's matcher reads the same.
+    pub meta: PermMeta,
 }
 
 /// How a principal holds a grant.
@@ -191,8 +196,6 @@ impl Subject {
 pub struct Use {
     /// Index into `BackendInput::usage`, or past its end into the model's synthetic uses.
     pub row: usize,
-    /// What the use needed, as a permission action (computed once per use).
-    pub need: Action,
     pub class: UseClass,
     pub cred: Option<usize>,
     pub subject: Option<usize>,
@@ -302,21 +305,6 @@ fn builtin_node(kind: BackendKind, id: &str) -> bool {
     }
 }
 
-/// PostgreSQL predefined roles whose rights are documented, not listed.
-fn predefined_pg_perm(role: &str) -> Option<(Action, &'static str)> {
-    match role {
-        "pg_read_all_data" => Some((Action::Read, "SELECT on every table, view and sequence")),
-        "pg_write_all_data" => Some((
-            Action::Write,
-            "INSERT, UPDATE, DELETE on every table, view and sequence",
-        )),
-        "pg_read_server_files" => Some((Action::Admin, "read any file on the server")),
-        "pg_write_server_files" => Some((Action::Admin, "write any file on the server")),
-        "pg_execute_server_program" => Some((Action::Admin, "run programs on the server")),
-        _ => None,
-    }
-}
-
 /// How an allowed event counts, by backend kind.
 pub fn classify(kind: BackendKind, row: &UseIn) -> UseClass {
     if row.outcome != Outcome::Allow {
@@ -372,174 +360,6 @@ fn uses_credential(kind: BackendKind, class: UseClass) -> bool {
     }
 }
 
-/// Vault policy path match: `*` at the end is a prefix glob, `+` one segment.
-pub fn vault_path_matches(pattern: &str, path: &str) -> bool {
-    if pattern == "*" {
-        return true;
-    }
-    let (body, glob) = match pattern.strip_suffix('*') {
-        Some(b) => (b, true),
-        None => (pattern, false),
-    };
-    let mut p = body.split('/').peekable();
-    let mut s = path.split('/').peekable();
-    loop {
-        match (p.next(), s.peek()) {
-            (None, None) => return true,
-            (None, Some(_)) => return false,
-            (Some(seg), Some(actual)) => {
-                let last = p.peek().is_none();
-                if last && glob {
-                    return actual.starts_with(seg);
-                }
-                if seg != "+" && seg != *actual {
-                    return false;
-                }
-                s.next();
-            }
-            (Some(seg), None) => return glob && seg.is_empty() && p.peek().is_none(),
-        }
-    }
-}
-
-/// The operation an event performed, as the permission action it needs.
-pub fn needed_action(kind: BackendKind, action: &str) -> Action {
-    let a = action.to_ascii_lowercase();
-    match kind {
-        BackendKind::Vault => match a.as_str() {
-            "read" | "list" => Action::Read,
-            "create" | "update" | "delete" | "patch" => Action::Write,
-            _ => Action::Other,
-        },
-        BackendKind::Postgres => match a.as_str() {
-            "select" | "copy" => Action::Read,
-            "insert" | "update" | "delete" | "truncate" | "merge" => Action::Write,
-            "execute" => Action::Execute,
-            _ if a.starts_with("create")
-                || a.starts_with("alter")
-                || a.starts_with("drop")
-                || a.starts_with("grant")
-                || a.starts_with("revoke") =>
-            {
-                Action::Admin
-            }
-            _ => Action::Other,
-        },
-        _ => {
-            if ["get", "list", "watch", "read", "select", "head"]
-                .iter()
-                .any(|w| a == *w || a.starts_with(w))
-            {
-                Action::Read
-            } else if [
-                "create", "update", "patch", "delete", "write", "post", "put", "insert",
-            ]
-            .iter()
-            .any(|w| a.starts_with(w))
-            {
-                Action::Write
-            } else {
-                Action::Other
-            }
-        }
-    }
-}
-
-/// Whether using `action` on `resource` (with PostgreSQL `functions` called) exercised `perm`.
-pub fn covers(
-    kind: BackendKind,
-    perm: &Perm,
-    action: &str,
-    need: Action,
-    resource: Option<&str>,
-    functions: &[String],
-) -> bool {
-    if perm.action == Action::Deny {
-        return false;
-    }
-    if perm.all {
-        return true;
-    }
-    let resource = resource.unwrap_or("");
-    match kind {
-        BackendKind::Oauth2 | BackendKind::Keycloak => {
-            // A use names the scope it needed.
-            perm.id == resource || perm.resource == resource
-        }
-        BackendKind::Vault => {
-            // Sudo is never "exercised" by an ordinary request: that is the signal that it
-            // was not needed.
-            let action_ok = match perm.action {
-                Action::Read => need == Action::Read,
-                Action::Write => need == Action::Write,
-                _ => false,
-            };
-            action_ok && vault_path_matches(&perm.resource, resource)
-        }
-        BackendKind::Postgres => {
-            let privilege = perm.privilege.as_deref().unwrap_or("");
-            if perm.virtual_ {
-                return match perm.action {
-                    Action::Read => need == Action::Read,
-                    Action::Write => need == Action::Write || need == Action::Read,
-                    _ => false,
-                };
-            }
-            if privilege == "OWNER" {
-                return !resource.is_empty() && same_object(&perm.resource, resource);
-            }
-            if privilege == "EXECUTE" {
-                let name = perm.resource.split('(').next().unwrap_or("");
-                return functions.iter().any(|f| f == name)
-                    || (need == Action::Execute && resource == name);
-            }
-            if privilege == "USAGE" {
-                // Schema or sequence usage: exercised by any use inside it.
-                return !resource.is_empty() && same_object(&perm.resource, resource);
-            }
-            let privilege_ok = privilege.eq_ignore_ascii_case(action);
-            let object_ok = !resource.is_empty()
-                && (perm.resource == resource
-                    // Column privileges: `payments.cards.last4` for a use of `payments.cards`.
-                    || child_of(&perm.resource, resource));
-            privilege_ok && object_ok
-        }
-        BackendKind::Kubernetes | BackendKind::Kong => {
-            let action_ok = match perm.action {
-                Action::Admin => true,
-                Action::Write => need == Action::Write,
-                Action::Read => need == Action::Read,
-                _ => perm.privilege.as_deref() == Some(action),
-            };
-            action_ok && glob_matches(&perm.resource, resource)
-        }
-    }
-}
-
-fn same_object(owned: &str, used: &str) -> bool {
-    used == owned || child_of(used, owned)
-}
-
-/// `parent.child…` (without allocating: this runs for every use × permission).
-fn child_of(child: &str, parent: &str) -> bool {
-    child.len() > parent.len()
-        && child.starts_with(parent)
-        && child.as_bytes().get(parent.len()) == Some(&b'.')
-}
-
-fn glob_matches(pattern: &str, s: &str) -> bool {
-    if pattern == "*" || pattern == s {
-        return true;
-    }
-    if let Some(prefix) = pattern.strip_suffix('*') {
-        return s.starts_with(prefix);
-    }
-    // Kubernetes resource strings carry `*` segments (`cluster/*/*`).
-    let p: Vec<&str> = pattern.split('/').collect();
-    let v: Vec<&str> = s.split('/').collect();
-    p.len() == v.len() && p.iter().zip(&v).all(|(a, b)| *a == "*" || a == b)
-}
-
 fn perm_of(kind: BackendKind, p: &PermissionIn) -> Perm {
     let privilege = p
         .raw
@@ -549,11 +369,19 @@ fn perm_of(kind: BackendKind, p: &PermissionIn) -> Perm {
         .map(str::to_string);
     let k8s_resource = p.raw.get("resource").and_then(Value::as_str);
     let verb = p.raw.get("verb").and_then(Value::as_str).unwrap_or("");
+    let meta = PermMeta::parse(
+        Dialect::for_kind(Some(kind)),
+        &p.external_id,
+        &p.resource,
+        p.action,
+        &p.raw,
+    );
     Perm {
         id: p.external_id.clone(),
         label: p.name.clone(),
         resource: p.resource.clone(),
         action: p.action,
+        meta,
         all: (kind == BackendKind::Postgres && privilege.as_deref() == Some("SUPERUSER"))
             || (kind == BackendKind::Vault && p.resource == "*" && p.action != Action::Deny),
         wildcard: p.resource == "*"
@@ -567,6 +395,30 @@ fn perm_of(kind: BackendKind, p: &PermissionIn) -> Perm {
     }
 }
 
+/// A permission the backend's documentation implies (predefined roles, `root`), as the access
+/// map's graph has it.
+fn virtual_perm(
+    kind: BackendKind,
+    id: &str,
+    label: &str,
+    resource: &str,
+    action: Action,
+    raw: &Value,
+) -> Perm {
+    Perm {
+        id: id.to_string(),
+        label: label.to_string(),
+        resource: resource.to_string(),
+        action,
+        privilege: None,
+        all: raw.get("superuser") == Some(&Value::Bool(true)),
+        wildcard: true,
+        secret_reader: false,
+        virtual_: true,
+        meta: PermMeta::parse(Dialect::for_kind(Some(kind)), id, resource, action, raw),
+    }
+}
+
 impl<'a> BackendModel<'a> {
     /// Resolves one backend. `exempt` maps principal external id or name to the reason;
     /// `ignored` holds extra grant ids never judged.
@@ -576,6 +428,7 @@ impl<'a> BackendModel<'a> {
         ignored: &HashSet<String>,
     ) -> BackendModel<'a> {
         let kind = input.kind;
+        let dialect = Dialect::for_kind(Some(kind));
         // Permissions, and virtual ones for documented roles.
         let mut perms: Vec<Perm> = input.permissions.iter().map(|p| perm_of(kind, p)).collect();
         let mut perm_index: HashMap<String, usize> = perms
@@ -622,20 +475,11 @@ impl<'a> BackendModel<'a> {
         targets.dedup();
         for (tk, tid) in &targets {
             if kind == BackendKind::Postgres && *tk == NodeKind::Principal {
-                if let Some((action, what)) = predefined_pg_perm(tid) {
+                if let Some(pre) = PgPredefined::of(tid) {
+                    let (id, label, resource, raw) = pre.permission();
                     add_virtual(
                         (*tk, tid.clone()),
-                        Perm {
-                            id: format!("predefined:{tid}"),
-                            label: format!("{tid}: {what}"),
-                            resource: "*".into(),
-                            action,
-                            privilege: None,
-                            all: false,
-                            wildcard: true,
-                            secret_reader: false,
-                            virtual_: true,
-                        },
+                        virtual_perm(kind, &id, &label, resource, pre.action, &raw),
                     );
                 }
             }
@@ -647,31 +491,26 @@ impl<'a> BackendModel<'a> {
                     .iter()
                     .any(|c| c.scopes.iter().any(|s| s == "root")));
         if root_policy {
+            let (id, label, resource, raw) = vault_root_permission();
             add_virtual(
                 (NodeKind::Role, "root".into()),
-                Perm {
-                    id: "policy:root".into(),
-                    label: "root policy: everything".into(),
-                    resource: "*".into(),
-                    action: Action::Admin,
-                    privilege: Some("root".into()),
-                    all: true,
-                    wildcard: true,
-                    secret_reader: false,
-                    virtual_: true,
-                },
+                virtual_perm(kind, id, label, resource, Action::Admin, &raw),
             );
         }
 
-        // Subjects: principals merged by (kind, name).
+        // Subjects: one per account as the backend links them (an account joins the subject of
+        // the principal it is an account of); never by a shared name.
         let mut subjects: Vec<Subject> = Vec::new();
-        let mut by_key: HashMap<(PrincipalKind, &str), usize> = HashMap::new();
+        let mut subject_of_root: HashMap<usize, usize> = HashMap::new();
         let mut principal_subject: HashMap<&str, usize> = HashMap::new();
+        let roots = account_roots(&input.principals);
         for (i, p) in input.principals.iter().enumerate() {
-            let s = *by_key.entry((p.kind, p.name.as_str())).or_insert_with(|| {
+            let root = roots[i];
+            let s = *subject_of_root.entry(root).or_insert_with(|| {
+                let r = &input.principals[root];
                 subjects.push(Subject {
-                    name: p.name.clone(),
-                    kind: p.kind,
+                    name: r.name.clone(),
+                    kind: r.kind,
                     members: Vec::new(),
                     enabled: true,
                     refused_by: None,
@@ -687,14 +526,14 @@ impl<'a> BackendModel<'a> {
             subjects[s].enabled &= p.enabled;
             principal_subject.insert(p.external_id.as_str(), s);
         }
-        // Primary member: the one holding grant edges.
+        // Primary member: the account root, then the one holding most grant edges.
         for s in &mut subjects {
             s.members.sort_by_key(|m| {
                 let id = &input.principals[*m].external_id;
                 let n = out_edges
                     .get(&(NodeKind::Principal, id.clone()))
                     .map_or(0, Vec::len);
-                (std::cmp::Reverse(n), id.clone())
+                (roots[*m] != *m, std::cmp::Reverse(n), id.clone())
             });
         }
         let mut names: HashMap<String, Option<usize>> = HashMap::new();
@@ -859,7 +698,6 @@ impl<'a> BackendModel<'a> {
                 .or_else(|| row.actor.as_deref().and_then(&resolve));
             uses.push(Use {
                 row: idx,
-                need: needed_action(kind, &row.action),
                 class,
                 cred,
                 subject,
@@ -1026,6 +864,12 @@ impl<'a> BackendModel<'a> {
                     .into_iter()
                     .flatten()
                 {
+                    // An account's link to its own subject (userpass user → entity) is who it
+                    // is, not a grant to review.
+                    if *tk == NodeKind::Principal && principal_subject.get(tid.as_str()) == Some(&s)
+                    {
+                        continue;
+                    }
                     add(
                         *tk,
                         tid,
@@ -1071,18 +915,22 @@ impl<'a> BackendModel<'a> {
                 }
                 let funcs = functions_of.get(&u).map(Vec::as_slice).unwrap_or(&[]);
                 let row = row_of(use_.row);
+                let mut events = vec![dialect.event(&row.action, row.resource.as_deref())];
+                // A PostgreSQL statement's function calls are EXECUTE uses of them.
+                events.extend(
+                    funcs
+                        .iter()
+                        .map(|f| dialect.event("EXECUTE", Some(f.as_str()))),
+                );
                 for h in &mut subjects[s].grants {
                     // A scope carried only by other credentials was not used by this one.
                     let mut hit = false;
                     for p in &h.perms {
-                        if covers(
-                            kind,
-                            &perms[*p],
-                            &row.action,
-                            use_.need,
-                            row.resource.as_deref(),
-                            funcs,
-                        ) {
+                        let perm = &perms[*p];
+                        if events
+                            .iter()
+                            .any(|e| dialect.event_match(&perm.meta, &perm.id, e).is_some())
+                        {
                             h.exercised.insert(*p);
                             hit = true;
                         }
@@ -1214,6 +1062,32 @@ impl<'a> BackendModel<'a> {
     }
 }
 
+/// For each principal, the principal its account chain ends at (itself when it is no account of
+/// another; a chain that loops or leaves the backend ends where it breaks).
+fn account_roots(principals: &[PrincipalIn]) -> Vec<usize> {
+    let index: HashMap<&str, usize> = principals
+        .iter()
+        .enumerate()
+        .map(|(i, p)| (p.external_id.as_str(), i))
+        .collect();
+    (0..principals.len())
+        .map(|start| {
+            let mut at = start;
+            for _ in 0..principals.len() {
+                match principals[at]
+                    .account_of
+                    .as_deref()
+                    .and_then(|t| index.get(t))
+                {
+                    Some(&next) if next != start => at = next,
+                    _ => break,
+                }
+            }
+            at
+        })
+        .collect()
+}
+
 /// A permission's short name in findings: the scope, the PostgreSQL privilege, the Vault rule.
 pub fn short_perm_label(kind: BackendKind, p: &Perm) -> String {
     match kind {
@@ -1267,37 +1141,4 @@ pub fn node_exists(model: &BackendModel<'_>, kind: NodeKind, id: &str) -> bool {
             NodeKind::Role => model.role_ids.contains(id),
             NodeKind::Permission => true,
         }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn vault_globs() {
-        assert!(vault_path_matches(
-            "secret/data/billing/*",
-            "secret/data/billing/db"
-        ));
-        assert!(vault_path_matches(
-            "secret/data/payments/+",
-            "secret/data/payments/gateway"
-        ));
-        assert!(!vault_path_matches(
-            "secret/data/payments/+",
-            "secret/data/payments/a/b"
-        ));
-        assert!(vault_path_matches("*", "sys/anything"));
-        assert!(vault_path_matches("secret/*", "secret/data/x"));
-        assert!(vault_path_matches(
-            "secret/metadata/billing/*",
-            "secret/metadata/billing/"
-        ));
-        assert!(!vault_path_matches(
-            "secret/data/ci/*",
-            "secret/data/billing/x"
-        ));
-        assert!(vault_path_matches("sys/auth", "sys/auth"));
-        assert!(!vault_path_matches("sys/auth", "sys/auth/x"));
-    }
 }
