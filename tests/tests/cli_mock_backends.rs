@@ -1,10 +1,15 @@
 //! The `portcullis` CLI end to end against backends that cannot run on our machines.
 //!
 //! Kong Gateway: a local mock HTTP server (wiremock) serves authentic Admin API payloads from
-//! Kong's documentation (crates/connectors/tests/fixtures/kong, see PROVENANCE.md). Kubernetes:
+//! Kong's documentation (crates/connectors/tests/fixtures/kong, see PROVENANCE.md). Keycloak: the
+//! connectors' mock realm (`keycloak_support`: roles, client scopes and groups from an authentic
+//! Keycloak export, the rest hand-written from the representations). Kubernetes:
 //! authentic manifests from the Kubernetes documentation, read as `kubectl get -o yaml` output
 //! through a `file://` backend. The connectors' own contract tests cover every endpoint; these
 //! prove the CLI path: add, check, sync, list, revoke and verify.
+
+#[path = "../../crates/connectors/tests/keycloak_support/mod.rs"]
+mod keycloak_support;
 
 use portcullis_e2e::repo_root;
 use serde_json::{json, Value};
@@ -28,6 +33,7 @@ fn cli(ws: &std::path::Path, args: &[&str]) -> (i32, Value, String) {
         .arg("--json")
         .args(args)
         .env("T_KONG_TOKEN", "kong-admin-token")
+        .env("T_KC_SECRET", keycloak_support::SECRET)
         .env_remove("PORTCULLIS_WORKSPACE")
         .stdin(Stdio::null())
         .output()
@@ -281,4 +287,109 @@ async fn kong_check_fails_when_a_needed_right_is_missing() {
     assert_eq!(right("GET /consumers")["optional"], false);
     assert_eq!(right("GET /jwts")["optional"], true);
     assert_eq!(right("GET /plugins")["granted"], true);
+}
+
+fn principals_of(answer: &Value) -> std::collections::BTreeSet<String> {
+    answer["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["principal"]["external_id"].as_str().unwrap().to_string())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn keycloak_roles_are_asked_by_name_and_sessions_selected_by_address() {
+    use keycloak_support::*;
+    let mut kc = Kc::start().await;
+    kc.page = 100;
+    kc.mount_realm().await;
+    kc.get(
+        "/events/config",
+        json!({"eventsEnabled": false, "adminEventsEnabled": false}),
+    )
+    .await;
+    let ws = tempfile::tempdir().unwrap();
+    let (code, _, err) = cli(
+        ws.path(),
+        &[
+            "backend",
+            "add",
+            "kc",
+            "--kind",
+            "keycloak",
+            "--url",
+            &kc.url(),
+            "--credential-env",
+            "T_KC_SECRET",
+        ],
+    );
+    assert_eq!(code, 0, "{err}");
+    let (code, sync, err) = cli(ws.path(), &["sync"]);
+    assert_eq!(code, 0, "{sync} {err}");
+
+    // A client role, asked as the output names it: by role on its client, or the whole right.
+    let sre = format!("group:{G_SRE}");
+    let holders: std::collections::BTreeSet<String> =
+        [ALICE.to_string(), SA.to_string(), sre].into();
+    let (code, by_role, err) = cli(ws.path(), &["who-can", "uma_protection", "realm-b-client"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(principals_of(&by_role), holders, "{by_role}");
+    let (_, whole, _) = cli(
+        ws.path(),
+        &["who-can", "any", "client realm-b-client: uma_protection"],
+    );
+    assert_eq!(principals_of(&whole), holders);
+    // A realm role, through three levels of groups.
+    let (_, realm, _) = cli(ws.path(), &["who-can", "user-b", "realm"]);
+    assert!(principals_of(&realm).contains(ALICE), "{realm}");
+
+    let (code, explained, err) = cli(ws.path(), &["explain", "alice"]);
+    assert_eq!(code, 0, "{err}");
+    let labels: Vec<&str> = explained["subjects"][0]["permissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| p["permission"]["label"].as_str().unwrap())
+        .collect();
+    assert!(
+        labels.contains(&"client realm-b-client: uma_protection"),
+        "{labels:?}"
+    );
+    assert!(labels.contains(&"realm realm-b: user-b"), "{labels:?}");
+
+    // Sessions opened from an address block (Keycloak's ipAddress), and through a client.
+    let (code, plan, err) = cli(
+        ws.path(),
+        &["revoke", "--select", "source=192.0.2.0/24", "--dry-run"],
+    );
+    assert_eq!(code, 0, "{err}");
+    let keys: std::collections::BTreeSet<String> = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap().to_string())
+        .collect();
+    let online = format!("kc:session:{JDOE}/{S_JDOE}");
+    let offline = format!("kc:session:offline/{JDOE}/{REALM_B_CLIENT}/{S_JDOE}");
+    assert_eq!(keys, [online.clone(), offline.clone()].into(), "{plan}");
+    let (_, plan, _) = cli(
+        ws.path(),
+        &[
+            "revoke",
+            "--select",
+            "client=realm-b-client backend=kc",
+            "--dry-run",
+        ],
+    );
+    let keys: Vec<&str> = plan["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|i| i["key"].as_str().unwrap())
+        .collect();
+    assert!(
+        keys.contains(&online.as_str()),
+        "a session of two clients: {keys:?}"
+    );
 }

@@ -77,8 +77,12 @@ pub enum Command {
     Explain(ExplainArgs),
     /// Who can do ACTION on RESOURCE across backends, with grant paths. ACTION: read, write,
     /// admin, execute, any, or a backend's verb (Vault capability, SQL privilege, Kubernetes
-    /// verb). RESOURCE in the backend's syntax: a Vault path (globs: secret/data/payments/*,
-    /// secret/+/x), schema.table[.column], a scope, ns:NAMESPACE/GROUP/RESOURCE[#NAME].
+    /// verb, Keycloak role name). RESOURCE in the backend's syntax: a Vault path (globs:
+    /// secret/data/payments/*, secret/+/x), schema.table[.column], a scope,
+    /// ns:NAMESPACE/GROUP/RESOURCE[#NAME]. Keycloak roles, as explain prints them: the role as
+    /// ACTION on 'client CLIENT_ID' (or the client id alone) or 'realm [REALM]'
+    /// (`who-can orders-editor hx-portal`), or the whole right with any
+    /// (`who-can any 'client hx-portal: orders-editor'`, `who-can any 'realm acme: auditor'`).
     WhoCan(WhoCanArgs),
     /// Least-privilege reviews: findings over the cache (exit 1 with --fail-on when a finding at
     /// or above that severity exists), the rule catalogue, settings, and review campaigns.
@@ -172,10 +176,16 @@ pub struct RevokeArgs {
     #[arg(required_unless_present = "select", conflicts_with = "select")]
     pub targets: Vec<String>,
     /// Incident selection, e.g. 'principal=alice' or 'client=ci-bot since=14:00 backend=oidc'.
-    /// Keys: principal, client, scope, permission, backend, fingerprint, source (IP or CIDR),
-    /// since, until (RFC 3339, YYYY-MM-DD, HH:MM today, or 2h/30m/7d ago), grants=yes (also
-    /// revoke the principals' direct memberships and privileges; off by default). Every key
-    /// narrows; comma-separated values widen.
+    /// Keys: principal (a name or id, resolved as explain resolves it), client (the client a
+    /// credential was issued to, or any client of a Keycloak session), scope, permission (a
+    /// permission or role id or name, e.g. client-role:hx-portal:orders-editor or
+    /// client:hx-portal:orders-editor; selects credentials whose principal, or which
+    /// themselves, hold it as explain shows), backend, fingerprint, source (IP or CIDR: used
+    /// from it per the audit trail, or an address the credential records, e.g. a Keycloak
+    /// session's or a PostgreSQL session's), since, until (issue time: RFC 3339, YYYY-MM-DD,
+    /// HH:MM today, or 2h/30m/7d ago), grants=yes (also revoke the principals' direct
+    /// memberships and privileges; off by default). Every key narrows; comma-separated values
+    /// widen.
     #[arg(long, value_name = "SELECTION")]
     pub select: Option<String>,
     /// Same as grants=yes in the selection (only with --select).

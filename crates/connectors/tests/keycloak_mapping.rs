@@ -255,6 +255,62 @@ async fn effective_access_explains_every_right_from_the_inventory() {
 }
 
 #[tokio::test]
+async fn every_realm_and_client_role_is_a_right_of_its_realm_or_client() {
+    let inv = inventory().await;
+    let perm = |id: &str| {
+        inv.permissions
+            .iter()
+            .find(|p| p.external_id == id)
+            .unwrap_or_else(|| panic!("no permission {id}"))
+    };
+    // The authentic realm role user-b and client role uma_protection of realm-b-client.
+    let user_b = perm("realm-role:user-b");
+    assert_eq!(user_b.resource, format!("realm {REALM}"));
+    assert_eq!(user_b.name, format!("realm {REALM}: user-b"));
+    assert_eq!(user_b.action, Action::Other, "the application decides");
+    assert_eq!(user_b.raw["role"], "user-b");
+    let uma = perm("client-role:realm-b-client:uma_protection");
+    assert_eq!(uma.resource, "client realm-b-client");
+    assert_eq!(uma.name, "client realm-b-client: uma_protection");
+    assert_eq!(uma.raw["client"], "realm-b-client");
+    assert!(has(&inv, (R, "realm:user-b"), (Perm, "realm-role:user-b")));
+    assert!(has(
+        &inv,
+        (R, "client:account:manage-account"),
+        (Perm, "client-role:account:manage-account")
+    ));
+    // Realm-management roles keep their admin right and get no second one.
+    assert!(!inv
+        .permissions
+        .iter()
+        .any(|p| p.external_id.starts_with("client-role:realm-management:")));
+    // One right per role: 3 realm roles + 1 broker + 6 account + 1 realm-b-client.
+    let rights = inv
+        .permissions
+        .iter()
+        .filter(|p| {
+            p.external_id.starts_with("realm-role:") || p.external_id.starts_with("client-role:")
+        })
+        .count();
+    assert_eq!(rights, 11);
+    // Group inheritance: alice holds engineering's user-b and sre's uma_protection as rights.
+    let alice = effective_access(&inv, ALICE);
+    let rights: Vec<&str> = alice
+        .permissions
+        .iter()
+        .map(|r| r.external_id.as_str())
+        .collect();
+    assert!(rights.contains(&"realm-role:user-b"), "{rights:?}");
+    assert!(rights.contains(&"client-role:realm-b-client:uma_protection"));
+    // Composites: jdoe's manage-account includes manage-account-links.
+    let jdoe = effective_access(&inv, JDOE);
+    assert!(jdoe
+        .permissions
+        .iter()
+        .any(|p| p.external_id == "client-role:account:manage-account-links"));
+}
+
+#[tokio::test]
 async fn sessions_and_consents_are_credentials() {
     let inv = inventory().await;
     let cred = |id: &str| {

@@ -294,6 +294,33 @@ pub struct CredentialView {
     pub attrs: serde_json::Value,
 }
 
+/// Attributes in which a connector records the network address a credential is used from:
+/// `client_addr` (a PostgreSQL session, from `pg_stat_activity`), `ip_address` (a Keycloak user
+/// session, `UserSessionRepresentation.ipAddress`). One list, read by every selection by address.
+pub const CREDENTIAL_ADDRESS_ATTRS: [&str; 2] = ["client_addr", "ip_address"];
+
+impl CredentialView {
+    /// The addresses the credential itself records (see [`CREDENTIAL_ADDRESS_ATTRS`]).
+    pub fn recorded_addresses(&self) -> impl Iterator<Item = &str> {
+        CREDENTIAL_ADDRESS_ATTRS
+            .iter()
+            .filter_map(|k| self.attrs.get(*k).and_then(serde_json::Value::as_str))
+    }
+
+    /// The clients the credential was issued to or used by: its `client`, and a Keycloak
+    /// session's `clients` (a session opened through several clients names no single one).
+    pub fn recorded_clients(&self) -> impl Iterator<Item = &str> {
+        let listed = self
+            .attrs
+            .get("clients")
+            .and_then(serde_json::Value::as_array)
+            .into_iter()
+            .flatten()
+            .filter_map(serde_json::Value::as_str);
+        self.client.as_deref().into_iter().chain(listed)
+    }
+}
+
 /// Filters for listing credentials; every field narrows.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct CredentialFilter {

@@ -380,13 +380,14 @@ pub struct RevocationSelector {
     /// Principal name or id, matched across backends ("everything alice holds").
     #[serde(default)]
     pub principal: Vec<String>,
-    /// OAuth 2.0 client id the credential was issued to.
+    /// Client id the credential was issued to (or, for a Keycloak session, one of its clients).
     #[serde(default)]
     pub client: Vec<String>,
     /// A scope (or Vault policy) the credential carries.
     #[serde(default)]
     pub scope: Vec<String>,
-    /// A permission or role id/name the credential's principal reaches through its grants.
+    /// A permission or role id/name the credential's principal (or the credential itself)
+    /// holds, per the access model.
     #[serde(default)]
     pub permission: Vec<String>,
     /// Backend name or kind.
@@ -395,7 +396,8 @@ pub struct RevocationSelector {
     /// Token fingerprint (SHA-256 hex), or a prefix of at least 8 characters.
     #[serde(default)]
     pub fingerprint: Vec<String>,
-    /// Source address (IP or CIDR) the credential was used from, per the audit trail.
+    /// Source address (IP or CIDR) the credential was used from, per the audit trail or an
+    /// address the credential records (`CREDENTIAL_ADDRESS_ATTRS`).
     #[serde(default)]
     pub source: Vec<String>,
     /// Issued at or after.

@@ -299,7 +299,7 @@ pub fn AccessMapPage(props: &AccessProps) -> Html {
                             <option value={*a} selected={*action_text == *a}>{ *a }</option>
                         }) }
                     </select>
-                    <input id="whocan-resource" type="text" placeholder="resource: secret/payments/*, public.payments, a scope…"
+                    <input id="whocan-resource" type="text" placeholder="resource: secret/payments/*, public.payments, a scope, client hx-portal: orders-editor…"
                            value={(*resource_text).clone()}
                            oninput={{ let r = resource_text.clone(); Callback::from(move |e: InputEvent| r.set(value(&e.into()))) }} />
                     <button id="whocan-ask" type="submit" class="primary">{ "Ask" }</button>

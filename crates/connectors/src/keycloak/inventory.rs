@@ -15,8 +15,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
 use super::map::{
     admin_role_permission, client_principal_id, client_role_id, compact, consent_credential,
-    group_principal_id, mapped_roles, role_id, scope_action, scope_permission, scope_permission_id,
-    session_credential, user_principal, Builder,
+    group_principal_id, mapped_roles, realm_role_id, role_id, role_permission, scope_action,
+    scope_permission, scope_permission_id, session_credential, user_principal, Builder,
 };
 use super::reps::{
     ClientRep, ClientScopeRef, ClientScopeRep, ConsentRep, GroupRep, MappingsRep, RoleRep, UserRep,
@@ -229,6 +229,12 @@ impl Keycloak {
                 &needs("the realm role list", need::VIEW_ROLES),
             )
             .await?;
+        for r in &all {
+            let p = role_permission(&self.realm, None, &r.name, r.description.as_deref());
+            let role = realm_role_id(&r.name);
+            b.grant(NodeKind::Role, &role, NodeKind::Permission, &p.external_id);
+            b.permission(p);
+        }
         for c in clients {
             let roles: Vec<RoleRep> = self
                 .get_paged(
@@ -240,13 +246,20 @@ impl Keycloak {
                     ),
                 )
                 .await?;
-            if let Some(realm) = self.managed_realm(&c.client_id) {
-                for r in &roles {
-                    let p = admin_role_permission(&c.client_id, &r.name, &realm);
-                    let role = client_role_id(&c.client_id, &r.name);
-                    b.grant(NodeKind::Role, &role, NodeKind::Permission, &p.external_id);
-                    b.permission(p);
-                }
+            let managed = self.managed_realm(&c.client_id);
+            for r in &roles {
+                let p = match &managed {
+                    Some(realm) => admin_role_permission(&c.client_id, &r.name, realm),
+                    None => role_permission(
+                        &self.realm,
+                        Some(&c.client_id),
+                        &r.name,
+                        r.description.as_deref(),
+                    ),
+                };
+                let role = client_role_id(&c.client_id, &r.name);
+                b.grant(NodeKind::Role, &role, NodeKind::Permission, &p.external_id);
+                b.permission(p);
             }
             all.extend(roles);
         }

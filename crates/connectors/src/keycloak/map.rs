@@ -14,6 +14,10 @@
 //! - Each role of the `realm-management` client (in the master realm also of each `REALM-realm`
 //!   client) carries a Permission `admin:CLIENT_ID:ROLE` ([`admin_role_permission`]):
 //!   realm-admin, manage-*, create-client and impersonation → admin; view-* and query-* → read.
+//! - Every other role is a permission of its realm or client ([`role_permission`]): Keycloak
+//!   puts roles into tokens and applications enforce them, so for an application its roles *are*
+//!   the rights. The role grants it (role → permission), so composites, group inheritance and
+//!   client scope role mappings reach it like any other right.
 //!
 //! # Credentials
 //! Sessions (online and offline) are `session` credentials: start = issued_at, lastAccess =
@@ -97,6 +101,46 @@ pub fn admin_role_permission(client_id: &str, role: &str, realm: &str) -> Permis
             "role": role,
             "realm": realm,
         }),
+    }
+}
+
+/// The right a realm role or an application's client role stands for: a permission of its realm
+/// (`realm-role:NAME`) or of its client (`client-role:CLIENT_ID:NAME`), granted by the role
+/// itself. What the right allows is decided by the application that checks the role, so its
+/// action is [`Action::Other`] and its verb is the role's own name; its resource names the realm
+/// or client as the reviewer reads it (`realm REALM`, `client CLIENT_ID`), and its name joins
+/// both (`client hx-portal: orders-editor`), which is also how `who-can` takes it.
+/// Roles of the realm-management clients carry [`admin_role_permission`] instead.
+pub fn role_permission(
+    realm: &str,
+    client_id: Option<&str>,
+    role: &str,
+    description: Option<&str>,
+) -> Permission {
+    let (external_id, resource, source) = match client_id {
+        Some(c) => (
+            format!("client-role:{c}:{role}"),
+            format!("client {c}"),
+            "client role",
+        ),
+        None => (
+            format!("realm-role:{role}"),
+            format!("realm {realm}"),
+            "realm role",
+        ),
+    };
+    Permission {
+        name: format!("{resource}: {role}"),
+        external_id,
+        resource,
+        action: Action::Other,
+        raw: compact(json!({
+            "source": source,
+            "client": client_id,
+            "role": role,
+            "realm": realm,
+            "description": description,
+        })),
     }
 }
 

@@ -22,6 +22,7 @@
 //! | realm role / client role (Role) | `realm:NAME` / `client:CLIENT_ID:NAME` |
 //! | client scope (Permission) | `scope:NAME` |
 //! | realm-management role's right (Permission) | `admin:CLIENT_ID:ROLE` |
+//! | any other realm role's / client role's right (Permission) | `realm-role:NAME` / `client-role:CLIENT_ID:NAME` |
 //! | user session (Credential session) | `USER_ID/SESSION_ID` |
 //! | offline session of one client (Credential session) | `offline/USER_ID/CLIENT_UUID/SESSION_ID` |
 //! | consent and its offline tokens (Credential refresh_token) | `consent/USER_ID/CLIENT_ID` |
@@ -33,7 +34,9 @@
 //! user → group and subgroup → parent group (Principal → Principal: subgroups inherit their
 //! parents' roles); user, service account, group → role (direct role mappings only); role → role
 //! (composites); role → client scope (the scope's role scope mappings); client → client scope
-//! (its default and optional client scopes); realm-management role → its admin right. Effective
+//! (its default and optional client scopes); every role → the right it stands for (a
+//! realm-management role → its admin right; any other realm or client role → the permission of
+//! its realm or client that applications check, see [`map::role_permission`]). Effective
 //! access is recomputed from these edges by [`effective`], offline.
 //!
 //! # Revocation targets
@@ -61,7 +64,7 @@ mod revoke;
 mod token;
 mod verify;
 
-pub use map::{admin_role_permission, scope_action};
+pub use map::{admin_role_permission, role_permission, scope_action};
 
 use async_trait::async_trait;
 use portcullis_model::{

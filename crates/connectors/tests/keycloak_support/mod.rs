@@ -41,11 +41,17 @@ pub const G_PLATFORM: &str = "9e000000-0000-4000-8000-0000000e0002";
 pub const G_SRE: &str = "9e000000-0000-4000-8000-0000000e0003";
 pub const G_ADMINS: &str = "9e000000-0000-4000-8000-0000000e0004";
 
+/// The fixtures, from the connectors' tests or (for the CLI tests, which include this module
+/// from the e2e crate) from the workspace root.
 pub fn fixture_text(name: &str) -> String {
-    let p = format!(
-        "{}/tests/fixtures/keycloak/{name}",
-        env!("CARGO_MANIFEST_DIR")
-    );
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let here = root.join("tests/fixtures/keycloak");
+    let dir = if here.is_dir() {
+        here
+    } else {
+        root.join("../crates/connectors/tests/fixtures/keycloak")
+    };
+    let p = dir.join(name).display().to_string();
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }
 
@@ -68,6 +74,8 @@ pub fn oidc(p: &str) -> String {
 
 pub struct Kc {
     pub server: MockServer,
+    /// The page size listings are served in (and the test connector asks for).
+    pub page: usize,
 }
 
 impl Kc {
@@ -88,7 +96,7 @@ impl Kc {
             .with_priority(255)
             .mount(&server)
             .await;
-        Kc { server }
+        Kc { server, page: PAGE }
     }
 
     pub async fn token_endpoint(&self, body: Value) {
@@ -105,7 +113,7 @@ impl Kc {
         self.server
             .uri()
             .replacen("http://", &format!("http://{CLIENT}@"), 1)
-            + &format!("/realms/{REALM}")
+            + format!("/realms/{REALM}").as_str()
     }
 
     pub fn connector(&self) -> Keycloak {
@@ -122,7 +130,7 @@ impl Kc {
             audit_log: None,
         })
         .unwrap()
-        .with_page_size(PAGE)
+        .with_page_size(self.page)
     }
 
     /// GET `p` (admin path) with the console's bearer token → 200 `body`.
@@ -145,28 +153,28 @@ impl Kc {
             .await;
     }
 
-    /// A listing served in pages of [`PAGE`] (`first`/`max`), with `query` required on each
+    /// A listing served in pages of `self.page` (`first`/`max`), with `query` required on each
     /// request; a final empty page when the items fill the last one.
     pub async fn paged(&self, p: &str, items: &[Value], query: &[(&str, &str)]) {
         let mut first = 0;
         loop {
-            let page: Vec<Value> = items.iter().skip(first).take(PAGE).cloned().collect();
+            let page: Vec<Value> = items.iter().skip(first).take(self.page).cloned().collect();
             let mut m = Mock::given(method("GET"))
                 .and(path(admin(p)))
                 .and(bearer_token(TOKEN))
                 .and(query_param("first", first.to_string()))
-                .and(query_param("max", PAGE.to_string()));
+                .and(query_param("max", self.page.to_string()));
             for (k, v) in query {
                 m = m.and(query_param(*k, *v));
             }
-            let short = page.len() < PAGE;
+            let short = page.len() < self.page;
             m.respond_with(ResponseTemplate::new(200).set_body_json(Value::Array(page)))
                 .mount(&self.server)
                 .await;
             if short {
                 return;
             }
-            first += PAGE;
+            first += self.page;
         }
     }
 

@@ -1,5 +1,6 @@
 //! What a permission means in its backend's own terms: which actions and resources it covers
-//! (Vault path globs and `+` segments, SQL objects and columns, Kubernetes RBAC wildcards, scopes),
+//! (Vault path globs and `+` segments, SQL objects and columns, Kubernetes RBAC wildcards, scopes,
+//! Keycloak roles as rights of their realm or client, in `keycloak`),
 //! which audit events exercise it, and how risky it is.
 //!
 //! The graph itself is backend-agnostic; only this module knows backend syntax. A backend kind
@@ -10,6 +11,7 @@
 use portcullis_model::{Action, BackendKind, Coverage, Risk};
 use serde_json::Value;
 
+use super::keycloak::{self, RoleQuery, RoleRight};
 use super::pattern::{glob_match, VaultPattern};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -19,6 +21,8 @@ pub enum Dialect {
     /// OAuth 2.0 scopes: a scope is exercised by a `token.used` event naming it.
     Scopes,
     Kubernetes,
+    /// Keycloak: realm and client roles are rights of their realm or client, asked by role name.
+    Keycloak,
     Generic,
 }
 
@@ -29,6 +33,7 @@ impl Dialect {
             Some(BackendKind::Postgres) => Dialect::Postgres,
             Some(BackendKind::Oauth2) => Dialect::Scopes,
             Some(BackendKind::Kubernetes) => Dialect::Kubernetes,
+            Some(BackendKind::Keycloak) => Dialect::Keycloak,
             _ => Dialect::Generic,
         }
     }
@@ -126,6 +131,8 @@ pub struct PermMeta {
     pub vault: Option<VaultPattern>,
     /// PostgreSQL object name, parsed once.
     pub sql: Option<SqlName>,
+    /// A Keycloak role's right: its realm or client and the role.
+    pub keycloak: Option<RoleRight>,
     pub risk: Risk,
 }
 
@@ -157,6 +164,7 @@ impl PermMeta {
             object_kind: None,
             vault: None,
             sql: None,
+            keycloak: None,
             risk: Risk::Low,
         };
         match dialect {
@@ -188,10 +196,32 @@ impl PermMeta {
                     m.verbs.push(verb.to_string());
                 }
             }
+            Dialect::Keycloak => {
+                m.keycloak = RoleRight::from_raw(raw);
+                if let Some(r) = &m.keycloak {
+                    m.verbs.push(r.role.clone());
+                }
+            }
             Dialect::Scopes | Dialect::Generic => {}
         }
         m.risk = risk_of(&m);
         m
+    }
+}
+
+impl Dialect {
+    /// Whether the backend's audit events can show which right a request used. Keycloak's record
+    /// logins, logouts, token issuance and admin operations, never the role or scope a request
+    /// needed (`org.keycloak.events.Details`), so "never used" cannot be known of its rights.
+    pub fn audit_names_rights_used(self) -> bool {
+        self != Dialect::Keycloak
+    }
+
+    /// Whether a credential's scope strings may name roles (a Vault token's policies are its
+    /// rights) or only permissions: a Keycloak consent lists client scopes, whose names are often
+    /// those of realm roles too (`offline_access`).
+    pub fn scopes_name_roles(self) -> bool {
+        self != Dialect::Keycloak
     }
 }
 
@@ -282,6 +312,19 @@ pub fn action_class(word: &str) -> Option<Option<Action>> {
 impl Dialect {
     /// The question's action in this backend's terms; None when the word means nothing here.
     pub fn parse_action(self, word: &str) -> Option<ActionQuery> {
+        if self == Dialect::Keycloak {
+            // Any word may be a role's name; "read" and the like also ask by action class.
+            return Some(match action_class(word) {
+                Some(None) => ActionQuery {
+                    class: None,
+                    verb: None,
+                },
+                class => ActionQuery {
+                    class: class.flatten(),
+                    verb: Some(word.to_string()),
+                },
+            });
+        }
         let lower = word.to_ascii_lowercase();
         let upper = word.to_ascii_uppercase();
         let native = match self {
@@ -290,7 +333,7 @@ impl Dialect {
                 .then_some(lower.clone()),
             Dialect::Postgres => SQL_PRIVILEGES.contains(&upper.as_str()).then_some(upper),
             Dialect::Kubernetes => K8S_VERBS.contains(&lower.as_str()).then_some(lower.clone()),
-            Dialect::Scopes | Dialect::Generic => None,
+            Dialect::Scopes | Dialect::Generic | Dialect::Keycloak => None,
         };
         let class = action_class(word)?;
         Some(ActionQuery {
@@ -300,6 +343,9 @@ impl Dialect {
     }
 
     fn action_ok(self, m: &PermMeta, q: &ActionQuery) -> bool {
+        if self == Dialect::Keycloak {
+            return keycloak::action_ok(m, q);
+        }
         if m.superuser || m.owner {
             return true;
         }
@@ -345,6 +391,9 @@ impl Dialect {
             }
             (Dialect::Postgres, ParsedResource::Sql(q)) => pg_match(m, q),
             (Dialect::Kubernetes, ParsedResource::Kube(q)) => kube_match(m, q),
+            (Dialect::Keycloak, ParsedResource::Keycloak(q)) => {
+                keycloak::resource_match(m, external_id, q, text_match)
+            }
             (_, ParsedResource::Text(q)) => text_match(m, external_id, q),
             _ => None,
         }
@@ -365,6 +414,7 @@ impl Dialect {
             Dialect::Vault => ParsedResource::Vault(VaultPattern::parse(text)),
             Dialect::Postgres => ParsedResource::Sql(SqlName::parse(text)),
             Dialect::Kubernetes => ParsedResource::Kube(KubeRes::parse_query(text)),
+            Dialect::Keycloak => ParsedResource::Keycloak(RoleQuery::parse(text)),
             Dialect::Scopes | Dialect::Generic => ParsedResource::Text(text.to_string()),
         }
     }
@@ -495,6 +545,10 @@ impl Dialect {
                 (self.action_ok(m, &q) && kube_match(m, r) == Some(Coverage::Full))
                     .then_some(if m.wildcard { 0 } else { 1 })
             }
+            // Keycloak's events say who logged in to which client from where, and which scopes a
+            // token was issued with; none names a role or a scope a request needed, so none
+            // is a use of one.
+            Dialect::Keycloak => None,
             Dialect::Generic => {
                 let class = action_class(ev.action).flatten()?;
                 if !(m.action == class || m.action == Action::Other || m.superuser) {
@@ -526,6 +580,7 @@ pub enum ParsedResource {
     Vault(VaultPattern),
     Sql(SqlName),
     Kube(KubeRes),
+    Keycloak(RoleQuery),
     Text(String),
 }
 
@@ -535,6 +590,7 @@ impl ParsedResource {
             ParsedResource::Vault(p) => p.is_concrete(),
             ParsedResource::Sql(s) => !s.parts.iter().any(|p| p.contains('*')),
             ParsedResource::Kube(k) => !k.has_wildcard(),
+            ParsedResource::Keycloak(q) => !q.text.contains('*'),
             ParsedResource::Text(t) => !t.contains('*'),
         }
     }

@@ -335,8 +335,10 @@ impl Graph {
         b.g
     }
 
-    /// What a credential's scope string names, per backend: a role (by id, then name), else a
-    /// permission (by id, then name, then an id ending in `:SCOPE` as Keycloak's `scope:NAME`);
+    /// What a credential's scope string names, per backend: a role (by id, then name; not where
+    /// [`Dialect::scopes_name_roles`] says scopes never do), else a
+    /// permission (by id, then name, then Keycloak's `scope:NAME`: not any id ending in `:NAME`,
+    /// which a Keycloak role right `realm-role:NAME` also does);
     /// and what its client string names: a principal by id, or an id ending in `:CLIENT`.
     #[allow(clippy::type_complexity)]
     fn scope_indices(
@@ -348,14 +350,20 @@ impl Graph {
         let mut scopes: HashMap<(u16, String), NodeId> = HashMap::new();
         let mut clients: HashMap<(u16, String), NodeId> = HashMap::new();
         let nodes = || self.nodes.iter().enumerate().map(|(i, n)| (i as NodeId, n));
+        let role = |n: &Node| {
+            n.kind == AccessNodeKind::Role
+                && self.backends[n.backend as usize]
+                    .dialect
+                    .scopes_name_roles()
+        };
         let passes: [&dyn Fn(&Node) -> Option<String>; 5] = [
-            &|n| (n.kind == AccessNodeKind::Role).then(|| n.external_id.clone()),
+            &|n| role(n).then(|| n.external_id.clone()),
             &|n| (n.kind == AccessNodeKind::Permission).then(|| n.external_id.clone()),
-            &|n| (n.kind == AccessNodeKind::Role).then(|| n.label.clone()),
+            &|n| role(n).then(|| n.label.clone()),
             &|n| (n.kind == AccessNodeKind::Permission).then(|| n.label.clone()),
             &|n| {
                 (n.kind == AccessNodeKind::Permission)
-                    .then(|| n.external_id.rsplit_once(':').map(|(_, s)| s.to_string()))
+                    .then(|| n.external_id.strip_prefix("scope:").map(str::to_string))
                     .flatten()
             },
         ];

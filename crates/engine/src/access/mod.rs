@@ -8,13 +8,16 @@
 //! any write to those tables, whoever makes it) has moved, so a UI asking many questions pays the
 //! build once per sync.
 //!
-//! Backend syntax (Vault globs, SQL objects, Kubernetes RBAC, scopes) lives in `dialect`; the
-//! graph, walks, matrix and questions are backend-agnostic, so a backend added later is mapped
-//! with generic matching until it gets a dialect of its own.
+//! Backend syntax (Vault globs, SQL objects, Kubernetes RBAC, scopes, Keycloak roles) lives in
+//! `dialect` (and its `keycloak` part); the graph, walks, matrix and questions are
+//! backend-agnostic, so a backend added later is mapped with generic matching until it gets a
+//! dialect of its own.
 
 pub(crate) mod dialect;
 mod graph;
+mod holders;
 mod index;
+mod keycloak;
 mod matrix;
 mod pattern;
 mod query;
@@ -23,6 +26,7 @@ mod tests;
 pub(crate) mod usage;
 mod walk;
 
+pub use holders::{Holders, NamedPrincipal, PrincipalSet};
 pub use index::AccessIndex;
 pub use matrix::matrix_svg;
 pub use portcullis_store::access::AccessRows;
@@ -35,6 +39,12 @@ use portcullis_model::{
 use std::sync::{Arc, Mutex};
 
 use crate::{EngineError, Result, Workspace};
+
+/// Whether `kind`'s audit events can show that a right was used (see
+/// `Dialect::audit_names_rights_used`); where they cannot, a right is neither used nor unused.
+pub fn audit_shows_rights_used(kind: portcullis_model::BackendKind) -> bool {
+    dialect::Dialect::for_kind(Some(kind)).audit_names_rights_used()
+}
 
 /// The workspace's cached index and the generation it was built from.
 #[derive(Default)]

@@ -393,7 +393,7 @@ impl AccessIndex {
             Some("no backends in the cache yet: add one (portcullis backend add) and sync".into())
         } else if allowed.is_empty() && denied.is_empty() {
             Some(format!(
-                "nobody can {} `{}` in the cached inventory of {}. Check the resource syntax of the backend (Vault path, e.g. secret/data/APP/* for kv-v2; schema.table; a scope name; ns:NAMESPACE/GROUP/RESOURCE[#NAME] for Kubernetes), or sync to refresh the cache",
+                "nobody can {} `{}` in the cached inventory of {}. Check the resource syntax of the backend (Vault path, e.g. secret/data/APP/* for kv-v2; schema.table; a scope name; ns:NAMESPACE/GROUP/RESOURCE[#NAME] for Kubernetes; for Keycloak the role as the action on its client or realm, e.g. who-can orders-editor 'client hx-portal', or any on 'client hx-portal: orders-editor'), or sync to refresh the cache",
                 q.action,
                 q.resource,
                 if searched.is_empty() { "any backend".to_string() } else { searched.join(", ") }

@@ -471,14 +471,171 @@ fn scopes_and_a_backend_without_a_dialect() {
         hop_ids(&a.allowed[0].matches[0].paths[0]),
         ["c1", "acl/ops", "acl-plugin/p1/allow"]
     );
+    // Asked of backends without Keycloak (where any word may be a role's name), an unknown
+    // action is an error.
     let err = ix
         .who_can(&WhoCanQuery {
             action: "frobnicate".into(),
             resource: "x".into(),
+            backend: Some("pg".into()),
             ..WhoCanQuery::default()
         })
         .unwrap_err();
     assert_eq!(err.code(), ErrorCode::InvalidInput);
+}
+
+/// A Keycloak realm as the connector writes it: roles carry the rights of their realm or
+/// client (`realm-role:…`, `client-role:CLIENT:…`), reached through groups and composites.
+fn keycloak_realm() -> AccessIndex {
+    let role_perm = |f: Fixture, client: Option<&str>, role: &str| {
+        let (id, role_id, resource) = match client {
+            Some(c) => (
+                format!("client-role:{c}:{role}"),
+                format!("client:{c}:{role}"),
+                format!("client {c}"),
+            ),
+            None => (
+                format!("realm-role:{role}"),
+                format!("realm:{role}"),
+                "realm acme".to_string(),
+            ),
+        };
+        f.role(9, &role_id)
+            .perm(
+                9,
+                &id,
+                &resource,
+                "other",
+                json!({"source": "role", "client": client, "realm": "acme", "role": role}),
+            )
+            .grant(9, "role", &role_id, "permission", &id)
+    };
+    let f = Fixture::default().backend(9, "kc", "keycloak");
+    let f = role_perm(f, Some("hx-portal"), "orders-editor");
+    let f = role_perm(f, Some("hx-portal"), "orders-viewer");
+    let f = role_perm(f, None, "offline_access");
+    let f = role_perm(f, None, "auditor");
+    let mut f = f
+        .principal(9, "u-kim", "user")
+        .principal(9, "u-lee", "user")
+        .principal(9, "group:g-sales", "group")
+        .principal(9, "client:hx-portal", "client")
+        .grant(9, "principal", "u-kim", "principal", "group:g-sales")
+        .grant(9, "principal", "group:g-sales", "role", "realm:auditor")
+        // auditor ⊃ orders-viewer (a composite realm role including a client role).
+        .grant(
+            9,
+            "role",
+            "realm:auditor",
+            "role",
+            "client:hx-portal:orders-viewer",
+        )
+        .grant(
+            9,
+            "principal",
+            "u-lee",
+            "role",
+            "client:hx-portal:orders-editor",
+        )
+        .grant(9, "principal", "u-lee", "role", "realm:offline_access")
+        .perm(
+            9,
+            "scope:offline_access",
+            "offline_access",
+            "other",
+            json!({}),
+        )
+        .grant(
+            9,
+            "principal",
+            "client:hx-portal",
+            "permission",
+            "scope:offline_access",
+        )
+        // lee's consent to hx-portal names the client scope offline_access, like the realm role.
+        .credential(
+            9,
+            91,
+            "consent/u-lee/hx-portal",
+            "u-lee",
+            &["offline_access"],
+        );
+    if let Some(c) = f.rows.credentials.last_mut() {
+        c.kind = "refresh_token".into();
+        c.client = Some("hx-portal".into());
+    }
+    f.build()
+}
+
+#[test]
+fn keycloak_roles_are_rights_of_their_client_or_realm() {
+    let ix = keycloak_realm();
+    let a = who(&ix, "orders-editor", "hx-portal", None);
+    assert_eq!(ids(&a.allowed), set(&["u-lee"]));
+    assert_eq!(
+        hop_ids(&a.allowed[0].matches[0].paths[0]),
+        [
+            "u-lee",
+            "client:hx-portal:orders-editor",
+            "client-role:hx-portal:orders-editor"
+        ]
+    );
+    let a = who(&ix, "orders-viewer", "client hx-portal", None);
+    assert_eq!(ids(&a.allowed), set(&["u-kim", "group:g-sales"]));
+    assert_eq!(
+        hop_ids(&a.allowed[1].matches[0].paths[0]),
+        [
+            "u-kim",
+            "group:g-sales",
+            "realm:auditor",
+            "client:hx-portal:orders-viewer",
+            "client-role:hx-portal:orders-viewer"
+        ],
+        "group inheritance and a composite"
+    );
+    let a = who(&ix, "any", "client hx-portal", None);
+    assert_eq!(ids(&a.allowed), set(&["u-kim", "u-lee", "group:g-sales"]));
+    let a = who(&ix, "any", "realm acme: auditor", None);
+    assert_eq!(ids(&a.allowed), set(&["u-kim", "group:g-sales"]));
+    assert!(who(&ix, "orders-editor", "realm acme", None)
+        .allowed
+        .is_empty());
+
+    let e = ix
+        .explain(&ExplainQuery {
+            subject: "u-kim".into(),
+            ..ExplainQuery::default()
+        })
+        .unwrap();
+    let labels: BTreeSet<String> = e.subjects[0]
+        .permissions
+        .iter()
+        .map(|p| p.permission.external_id.clone())
+        .collect();
+    assert_eq!(
+        labels,
+        set(&["realm-role:auditor", "client-role:hx-portal:orders-viewer"])
+    );
+}
+
+#[test]
+fn a_keycloak_consent_scope_names_the_client_scope_not_the_same_named_role() {
+    let ix = keycloak_realm();
+    let e = ix
+        .explain(&ExplainQuery {
+            subject: "91".into(),
+            credential: true,
+            ..ExplainQuery::default()
+        })
+        .unwrap();
+    let s = &e.subjects[0];
+    assert_eq!(s.credential_mode.as_deref(), Some("scopes ∩ principal"));
+    let perms: Vec<&str> = s
+        .permissions
+        .iter()
+        .map(|p| p.permission.external_id.as_str())
+        .collect();
+    assert_eq!(perms, ["scope:offline_access"]);
 }
 
 #[test]

@@ -38,7 +38,9 @@ pub fn evaluate(m: &BackendModel<'_>, ctx: &Ctx<'_>) -> Vec<Finding> {
             continue;
         }
         let run = |id: &str| ctx.rules.enabled(id);
-        let usage_run = |id: &str| usage_ok && run(id);
+        let usage_run = |id: &str| {
+            usage_ok && run(id) && !ctx.coverage.unavailable_rules.iter().any(|r| r == id)
+        };
         if usage_run(rules::UNUSED_GRANT) {
             unused_grant(m, ctx, s, &mut out);
         }

@@ -311,6 +311,25 @@ fn backend_coverage(
         ));
         ConfidenceLevel::Complete
     };
+    if level != ConfidenceLevel::Unavailable && !crate::access::audit_shows_rights_used(input.kind)
+    {
+        let blind: Vec<String> = [
+            rules::UNUSED_GRANT,
+            rules::WRITE_WHERE_READ_USED,
+            rules::UNUSED_CREDENTIAL_SCOPE,
+        ]
+        .into_iter()
+        .filter(|r| rules.enabled(r))
+        .map(str::to_string)
+        .collect();
+        if !blind.is_empty() {
+            notes.push(format!(
+                "the backend's audit events record logins and admin operations, not which role or scope a request used: {} findings unavailable",
+                blind.join(", ")
+            ));
+            unavailable.extend(blind);
+        }
+    }
     let unknown_expiry = m
         .creds
         .iter()

@@ -286,6 +286,59 @@ fn without_audit_data_usage_rules_do_not_run_and_coverage_says_so() {
         .contains(&rules::UNUSED_GRANT.to_string()));
 }
 
+/// Keycloak records logins, logouts and admin operations, never which role a request used: its
+/// role rights can be neither used nor unused in the review, while a dormant account still is.
+#[test]
+fn keycloak_roles_are_grants_whose_use_its_events_cannot_show() {
+    let mut b = backend("kc", BackendKind::Keycloak);
+    principal(&mut b, "u-kim", PrincipalKind::User, "kim", true);
+    principal(&mut b, "u-lee", PrincipalKind::User, "lee", true);
+    role(&mut b, "client:portal:editor");
+    perm(
+        &mut b,
+        "client-role:portal:editor",
+        "client portal",
+        Action::Other,
+        json!({"client": "portal", "realm": "r", "role": "editor"}),
+    );
+    grant(
+        &mut b,
+        NodeKind::Role,
+        "client:portal:editor",
+        NodeKind::Permission,
+        "client-role:portal:editor",
+    );
+    for u in ["u-kim", "u-lee"] {
+        grant(
+            &mut b,
+            NodeKind::Principal,
+            u,
+            NodeKind::Role,
+            "client:portal:editor",
+        );
+    }
+    used(
+        &mut b,
+        None,
+        "u-kim",
+        "LOGOUT",
+        "client:portal",
+        now() - Duration::days(3),
+    );
+    let r = run(&[b]);
+    assert!(of(&r, rules::UNUSED_GRANT).is_empty(), "{:#?}", r.findings);
+    let c = &r.coverage[0];
+    assert!(c
+        .unavailable_rules
+        .contains(&rules::UNUSED_GRANT.to_string()));
+    assert!(
+        c.notes.iter().any(|n| n.contains("which role or scope")),
+        "{:?}",
+        c.notes
+    );
+    assert_eq!(of(&r, rules::DORMANT_PRINCIPAL), vec![pair("lee", "u-lee")]);
+}
+
 #[test]
 fn a_log_that_starts_inside_the_window_gives_partial_confidence() {
     let mut b = pg_bob();

@@ -11,6 +11,7 @@
 //! The journal never holds a token value, only descriptions, ids and fingerprints.
 
 mod exec;
+mod incident;
 mod journal_writer;
 mod plan;
 mod preview;

@@ -1,28 +1,24 @@
-//! Planning: from named targets or an incident selection to a [`RevocationPlan`], over the cache
-//! only (nothing is sent, nothing is written).
+//! Planning: from named targets (or, through `incident`, a selection) to a [`RevocationPlan`],
+//! over the cache only (nothing is sent, nothing is written): the item for each target, what
+//! its backend will and will not do, the console's own access protected, OAuth 2.0 grant
+//! collateral, and the plan's notes.
 //!
-//! Selection runs over cached credentials (principal, client, scopes, issued_at, attrs), the grant
-//! graph (for `permission=`), and the audit trail's source addresses (for `source=`). Principals
-//! are matched across backends by name or id, because the same person is `alice` in PostgreSQL,
-//! `account:alice` in an OAuth 2.0 server and an entity named alice in Vault.
-//!
-//! What "everything alice holds" means, decided here and documented in the CLI help: every
-//! credential of hers (tokens, sessions, PostgreSQL LOGIN), plus, where the backend can end a
-//! login as such (Keycloak logout) an item for it, and where it cannot (Vault userpass, an OAuth 2.0
-//! account) a blocked item that says so and what to do instead. Memberships and privileges are
-//! NOT revoked unless asked (`grants=yes`): NOLOGIN plus terminated sessions already shut a
-//! PostgreSQL role out, and keeping its grants keeps the record of what it had for the review that
-//! follows an incident, and lets access be restored by one `ALTER ROLE … LOGIN`.
+//! What "everything alice holds" means, decided in `incident` and documented in the CLI help:
+//! every credential of hers (tokens, sessions, PostgreSQL LOGIN), plus, where the backend can end
+//! a login as such (Keycloak logout) an item for it, and where it cannot (Vault userpass, an
+//! OAuth 2.0 account) a blocked item that says so and what to do instead. Memberships and
+//! privileges are NOT revoked unless asked (`grants=yes`): NOLOGIN plus terminated sessions
+//! already shut a PostgreSQL role out, and keeping its grants keeps the record of what it had for
+//! the review that follows an incident, and lets access be restored by one `ALTER ROLE … LOGIN`.
 
 use chrono::Utc;
 use portcullis_model::{
-    ip_in_cidr, parse_cidr, BackendKind, Collateral, CredentialKind, CredentialStatus,
-    CredentialView, Grant, NodeKind, PrincipalKind, PrincipalView, Readiness, RevocationPlan,
-    RevocationPlanItem, RevocationSelector, RevocationTarget,
+    BackendKind, Collateral, CredentialKind, CredentialStatus, CredentialView, Grant, NodeKind,
+    Readiness, RevocationPlan, RevocationPlanItem, RevocationTarget,
 };
 use portcullis_store::BackendRow;
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, HashSet};
 
 use super::preview::knowledge;
 use super::spec::TargetSpec;
@@ -57,10 +53,9 @@ impl TokenValues {
 }
 
 /// The cache as the planner reads it, loaded once per plan.
-struct Snapshot {
-    backends: Vec<BackendRow>,
-    credentials: Vec<CredentialView>,
-    principals: Vec<PrincipalView>,
+pub(super) struct Snapshot {
+    pub(super) backends: Vec<BackendRow>,
+    pub(super) credentials: Vec<CredentialView>,
 }
 
 impl Snapshot {
@@ -123,7 +118,7 @@ fn credential_spec(kind: BackendKind, c: &CredentialView) -> TargetSpec {
     }
 }
 
-fn build_item(
+pub(super) fn build_item(
     row: &BackendRow,
     target: RevocationTarget,
     spec: &TargetSpec,
@@ -169,7 +164,7 @@ fn build_item(
     }
 }
 
-fn credential_item(
+pub(super) fn credential_item(
     row: &BackendRow,
     c: &CredentialView,
     tokens: &TokenValues,
@@ -201,7 +196,7 @@ fn credential_item(
 }
 
 /// Marks the console's own access (by the identity in the backend URL) as protected.
-fn protect(
+pub(super) fn protect(
     row: &BackendRow,
     item: &mut RevocationPlanItem,
     owner: Option<&str>,
@@ -227,7 +222,7 @@ fn protect(
 /// Links OAuth 2.0 tokens of one grant: the refresh token's revocation ends the grant and the
 /// access tokens derived from it (collateral); those in the plan are covered by it when it will
 /// be sent.
-fn link_collateral(items: &mut [RevocationPlanItem], snapshot: &Snapshot) {
+pub(super) fn link_collateral(items: &mut [RevocationPlanItem], snapshot: &Snapshot) {
     let grant_of = |id: i64| -> Option<(String, String)> {
         let c = snapshot.credentials.iter().find(|c| c.id == id)?;
         let g = c.attrs.get("grant_id")?.as_str()?.to_string();
@@ -285,7 +280,7 @@ fn link_collateral(items: &mut [RevocationPlanItem], snapshot: &Snapshot) {
     }
 }
 
-fn finish(
+pub(super) fn finish(
     selection: Option<String>,
     mut items: Vec<RevocationPlanItem>,
     tokens: &TokenValues,
@@ -342,25 +337,9 @@ fn finish(
     }
 }
 
-fn matches_ci(a: &str, b: &str) -> bool {
-    a.eq_ignore_ascii_case(b)
-}
-
-/// A principal answers to a name: its name, its id, or an id that ends in `:name`
-/// (`account:alice`, `userpass:userpass:alice`).
-fn principal_matches(p: &PrincipalView, v: &str) -> bool {
-    matches_ci(&p.name, v)
-        || p.external_id == v
-        || p.external_id
-            .rsplit_once(':')
-            .is_some_and(|(_, last)| matches_ci(last, v))
-}
-
 impl Workspace {
-    /// The whole cache's credentials and backends; its principals only `with_principals` (a
-    /// selection that names principals): on a cache of many tokens reading them costs as much as
-    /// reading the credentials.
-    async fn snapshot(&self, with_principals: bool) -> Result<Snapshot> {
+    /// The whole cache's credentials and backends (principals are the access index's).
+    pub(super) async fn snapshot(&self) -> Result<Snapshot> {
         let credentials = self
             .store
             .list_credentials(&portcullis_model::CredentialFilter {
@@ -371,11 +350,6 @@ impl Workspace {
         Ok(Snapshot {
             backends: self.store.list_backends().await?,
             credentials,
-            principals: if with_principals {
-                self.store.list_principals(None, None).await?
-            } else {
-                Vec::new()
-            },
         })
     }
 
@@ -413,7 +387,6 @@ impl Workspace {
         Ok(Snapshot {
             backends: self.store.list_backends().await?,
             credentials,
-            principals: Vec::new(),
         })
     }
 
@@ -536,352 +509,5 @@ impl Workspace {
                 .unwrap_or(&many[0])
                 .clone()),
         }
-    }
-
-    /// Incident mode: every action the selection implies, with its collateral, as a dry run.
-    pub async fn plan_incident(
-        &self,
-        selector: &RevocationSelector,
-        tokens: &[SecretString],
-    ) -> Result<RevocationPlan> {
-        if selector.is_empty() {
-            return Err(EngineError::InvalidInput(
-                "an empty selection would select everything: name a principal, client, scope, permission, backend, fingerprint, source or time window".into(),
-            ));
-        }
-        let snap = self.snapshot(!selector.principal.is_empty()).await?;
-        let tokens = TokenValues::new(tokens);
-
-        // Backends in scope.
-        for b in &selector.backend {
-            let known = snap
-                .backends
-                .iter()
-                .any(|r| r.name == *b || r.kind.as_str() == b);
-            if !known {
-                return Err(EngineError::InvalidInput(format!(
-                    "backend=`{b}` names no registered backend or kind: `portcullis backend list` shows them"
-                )));
-            }
-        }
-        let in_scope = |row: &BackendRow| {
-            selector.backend.is_empty()
-                || selector
-                    .backend
-                    .iter()
-                    .any(|b| *b == row.name || b == row.kind.as_str())
-        };
-        let rows: HashMap<&str, &BackendRow> = snap
-            .backends
-            .iter()
-            .filter(|r| in_scope(r))
-            .map(|r| (r.name.as_str(), r))
-            .collect();
-
-        // Principals named by the selection, per backend.
-        let matched: Vec<&PrincipalView> = snap
-            .principals
-            .iter()
-            .filter(|p| rows.contains_key(p.backend.as_str()))
-            .filter(|p| selector.principal.iter().any(|v| principal_matches(p, v)))
-            .collect();
-        let matched_ids: HashSet<(&str, &str)> = matched
-            .iter()
-            .map(|p| (p.backend.as_str(), p.external_id.as_str()))
-            .collect();
-
-        // Principals that reach a named permission or role through the grant graph.
-        let mut reaches: HashSet<(String, String)> = HashSet::new();
-        if !selector.permission.is_empty() {
-            for row in rows.values() {
-                let edges = self.store.grant_edges(row.id).await?;
-                for p in principals_reaching(&edges, &selector.permission) {
-                    reaches.insert((row.name.clone(), p));
-                }
-            }
-        }
-
-        // Where credentials (and principals) were used from.
-        let blocks: Vec<_> = selector
-            .source
-            .iter()
-            .filter_map(|s| parse_cidr(s))
-            .collect();
-        let mut used_from: HashSet<(i64, String)> = HashSet::new();
-        let mut actors_from: HashSet<(i64, String)> = HashSet::new();
-        if !blocks.is_empty() {
-            for u in self.store.audit_source_uses().await? {
-                if blocks.iter().any(|b| ip_in_cidr(&u.source_ip, *b)) {
-                    if let Some(c) = u.credential {
-                        used_from.insert((u.backend_id, c));
-                    }
-                    if let Some(a) = u.actor {
-                        actors_from.insert((u.backend_id, a));
-                    }
-                }
-            }
-        }
-
-        let meta = |c: &CredentialView, k: &str| -> Option<String> {
-            c.attrs
-                .get("meta")
-                .and_then(|m| m.get(k))
-                .and_then(|v| v.as_str())
-                .map(str::to_string)
-        };
-        let mut items = Vec::new();
-        for c in &snap.credentials {
-            let Some(row) = rows.get(c.backend.as_str()) else {
-                continue;
-            };
-            let principal = c.principal.as_deref().unwrap_or_default();
-            if !selector.principal.is_empty() {
-                let hit = matched_ids.contains(&(c.backend.as_str(), principal))
-                    || selector.principal.iter().any(|v| {
-                        principal == v
-                            || c.principal_name
-                                .as_deref()
-                                .is_some_and(|n| matches_ci(n, v))
-                            || meta(c, "principal").is_some_and(|m| matches_ci(&m, v))
-                            || meta(c, "username").is_some_and(|m| matches_ci(&m, v))
-                    });
-                if !hit {
-                    continue;
-                }
-            }
-            if !selector.client.is_empty()
-                && !c
-                    .client
-                    .as_deref()
-                    .is_some_and(|cl| selector.client.iter().any(|v| v == cl))
-            {
-                continue;
-            }
-            if !selector.scope.is_empty() && !selector.scope.iter().any(|s| c.scopes.contains(s)) {
-                continue;
-            }
-            if !selector.permission.is_empty() {
-                let carries = selector.permission.iter().any(|s| c.scopes.contains(s));
-                let reached = reaches.contains(&(c.backend.clone(), principal.to_string()));
-                if !carries && !reached {
-                    continue;
-                }
-            }
-            if !selector.fingerprint.is_empty() {
-                let id = c.external_id.to_ascii_lowercase();
-                let is_fp = id.len() == 64 && id.chars().all(|ch| ch.is_ascii_hexdigit());
-                if !is_fp
-                    || !selector
-                        .fingerprint
-                        .iter()
-                        .any(|f| id.starts_with(&f.to_ascii_lowercase()))
-                {
-                    continue;
-                }
-            }
-            if !blocks.is_empty() {
-                let by_use = used_from.contains(&(row.id, c.external_id.clone()));
-                let by_actor = matches!(c.kind, CredentialKind::Login | CredentialKind::Session)
-                    && actors_from.contains(&(row.id, principal.to_string()));
-                let by_addr = c
-                    .attrs
-                    .get("client_addr")
-                    .and_then(|a| a.as_str())
-                    .is_some_and(|a| blocks.iter().any(|b| ip_in_cidr(a, *b)));
-                if !(by_use || by_actor || by_addr) {
-                    continue;
-                }
-            }
-            if selector.since.is_some() || selector.until.is_some() {
-                let Some(at) = c.issued_at else { continue };
-                if selector.since.is_some_and(|s| at < s) || selector.until.is_some_and(|u| at > u)
-                {
-                    continue;
-                }
-            }
-            let mut item = credential_item(row, c, &tokens);
-            protect(row, &mut item, c.principal.as_deref(), c.client.as_deref());
-            items.push(item);
-        }
-
-        // "Everything alice can use": her logins too, when the selection is about principals only.
-        let principal_only = !selector.principal.is_empty()
-            && selector.client.is_empty()
-            && selector.scope.is_empty()
-            && selector.permission.is_empty()
-            && selector.fingerprint.is_empty()
-            && selector.source.is_empty()
-            && selector.since.is_none()
-            && selector.until.is_none();
-        if principal_only {
-            let mut login_seen: HashSet<(String, String)> = HashSet::new();
-            for p in &matched {
-                let Some(row) = rows.get(p.backend.as_str()) else {
-                    continue;
-                };
-                if p.kind == PrincipalKind::Group {
-                    continue;
-                }
-                let target_principal = match row.kind {
-                    // Keycloak logs a user out of every session (and sets the user's not-before).
-                    BackendKind::Keycloak if p.kind == PrincipalKind::User => p.external_id.clone(),
-                    // No login to end through an API: say so once per person and backend.
-                    BackendKind::Vault | BackendKind::Oauth2 if p.kind != PrincipalKind::Client => {
-                        p.name.clone()
-                    }
-                    _ => continue,
-                };
-                if !login_seen.insert((row.name.clone(), p.name.to_ascii_lowercase())) {
-                    continue;
-                }
-                let spec = TargetSpec::Login {
-                    principal: target_principal.clone(),
-                };
-                let target = RevocationTarget::Login {
-                    backend: row.name.clone(),
-                    principal: target_principal,
-                };
-                let mut item = build_item(row, target, &spec, Some(p.name.clone()), &tokens);
-                protect(row, &mut item, Some(&p.external_id), None);
-                items.push(item);
-            }
-        }
-
-        // Direct grants of the selected principals, only when asked for.
-        if selector.include_grants && !matched.is_empty() {
-            let mut edges_by_backend: HashMap<&str, Vec<(String, String, String, String)>> =
-                HashMap::new();
-            for p in &matched {
-                let Some(row) = rows.get(p.backend.as_str()) else {
-                    continue;
-                };
-                if !edges_by_backend.contains_key(row.name.as_str()) {
-                    edges_by_backend
-                        .insert(row.name.as_str(), self.store.grant_edges(row.id).await?);
-                }
-                for (fk, fi, tk, ti) in edges_by_backend
-                    .get(row.name.as_str())
-                    .into_iter()
-                    .flatten()
-                {
-                    if fk != "principal" || *fi != p.external_id {
-                        continue;
-                    }
-                    let Ok(to_kind) =
-                        serde_json::from_value::<NodeKind>(serde_json::Value::String(tk.clone()))
-                    else {
-                        continue;
-                    };
-                    let grant = Grant {
-                        from_kind: NodeKind::Principal,
-                        from_id: fi.clone(),
-                        to_kind,
-                        to_id: ti.clone(),
-                    };
-                    let spec = TargetSpec::Grant {
-                        grant: grant.clone(),
-                    };
-                    let target = RevocationTarget::Grant {
-                        backend: row.name.clone(),
-                        grant,
-                    };
-                    let mut item = build_item(row, target, &spec, Some(p.name.clone()), &tokens);
-                    protect(row, &mut item, Some(&p.external_id), None);
-                    items.push(item);
-                }
-            }
-        }
-
-        link_collateral(&mut items, &snap);
-        Ok(finish(Some(selector.to_string()), items, &tokens))
-    }
-}
-
-/// Principals from which a node named in `names` (a permission or role id) can be reached.
-fn principals_reaching(
-    edges: &[(String, String, String, String)],
-    names: &[String],
-) -> Vec<String> {
-    let mut into: HashMap<(&str, &str), Vec<(&str, &str)>> = HashMap::new();
-    for (fk, fi, tk, ti) in edges {
-        into.entry((tk.as_str(), ti.as_str()))
-            .or_default()
-            .push((fk.as_str(), fi.as_str()));
-    }
-    let mut queue: VecDeque<(&str, &str)> = edges
-        .iter()
-        .filter(|(_, _, tk, ti)| tk != "principal" && names.iter().any(|n| n == ti))
-        .map(|(_, _, tk, ti)| (tk.as_str(), ti.as_str()))
-        .collect();
-    let mut seen: HashSet<(&str, &str)> = queue.iter().copied().collect();
-    let mut out = Vec::new();
-    while let Some(node) = queue.pop_front() {
-        for from in into.get(&node).into_iter().flatten() {
-            if seen.insert(*from) {
-                if from.0 == "principal" {
-                    out.push(from.1.to_string());
-                }
-                queue.push_back(*from);
-            }
-        }
-    }
-    out
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn edge(fk: &str, fi: &str, tk: &str, ti: &str) -> (String, String, String, String) {
-        (fk.into(), fi.into(), tk.into(), ti.into())
-    }
-
-    #[test]
-    fn permission_reach_follows_groups_and_roles() {
-        let edges = vec![
-            edge("principal", "alice", "principal", "billing_write"),
-            edge("principal", "billing_write", "principal", "billing_read"),
-            edge(
-                "principal",
-                "billing_read",
-                "permission",
-                "table:billing.invoices:SELECT",
-            ),
-            edge("principal", "bob", "role", "reader"),
-            edge(
-                "role",
-                "reader",
-                "permission",
-                "table:billing.invoices:SELECT",
-            ),
-            edge("principal", "carol", "principal", "payments_read"),
-        ];
-        let mut got = principals_reaching(&edges, &["table:billing.invoices:SELECT".into()]);
-        got.sort();
-        assert_eq!(got, vec!["alice", "billing_read", "billing_write", "bob"]);
-        assert!(principals_reaching(&edges, &["nothing".into()]).is_empty());
-    }
-
-    #[test]
-    fn principals_match_by_name_id_or_id_suffix() {
-        let p = |name: &str, id: &str| PrincipalView {
-            id: 1,
-            backend: "b".into(),
-            backend_kind: BackendKind::Vault,
-            external_id: id.into(),
-            kind: PrincipalKind::User,
-            name: name.into(),
-            enabled: true,
-            grants: vec![],
-            credentials: 0,
-            attrs: serde_json::Value::Null,
-        };
-        assert!(principal_matches(&p("Alice", "ebfba0e4"), "alice"));
-        assert!(principal_matches(&p("x", "account:alice"), "alice"));
-        assert!(principal_matches(
-            &p("x", "userpass:userpass:alice"),
-            "alice"
-        ));
-        assert!(!principal_matches(&p("malice", "account:malice"), "alice"));
     }
 }

@@ -820,3 +820,523 @@ fn the_actor_falls_back_to_the_os_account() {
     assert_eq!(super::actor_from(env(&[]), || None), "unknown");
     assert!(!super::current_actor().is_empty());
 }
+
+/// A Keycloak realm's session as the connector writes it (`map.rs` `session_credential`).
+fn kc_session(user: &str, sid: &str, ip: &str, clients: &[&str], issued: i64) -> Credential {
+    let mut c = credential(&format!("{user}/{sid}"), CredentialKind::Session, user);
+    c.client = (clients.len() == 1).then(|| clients[0].to_string());
+    c.issued_at = chrono::DateTime::from_timestamp(issued, 0);
+    c.attrs = json!({"session_id": sid, "ip_address": ip, "clients": clients});
+    c
+}
+
+/// A tiny deterministic generator (xorshift), so the names and addresses are not the seed's.
+struct Gen(u64);
+
+impl Gen {
+    fn next(&mut self) -> u64 {
+        self.0 ^= self.0 << 13;
+        self.0 ^= self.0 >> 7;
+        self.0 ^= self.0 << 17;
+        self.0
+    }
+
+    fn name(&mut self) -> String {
+        (0..7)
+            .map(|_| (b'a' + (self.next() % 26) as u8) as char)
+            .collect()
+    }
+}
+
+async fn selected(ws: &Workspace, text: &str) -> HashSet<String> {
+    ws.plan_incident(&select(text), &[])
+        .await
+        .unwrap()
+        .items
+        .into_iter()
+        .filter(|i| i.credential_id.is_some())
+        .map(|i| i.key)
+        .collect()
+}
+
+#[tokio::test]
+async fn source_client_and_issue_time_select_on_what_each_credential_records() {
+    let (_d, ws) = workspace().await;
+    let mut g = Gen(0x9e37_79b9_7f4a_7c15);
+    let mut kc = Inventory::default();
+    let mut pg = Inventory::default();
+    let (mut in_block, mut via_b, mut recent) = (HashSet::new(), HashSet::new(), HashSet::new());
+    let t0 = 1_790_000_000;
+    for i in 0..24u64 {
+        let user = format!("{}-{i}", g.name());
+        kc.principals
+            .push(principal(&user, &user, PrincipalKind::User));
+        let inside = g.next().is_multiple_of(2);
+        let ip = if inside {
+            format!("10.9.{}.{}", g.next() % 256, g.next() % 256)
+        } else {
+            format!("192.0.2.{}", g.next() % 256)
+        };
+        let clients: Vec<String> = (0..1 + g.next() % 3).map(|_| g.name()).collect();
+        let refs: Vec<&str> = clients.iter().map(String::as_str).collect();
+        let issued = t0 + (g.next() % 1000) as i64;
+        let sid = g.name();
+        kc.credentials
+            .push(kc_session(&user, &sid, &ip, &refs, issued));
+        let key = format!("kc:session:{user}/{sid}");
+        if inside {
+            in_block.insert(key.clone());
+        }
+        if clients.len() > 1 {
+            via_b.insert((clients[1].clone(), key.clone()));
+        }
+        if issued >= t0 + 500 {
+            recent.insert(key.clone());
+        }
+        // A PostgreSQL session of the same person, with the address pg_stat_activity records.
+        let mut s = credential(&format!("session:{i}:1"), CredentialKind::Session, &user);
+        s.attrs = json!({"client_addr": ip});
+        s.issued_at = chrono::DateTime::from_timestamp(issued, 0);
+        pg.principals
+            .push(principal(&user, &user, PrincipalKind::User));
+        pg.credentials.push(s);
+        if inside {
+            in_block.insert(format!("pg:session:{i}:1"));
+        }
+        if issued >= t0 + 500 {
+            recent.insert(format!("pg:session:{i}:1"));
+        }
+    }
+    add(
+        &ws,
+        "kc",
+        BackendKind::Keycloak,
+        "https://console@kc.example/realms/r",
+        kc,
+    )
+    .await;
+    add(
+        &ws,
+        "pg",
+        BackendKind::Postgres,
+        "postgres://console@127.0.0.1:1/x",
+        pg,
+    )
+    .await;
+
+    assert!(!in_block.is_empty());
+    assert_eq!(selected(&ws, "source=10.9.0.0/16").await, in_block);
+    assert_eq!(
+        selected(&ws, "source=10.9.0.0/16 backend=keycloak").await,
+        in_block
+            .iter()
+            .filter(|k| k.starts_with("kc:"))
+            .cloned()
+            .collect()
+    );
+    // A session opened through several clients is selected by any of them.
+    let (client, key) = via_b.iter().next().unwrap().clone();
+    assert!(selected(&ws, &format!("client={client}"))
+        .await
+        .contains(&key));
+    // since: issue time, on every kind that records it.
+    let since = chrono::DateTime::from_timestamp(t0 + 500, 0).unwrap();
+    assert_eq!(
+        selected(&ws, &format!("since={}", since.to_rfc3339())).await,
+        recent
+    );
+}
+
+/// A realm where `who` reach roles through groups and composites, each role carrying its right
+/// as the Keycloak connector writes it.
+#[tokio::test]
+async fn permission_selects_the_holders_the_access_model_names() {
+    let (_d, ws) = workspace().await;
+    let mut g = Gen(0x2545_f491_4f6c_dd1d);
+    let (kim, lee, ola) = (g.name(), g.name(), g.name());
+    let group = format!("group:{}", g.name());
+    let mut kc = Inventory::default();
+    for u in [&kim, &lee, &ola] {
+        kc.principals.push(principal(u, u, PrincipalKind::User));
+        kc.credentials.push(kc_session(
+            u,
+            &g.name(),
+            "10.0.0.1",
+            &["portal"],
+            1_790_000_000,
+        ));
+    }
+    kc.principals
+        .push(principal(&group, "sales", PrincipalKind::Group));
+    let right = |role: &str| Grant {
+        from_kind: NodeKind::Role,
+        from_id: role.into(),
+        to_kind: NodeKind::Permission,
+        to_id: format!("{role}-right"),
+    };
+    kc.permissions = ["realm:auditor", "client:portal:viewer"]
+        .iter()
+        .map(|r| portcullis_model::Permission {
+            external_id: format!("{r}-right"),
+            name: format!("right-of-{r}"),
+            resource: "realm r".into(),
+            action: portcullis_model::Action::Other,
+            raw: json!({"role": r}),
+        })
+        .collect();
+    kc.grants = vec![
+        grant(&kim, NodeKind::Principal, &group),
+        Grant {
+            from_kind: NodeKind::Principal,
+            from_id: group.clone(),
+            to_kind: NodeKind::Role,
+            to_id: "realm:auditor".into(),
+        },
+        Grant {
+            from_kind: NodeKind::Role,
+            from_id: "realm:auditor".into(),
+            to_kind: NodeKind::Role,
+            to_id: "client:portal:viewer".into(),
+        },
+        grant(&lee, NodeKind::Role, "client:portal:viewer"),
+        right("realm:auditor"),
+        right("client:portal:viewer"),
+    ];
+    add(
+        &ws,
+        "kc",
+        BackendKind::Keycloak,
+        "https://console@kc.example/realms/r",
+        kc,
+    )
+    .await;
+    let whose = |keys: HashSet<String>| -> HashSet<String> {
+        keys.into_iter()
+            .map(|k| k.split(['/', ':']).nth(2).unwrap_or_default().to_string())
+            .collect()
+    };
+    let both: HashSet<String> = [kim.clone(), lee.clone()].into();
+    // By the right's id, by its name, and by the role itself (a composite through a group).
+    assert_eq!(
+        whose(selected(&ws, "permission=client:portal:viewer-right").await),
+        both
+    );
+    assert_eq!(
+        whose(selected(&ws, "permission=right-of-client:portal:viewer").await),
+        both
+    );
+    assert_eq!(
+        whose(selected(&ws, "permission=client:portal:viewer").await),
+        both
+    );
+    assert_eq!(
+        whose(selected(&ws, "permission=realm:auditor-right").await),
+        [kim.clone()].into()
+    );
+    assert!(selected(&ws, "permission=nothing-of-that-name")
+        .await
+        .is_empty());
+    // A name resolves as explain resolves it: the group by its name holds no session.
+    assert!(selected(&ws, "principal=sales").await.is_empty());
+    assert_eq!(
+        whose(selected(&ws, &format!("principal={ola}")).await),
+        [ola.clone()].into()
+    );
+}
+
+mod agreement {
+    //! Property: on generated caches the planner selects what the access model says —
+    //! `principal=X` exactly X's live credentials, `permission=P` exactly the live credentials
+    //! of the principals `explain` lists P for.
+
+    use super::*;
+    use portcullis_model::{Action, ExplainQuery, Permission};
+    use proptest::prelude::*;
+
+    #[derive(Debug, Clone)]
+    struct Org {
+        users: Vec<String>,
+        groups: usize,
+        perms: usize,
+        /// (user, group), (group, parent group), (principal index, role), (role, role), (role, perm).
+        member: Vec<(usize, usize)>,
+        nest: Vec<(usize, usize)>,
+        holds: Vec<(usize, usize)>,
+        composite: Vec<(usize, usize)>,
+        rights: Vec<(usize, usize)>,
+        /// (user, live, roles its scopes name) per credential.
+        creds: Vec<(usize, bool, Vec<usize>)>,
+        roles: usize,
+    }
+
+    fn org() -> impl Strategy<Value = Org> {
+        (
+            proptest::collection::btree_set("[a-z]{4,9}", 1..7),
+            0usize..4,
+            1usize..6,
+            1usize..6,
+        )
+            .prop_flat_map(|(names, groups, roles, perms)| {
+                let users: Vec<String> = names.into_iter().collect();
+                let n = users.len();
+                let pairs = |a: usize, b: usize, max: usize| {
+                    proptest::collection::vec((0..a.max(1), 0..b.max(1)), 0..max)
+                };
+                (
+                    Just(users),
+                    Just(groups),
+                    Just(roles),
+                    Just(perms),
+                    pairs(n, groups, 8),
+                    pairs(groups, groups, 4),
+                    pairs(n + groups, roles, 10),
+                    pairs(roles, roles, 6),
+                    pairs(roles, perms, 10),
+                    proptest::collection::vec(
+                        (
+                            0..n,
+                            any::<bool>(),
+                            proptest::collection::vec(0..roles, 0..3),
+                        ),
+                        0..12,
+                    ),
+                )
+            })
+            .prop_map(
+                |(users, groups, roles, perms, member, nest, holds, composite, rights, creds)| {
+                    Org {
+                        users,
+                        groups,
+                        perms,
+                        member: if groups == 0 { vec![] } else { member },
+                        nest: if groups == 0 { vec![] } else { nest },
+                        holds,
+                        composite,
+                        rights,
+                        creds,
+                        roles,
+                    }
+                },
+            )
+    }
+
+    /// The inventory of `o`; with `scoped`, credentials carry their roles as scopes (Vault
+    /// tokens and their policies).
+    fn inventory(o: &Org, scoped: bool) -> Inventory {
+        let group = |g: usize| format!("group:g{g}");
+        let principal_id = |p: usize| {
+            if p < o.users.len() {
+                o.users[p].clone()
+            } else {
+                group(p - o.users.len())
+            }
+        };
+        let mut inv = Inventory::default();
+        for u in &o.users {
+            inv.principals.push(principal(u, u, PrincipalKind::User));
+        }
+        for g in 0..o.groups {
+            inv.principals.push(principal(
+                &group(g),
+                &format!("grp{g}"),
+                PrincipalKind::Group,
+            ));
+        }
+        for p in 0..o.perms {
+            inv.permissions.push(Permission {
+                external_id: format!("perm-{p}"),
+                name: format!("perm-{p}"),
+                resource: format!("res{p}"),
+                action: Action::Read,
+                raw: json!({}),
+            });
+        }
+        let edge = |fk, fi: String, tk, ti: String| Grant {
+            from_kind: fk,
+            from_id: fi,
+            to_kind: tk,
+            to_id: ti,
+        };
+        use NodeKind::{Permission as Pm, Principal as P, Role as R};
+        for &(u, g) in &o.member {
+            inv.grants.push(edge(P, o.users[u].clone(), P, group(g)));
+        }
+        for &(a, b) in &o.nest {
+            inv.grants.push(edge(P, group(a), P, group(b)));
+        }
+        for &(p, r) in &o.holds {
+            if p < o.users.len() + o.groups {
+                inv.grants
+                    .push(edge(P, principal_id(p), R, format!("role-{r}")));
+            }
+        }
+        for &(a, b) in &o.composite {
+            inv.grants
+                .push(edge(R, format!("role-{a}"), R, format!("role-{b}")));
+        }
+        for &(r, p) in &o.rights {
+            if p < o.perms {
+                inv.grants
+                    .push(edge(R, format!("role-{r}"), Pm, format!("perm-{p}")));
+            }
+        }
+        for r in 0..o.roles {
+            inv.roles.push(portcullis_model::Role {
+                external_id: format!("role-{r}"),
+                name: format!("role-{r}"),
+                description: None,
+            });
+        }
+        for (i, (u, live, roles)) in o.creds.iter().enumerate() {
+            let mut c = credential(&format!("s{i}"), CredentialKind::Session, &o.users[*u]);
+            if !live {
+                c.status = CredentialStatus::Revoked;
+            }
+            if scoped {
+                c.scopes = roles.iter().map(|r| format!("role-{r}")).collect();
+            }
+            inv.credentials.push(c);
+        }
+        inv.grants
+            .sort_by(|a, b| (&a.from_id, &a.to_id).cmp(&(&b.from_id, &b.to_id)));
+        inv.grants.dedup();
+        inv
+    }
+
+    /// Live credentials selected (keys of items a run would send).
+    async fn live_selected(ws: &Workspace, text: &str) -> HashSet<String> {
+        ws.plan_incident(&select(text), &[])
+            .await
+            .unwrap()
+            .items
+            .into_iter()
+            .filter(|i| i.credential_id.is_some() && i.readiness != Readiness::AlreadyInactive)
+            .map(|i| i.key)
+            .collect()
+    }
+
+    fn runtime() -> tokio::runtime::Runtime {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap()
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+        #[test]
+        fn the_planner_selects_what_explain_says(o in org()) {
+            runtime().block_on(async {
+                let (_d, ws) = workspace().await;
+                add(&ws, "kc", BackendKind::Keycloak, "https://console@kc.example/realms/r", inventory(&o, false)).await;
+                let live_of = |users: &HashSet<String>| -> HashSet<String> {
+                    o.creds.iter().enumerate()
+                        .filter(|(_, (u, live, _))| *live && users.contains(&o.users[*u]))
+                        .map(|(i, _)| format!("kc:session:s{i}"))
+                        .collect()
+                };
+                for u in &o.users {
+                    let got = live_selected(&ws, &format!("principal={u}")).await;
+                    assert_eq!(got, live_of(&HashSet::from([u.clone()])), "principal={u}");
+                }
+                for p in 0..o.perms {
+                    let perm = format!("perm-{p}");
+                    let mut holders = HashSet::new();
+                    for u in &o.users {
+                        let e = ws.access_explain(&ExplainQuery {
+                            subject: u.clone(),
+                            ..ExplainQuery::default()
+                        }).await.unwrap();
+                        if e.subjects.iter().any(|s| s.permissions.iter().any(|x| x.permission.external_id == perm)) {
+                            holders.insert(u.clone());
+                        }
+                    }
+                    let got = live_selected(&ws, &format!("permission={perm}")).await;
+                    assert_eq!(got, live_of(&holders), "permission={perm} in {o:?}");
+                }
+            });
+        }
+    }
+
+    /// Roles reachable from `start` through composites.
+    fn closure(o: &Org, start: impl IntoIterator<Item = usize>) -> HashSet<usize> {
+        let mut seen: HashSet<usize> = start.into_iter().collect();
+        let mut todo: Vec<usize> = seen.iter().copied().collect();
+        while let Some(r) = todo.pop() {
+            for &(a, b) in &o.composite {
+                if a == r && seen.insert(b) {
+                    todo.push(b);
+                }
+            }
+        }
+        seen
+    }
+
+    /// The roles user `u` holds through its memberships (groups, nested) and direct grants.
+    fn roles_of_user(o: &Org, u: usize) -> HashSet<usize> {
+        let mut groups: HashSet<usize> = o
+            .member
+            .iter()
+            .filter(|(x, _)| *x == u)
+            .map(|(_, g)| *g)
+            .collect();
+        let mut todo: Vec<usize> = groups.iter().copied().collect();
+        while let Some(g) = todo.pop() {
+            for &(a, b) in &o.nest {
+                if a == g && groups.insert(b) {
+                    todo.push(b);
+                }
+            }
+        }
+        let n = o.users.len();
+        let direct = o.holds.iter().filter(|(p, _)| {
+            *p == u || (*p >= n && *p < n + o.groups && groups.contains(&(p - n)))
+        });
+        closure(o, direct.map(|(_, r)| *r))
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig { cases: 24, .. ProptestConfig::default() })]
+
+        /// `permission=ROLE` against reachability computed here from the generated edges: a
+        /// credential is selected when its principal holds the role (through groups, nesting,
+        /// composites, or a live token whose policies reach it) or it does itself.
+        #[test]
+        fn a_role_selects_what_reaches_it(o in org(), scoped in any::<bool>()) {
+            runtime().block_on(async {
+                let (_d, ws) = workspace().await;
+                let (kind, url) = if scoped {
+                    (BackendKind::Vault, "http://127.0.0.1:1")
+                } else {
+                    (BackendKind::Keycloak, "https://console@kc.example/realms/r")
+                };
+                add(&ws, "b", kind, url, inventory(&o, scoped)).await;
+                let token_roles = |i: usize| -> Option<HashSet<usize>> {
+                    let (_, _, roles) = &o.creds[i];
+                    (scoped && !roles.is_empty()).then(|| closure(&o, roles.iter().copied()))
+                };
+                for r in 0..o.roles {
+                    let user_holds = |u: usize| {
+                        roles_of_user(&o, u).contains(&r)
+                            || o.creds.iter().enumerate().any(|(i, (x, live, _))| {
+                                *x == u && *live && token_roles(i).is_some_and(|t| t.contains(&r))
+                            })
+                    };
+                    let want: HashSet<String> = o.creds.iter().enumerate()
+                        .filter(|(i, (u, live, _))| {
+                            let own = match token_roles(*i) {
+                                Some(t) => t.contains(&r),
+                                None => roles_of_user(&o, *u).contains(&r),
+                            };
+                            *live && (user_holds(*u) || own)
+                        })
+                        .map(|(i, _)| format!("b:session:s{i}"))
+                        .collect();
+                    let got = live_selected(&ws, &format!("permission=role-{r}")).await;
+                    assert_eq!(got, want, "permission=role-{r} (scoped: {scoped}) in {o:?}");
+                }
+            });
+        }
+    }
+}
