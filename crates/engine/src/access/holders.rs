@@ -10,7 +10,7 @@ use portcullis_model::{AccessEdgeKind, AccessNodeKind, PrincipalKind};
 use std::collections::{HashSet, VecDeque};
 
 use super::graph::{CredMode, NodeId};
-use super::index::{credential_permissions, AccessIndex};
+use super::index::AccessIndex;
 
 /// A principal as a selection found it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -135,11 +135,12 @@ impl AccessIndex {
             .cred
             .as_ref()
             .is_some_and(|c| c.mode != CredMode::Principal);
+        // Live credentials' rights are precomputed; others hold none.
         own_rights
             && !h.permissions.is_empty()
-            && credential_permissions(&self.graph, &self.eff, node)
-                .iter()
-                .any(|(p, _)| h.permissions.contains(p))
+            && self
+                .live_credential_permissions(node)
+                .is_some_and(|perms| perms.iter().any(|p| h.permissions.contains(p)))
     }
 
     /// Everything that reaches role `role`, walking the reverse adjacency.

@@ -125,6 +125,11 @@ impl AccessIndex {
             .unwrap_or(&self.eff[principal as usize])
     }
 
+    /// A live credential's own permissions (sorted); None for a credential that is not live.
+    pub fn live_credential_permissions(&self, credential: NodeId) -> Option<&[NodeId]> {
+        self.cred_eff.get(&credential).map(Vec::as_slice)
+    }
+
     /// The live credentials a principal holds, each with its permissions (sorted).
     pub fn live_credentials(&self, principal: NodeId) -> Vec<(NodeId, &[NodeId])> {
         let mut out: Vec<(NodeId, &[NodeId])> = self
