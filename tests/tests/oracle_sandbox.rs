@@ -28,6 +28,9 @@ fn run(seed: u64) -> Report {
     loaded
         .compare_postgres(&mut report)
         .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+    loaded
+        .compare_selection(&mut report)
+        .unwrap_or_else(|e| panic!("seed {seed}: {e}"));
     report
 }
 

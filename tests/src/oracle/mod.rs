@@ -12,7 +12,7 @@ use std::collections::BTreeSet;
 use std::fmt;
 use std::path::Path;
 
-use portcullis_orggen::vault::CAPABILITIES;
+use portcullis_orggen::vault::{Actor, CAPABILITIES};
 use portcullis_orggen::{Org, Size};
 use serde_json::Value;
 
@@ -176,6 +176,68 @@ impl Loaded {
             }
         }
         Ok(())
+    }
+
+    /// `principal=NAME` for every account that logged in: the dry run must select exactly the
+    /// tokens its logins created (the server said which accessor each login got), whatever
+    /// other principals share names or policies.
+    pub fn compare_selection(&self, report: &mut Report) -> Result<()> {
+        let org = &self.org.vault;
+        let mut accounts: Vec<(String, BTreeSet<String>)> = Vec::new();
+        for (user, u) in org.users.iter().enumerate() {
+            let mine = self
+                .accessors_where(|a| matches!(a, Actor::UserLogin { user: x, .. } if x == user));
+            if u.logins > 0 {
+                accounts.push((u.name.clone(), mine));
+            }
+        }
+        for (role, r) in org.approles.iter().enumerate() {
+            let mine = self
+                .accessors_where(|a| matches!(a, Actor::AppRoleLogin { role: x, .. } if x == role));
+            accounts.push((r.name.clone(), mine));
+        }
+        // Tokens made without an identity: one principal per display name (the server
+        // prefixes `token-`), holding every token of that name.
+        let mut displays: Vec<&str> = org.tokens.iter().map(|t| t.display_name.as_str()).collect();
+        displays.sort();
+        displays.dedup();
+        for d in displays {
+            let mine = self.accessors_where(
+                |a| matches!(a, Actor::Token(i) if org.tokens[i].display_name == d),
+            );
+            accounts.push((format!("token-{d}"), mine));
+        }
+        for (name, expected) in accounts {
+            let select = format!("principal={name} backend=bao");
+            let plan = self.json(&["revoke", "--select", &select, "--dry-run"])?;
+            let selected: BTreeSet<String> = plan["items"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter_map(|i| i["key"].as_str())
+                .filter_map(|k| k.strip_prefix("bao:accessor:").map(str::to_string))
+                .collect();
+            report.compared += 1;
+            if selected != expected {
+                report.disagreements.push(Disagreement {
+                    resource: "(incident selection)".into(),
+                    action: "select".into(),
+                    subject: format!("principal={name}"),
+                    server: format!("its logins' tokens {expected:?}"),
+                    portcullis: format!("selected {selected:?}"),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    fn accessors_where(&self, want: impl Fn(Actor) -> bool) -> BTreeSet<String> {
+        self.vault
+            .tokens
+            .iter()
+            .filter(|(a, _, _)| want(*a))
+            .map(|(_, acc, _)| acc.clone())
+            .collect()
     }
 
     /// Every role × table / column / function × privilege, against `has_*_privilege`.
