@@ -54,6 +54,8 @@ pub struct User {
     pub logins: usize,
     /// Policies set on the user's identity entity after its first login.
     pub entity_policies: Vec<String>,
+    /// The entity is disabled after the logins (its tokens stay, and may do nothing).
+    pub disabled: bool,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -157,6 +159,7 @@ impl VaultOrg {
                 } else {
                     Vec::new()
                 },
+                disabled: rng.gen_bool(0.15),
             })
             .collect();
         let approles = (0..size.n(rng.gen_range(1..=2)))

@@ -27,6 +27,13 @@ pub enum Dialect {
 }
 
 impl Dialect {
+    /// Whether the backend refuses every credential of a disabled principal: OpenBao answers
+    /// "invalid token" for a disabled entity's tokens, Keycloak ends a disabled user's sessions.
+    /// PostgreSQL keeps a NOLOGIN role's open sessions running, so there they stay live.
+    pub fn disabled_principal_voids_credentials(self) -> bool {
+        matches!(self, Dialect::Vault | Dialect::Keycloak)
+    }
+
     pub fn for_kind(kind: Option<BackendKind>) -> Dialect {
         match kind {
             Some(BackendKind::Vault) => Dialect::Vault,

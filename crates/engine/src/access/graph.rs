@@ -310,7 +310,11 @@ impl Graph {
                 principal,
                 client,
                 mode,
-                live: c.status == "active",
+                live: c.status == "active"
+                    && !(principal.is_some_and(|p| !b.g.nodes[p as usize].enabled)
+                        && b.g.backends[bi as usize]
+                            .dialect
+                            .disabled_principal_voids_credentials()),
             });
         }
         let n = b.g.nodes.len();
