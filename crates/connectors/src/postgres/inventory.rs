@@ -51,7 +51,12 @@ pub fn action_of(privilege: &str) -> Action {
 fn privilege_permission(object_kind: &str, object: &str, privilege: &str) -> Permission {
     Permission {
         external_id: format!("{object_kind}:{object}:{privilege}"),
-        name: format!("{privilege} on {object_kind} {object}"),
+        // Role attributes are rights on the whole server, which has no name of its own.
+        name: if object_kind == "cluster" {
+            format!("{privilege} on the whole server")
+        } else {
+            format!("{privilege} on {object_kind} {object}")
+        },
         resource: object.to_string(),
         action: action_of(privilege),
         raw: json!({"object_kind": object_kind, "object": object, "privilege": privilege}),

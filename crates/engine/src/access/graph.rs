@@ -268,7 +268,12 @@ impl Graph {
             let Some(&bi) = backend_ix.get(&c.backend_id) else {
                 continue;
             };
-            let label = format!("{} {}", c.kind, short(&c.external_id));
+            // `login login:alice` says the kind twice: the id's own kind prefix goes.
+            let id = c
+                .external_id
+                .strip_prefix(&format!("{}:", c.kind))
+                .unwrap_or(&c.external_id);
+            let label = format!("{} {}", c.kind, short(id));
             let id = b.node(bi, AccessNodeKind::Credential, &c.external_id, &label);
             let principal = c
                 .principal_external_id
