@@ -441,10 +441,22 @@ fn who_can_view(
             </p>
         };
     }
+    // Two principals may share a name (an entity and the account that logs in as it): then
+    // their ids tell them apart.
+    let shared = |label: &str| {
+        a.allowed
+            .iter()
+            .filter(|x| x.principal.label == label)
+            .count()
+            > 1
+    };
     let entries = a.allowed.iter().map(|e| {
         html! {
             <li data-testid="whocan-entry" data-principal={e.principal.id.clone()}>
                 <strong>{ &e.principal.label }</strong>
+                if shared(&e.principal.label) && e.principal.external_id != e.principal.label {
+                    <span class="muted">{ format!(" ({})", e.principal.external_id) }</span>
+                }
                 <span class="muted">{ format!(" · {} on {}", e.principal.principal_kind.map(|k| k.as_str()).unwrap_or("principal"), e.principal.backend) }</span>
                 if !e.credentials.is_empty() {
                     <div class="muted" data-testid="whocan-credentials">
