@@ -16,6 +16,8 @@ help:
 	@echo "make fuzz   fuzz every parser of backend data, FUZZ_SECONDS (default 300) or FUZZ_RUNS executions per target"
 	@echo "make fuzz-smoke  the same for 15 s per target (CI)"
 	@echo "make oracle  who-can vs OpenBao's and PostgreSQL's own authorizers on ORACLE_SEEDS (default 1..50) generated organisations, ORACLE_SIZE=small|large"
+	@echo "make package  the .deb and .rpm in target/package (release build, pinned tauri-cli)"
+	@echo "make package-test  install the .deb into a clean Debian 12 root, use it, remove it (long; not in CI)"
 
 setup:
 	@scripts/setup.sh
@@ -72,3 +74,13 @@ oracle: setup
 .PHONY: bench-journal
 bench-journal: setup  ## journal commit latency during a 1M-event import vs idle (JOURNAL_BENCH_EVENTS=N)
 	@cargo bench -q -p portcullis-engine --bench journal_under_import
+
+# Packages (scripts/package.sh): .deb and .rpm in target/package. Release builds: not part of CI.
+.PHONY: package package-test
+package: setup
+	@scripts/package.sh
+
+# The .deb installed, used (CLI, man, completions, the app over WebDriver) and purged in a clean
+# Debian 12 root (scripts/package-test.sh). Long: not part of CI.
+package-test: package
+	@scripts/package-test.sh

@@ -22,3 +22,8 @@ convert -size 512x512 xc:none -fill "$bg" -draw "roundrectangle 16,16 496,496 96
 convert icon.png -resize 256x256 PNG32:128x128@2x.png
 convert icon.png -resize 128x128 PNG32:128x128.png
 convert icon.png -resize 32x32 PNG32:32x32.png
+# The hicolor theme sizes desktops look up (launchers, docks, alt-tab, file managers): the packages
+# install one PNG per size under /usr/share/icons/hicolor/<size>/apps/.
+for size in 16 22 24 48 64 96 256; do
+  convert icon.png -resize "${size}x${size}" -strip PNG32:"${size}x${size}.png"
+done

@@ -5,6 +5,9 @@ use std::path::Path;
 
 /// Every command in `commands/`; a command missing here cannot be allowed by a capability.
 const COMMANDS: &[&str] = &[
+    "app_info",
+    "open_demo",
+    "leave_demo",
     "list_backends",
     "add_backend",
     "check_backend",

@@ -44,6 +44,9 @@ pub fn with_commands<R: Runtime>(builder: tauri::Builder<R>) -> tauri::Builder<R
         .manage(commands::triage::HeldToken::default())
         .manage(commands::incident::IncidentState::default())
         .invoke_handler(tauri::generate_handler![
+            commands::app::app_info,
+            commands::app::open_demo,
+            commands::app::leave_demo,
             commands::backends::list_backends,
             commands::backends::add_backend,
             commands::backends::check_backend,

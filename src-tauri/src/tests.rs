@@ -64,6 +64,22 @@ fn a_fresh_workspace_lists_no_backends_and_an_empty_overview() {
 }
 
 #[test]
+fn the_about_box_names_the_workspace_version_and_the_workspace_dir() {
+    let h = harness();
+    let info = call(&h, "app_info", json!({})).unwrap();
+    assert_eq!(info["version"], json!(env!("CARGO_PKG_VERSION")));
+    assert_eq!(
+        info["workspace"],
+        json!(h._dir.path().display().to_string())
+    );
+    // The version follows the workspace's, which tauri.conf.json no longer repeats.
+    assert_eq!(
+        h.app.package_info().version.to_string(),
+        env!("CARGO_PKG_VERSION")
+    );
+}
+
+#[test]
 fn errors_cross_ipc_as_code_and_message() {
     let h = harness();
     let err = call(&h, "remove_backend", json!({ "name": "nope" })).unwrap_err();

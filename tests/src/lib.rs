@@ -267,8 +267,19 @@ impl Drop for TauriDriver {
 /// The desktop app under WebDriver control.
 pub struct App {
     pub driver: WebDriver,
-    // Dropped after `driver` (fields drop in declaration order).
-    _tauri_driver: TauriDriver,
+    // Dropped after `driver` (fields drop in declaration order). None when the test attached to
+    // a tauri-driver someone else runs (`App::attach`).
+    _tauri_driver: Option<TauriDriver>,
+}
+
+fn wry_capabilities(application: &str) -> Capabilities {
+    let mut caps = serde_json::Map::new();
+    caps.insert("browserName".into(), "wry".into());
+    caps.insert(
+        "tauri:options".into(),
+        serde_json::json!({ "application": application }),
+    );
+    Capabilities::from(caps)
 }
 
 impl App {
@@ -277,16 +288,22 @@ impl App {
         require_display()?;
         let app = app_binary()?;
         let tauri_driver = TauriDriver::start(env)?;
-        let mut caps = serde_json::Map::new();
-        caps.insert("browserName".into(), "wry".into());
-        caps.insert(
-            "tauri:options".into(),
-            serde_json::json!({ "application": app.display().to_string() }),
-        );
-        let driver = WebDriver::new(tauri_driver.url(), Capabilities::from(caps)).await?;
+        let caps = wry_capabilities(&app.display().to_string());
+        let driver = WebDriver::new(tauri_driver.url(), caps).await?;
         Ok(App {
             driver,
-            _tauri_driver: tauri_driver,
+            _tauri_driver: Some(tauri_driver),
+        })
+    }
+
+    /// Launches `application` through a tauri-driver that is already running at `driver_url`,
+    /// with its own display and environment: `make package-test` runs one inside a clean Debian
+    /// root, so the app under test is the one the package installed there.
+    pub async fn attach(driver_url: &str, application: &str) -> Result<Self> {
+        let driver = WebDriver::new(driver_url, wry_capabilities(application)).await?;
+        Ok(App {
+            driver,
+            _tauri_driver: None,
         })
     }
 

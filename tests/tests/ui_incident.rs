@@ -327,6 +327,7 @@ async fn scenario(
     let head = report["journal"]["head"].as_str().unwrap_or_default();
     assert_eq!(head.len(), 64, "journal head hash: {head}");
     assert_eq!(report["exported_by"], ACTOR);
+    assert_eq!(report["portcullis_version"], env!("CARGO_PKG_VERSION"));
     assert!(report["incident_seq"].is_i64(), "{report}");
 
     // An OAuth 2.0 token, revocable only by its value: pasted with the dry run, then gone from

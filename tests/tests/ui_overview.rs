@@ -42,7 +42,7 @@ async fn alt_digit(app: &App, digit: &str) -> Result<()> {
 }
 
 async fn scenario(app: &App, sandbox: &Sandbox) -> Result<()> {
-    app.wait_css("[data-testid=overview-empty]").await?;
+    app.wait_css("[data-testid=welcome]").await?;
     app.use_theme("light").await?;
     alt_digit(app, "7").await?;
     app.wait_css("#nav-backends.active").await?;

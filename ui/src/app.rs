@@ -98,6 +98,13 @@ pub fn App() -> Html {
     let theme = use_state(current_theme);
     let now = use_now(30_000);
     let triage_open = use_state(|| false);
+    let about_open = use_state(|| false);
+    let info = crate::hooks::app::use_app_info();
+    let demo = crate::hooks::app::use_demo();
+    let demo_info = match &*info {
+        crate::hooks::Remote::Ready(i) => i.demo.clone(),
+        _ => None,
+    };
     // Bumped when triage changed the cache, so the page on screen reloads what it shows.
     let revision = use_state(|| 0u32);
 
@@ -170,7 +177,13 @@ pub fn App() -> Html {
         }
         Page::Audit => html! { <pages::audit::AuditPage query={route.query.clone()} /> },
         Page::Incident => html! { <pages::incident::IncidentPage query={route.query.clone()} /> },
-        Page::Backends => html! { <pages::backends::BackendsPage query={route.query.clone()} /> },
+        Page::Backends => {
+            // `#/backends?add=1` (the welcome page's "Add a backend") opens the add dialog.
+            let add = route::params(&current_hash())
+                .iter()
+                .any(|(k, v)| k == "add" && v == "1");
+            html! { <pages::backends::BackendsPage query={route.query.clone()} {add} /> }
+        }
         Page::Journal => {
             html! { <pages::journal::JournalPage params={route::params(&current_hash())} /> }
         }
@@ -184,6 +197,7 @@ pub fn App() -> Html {
                     <div class="brand">
                         <img src="logo.png" alt="" width="28" height="28" />
                         <span>{ "Portcullis" }</span>
+                        if demo_info.is_some() { <span class="pill demo">{ "DEMO" }</span> }
                     </div>
                     <nav aria-label="Pages">
                         { for Page::ALL.iter().enumerate().map(|(i, p)| {
@@ -204,13 +218,34 @@ pub fn App() -> Html {
                     </nav>
                     <div class="sidebar-foot">
                         <button id="theme-toggle" class="ghost" onclick={toggle_theme}>{ theme_label }</button>
+                        <button id="about-open" class="ghost about-link" title="Version, workspace, licence"
+                                onclick={{ let a = about_open.clone(); Callback::from(move |_: MouseEvent| a.set(true)) }}>
+                            <span>{ "About" }</span>
+                            <span class="version">{ format!("v{}", portcullis_model::VERSION) }</span>
+                        </button>
                         <p class="hint"><kbd>{ "/" }</kbd>{ " search · " }<kbd>{ "T" }</kbd>{ " triage · " }<kbd>{ "Esc" }</kbd>{ " close" }</p>
                     </div>
                 </aside>
                 <main id="main" data-page={route.page.slug()}>
+                    // A demo workspace says so on every page, above everything else.
+                    if let Some(d) = &demo_info {
+                        <div class="demo-banner" role="status" data-testid="demo-banner">
+                            <span class="pill">{ "DEMO" }</span>
+                            <span>{ d.label() }</span>
+                            <button id="leave-demo" class="small ghost"
+                                    disabled={*demo.state == crate::hooks::app::DemoSwitch::Busy}
+                                    onclick={demo.leave.reform(|_: MouseEvent| ())}>
+                                { "Leave the demo" }
+                            </button>
+                        </div>
+                    }
                     { page }
                 </main>
             </div>
+            if *about_open {
+                <pages::about::AboutDialog
+                    on_close={{ let a = about_open.clone(); Callback::from(move |()| a.set(false)) }} />
+            }
             if *triage_open {
                 <pages::triage::TriageHost
                     on_close={{ let t = triage_open.clone(); Callback::from(move |()| t.set(false)) }}

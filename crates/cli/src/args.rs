@@ -103,6 +103,33 @@ pub enum Command {
         #[command(subcommand)]
         command: AuditCommand,
     },
+    /// Build a demo workspace from a generated organisation (two backends, OpenBao and
+    /// PostgreSQL, with principals, grants, credentials and months of audit history), labelled
+    /// as demo data wherever it shows. It goes into --workspace DIR, which must be new or empty
+    /// (a demo is never mixed into a real workspace), else into its own directory beside the
+    /// default workspace. Then: `portcullis --workspace DIR overview`, or open the app on it.
+    Demo {
+        /// The organisation's seed: the same seed gives the same organisation.
+        #[arg(long, default_value_t = 2026)]
+        seed: u64,
+        /// small | large
+        #[arg(long, default_value = "small", value_parser = parse_demo_size)]
+        size: portcullis_model::DemoSize,
+    },
+    /// Print a shell completion script to stdout, e.g.
+    /// `portcullis completions bash > ~/.local/share/bash-completion/completions/portcullis`
+    /// (the packages install them for bash, zsh and fish already).
+    Completions {
+        /// bash | zsh | fish | elvish | powershell
+        shell: clap_complete::Shell,
+    },
+    /// Write the manual: portcullis.1 and one page per subcommand, into DIR (used by
+    /// `make package`; hidden from the manual itself).
+    #[command(hide = true)]
+    ManPages {
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -459,6 +486,10 @@ pub enum EvidenceCommand {
         #[arg(long)]
         files_only: bool,
     },
+}
+
+fn parse_demo_size(s: &str) -> Result<portcullis_model::DemoSize, String> {
+    portcullis_model::DemoSize::parse(s).ok_or_else(|| format!("unknown size `{s}` (small, large)"))
 }
 
 fn parse_days(s: &str) -> Result<u32, String> {

@@ -13,6 +13,8 @@ mod args;
 mod audit;
 mod backend;
 mod cache;
+mod demo;
+mod docs;
 mod interrupt;
 mod output;
 mod review;
@@ -62,11 +64,25 @@ fn main() -> ExitCode {
 }
 
 async fn run(cli: Cli, out: &Output) -> Result<ExitCode, EngineError> {
+    // The manual and completions describe the command line, not a workspace: none is opened.
+    match &cli.command {
+        Command::Completions { shell } => return docs::completions(*shell),
+        Command::ManPages { dir } => return docs::man_pages(dir, out),
+        // Before any workspace is opened: opening one would create it, and a demo needs an
+        // empty directory of its own.
+        Command::Demo { seed, size } => {
+            return demo::create(cli.workspace.as_deref(), *seed, *size, out).await
+        }
+        _ => {}
+    }
     let dir = match cli.workspace {
         Some(dir) => dir,
         None => Workspace::default_dir()?,
     };
     let ws = Workspace::open(&dir).await?;
+    if let Some(info) = ws.demo_info() {
+        errln!("note: {}", info.label());
+    }
     match cli.command {
         Command::Backend { command } => match command {
             BackendCommand::Add(args) => backend::add(&ws, args, out).await,
@@ -103,6 +119,9 @@ async fn run(cli: Cli, out: &Output) -> Result<ExitCode, EngineError> {
             command: args::EvidenceCommand::Verify { dir, files_only },
         } => review::verify(&ws, &dir, files_only, out).await,
         Command::Audit { command } => audit::run(&ws, command, out).await,
+        Command::Completions { .. } | Command::ManPages { .. } | Command::Demo { .. } => {
+            Ok(ExitCode::SUCCESS)
+        }
     }
 }
 

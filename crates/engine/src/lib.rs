@@ -9,6 +9,7 @@ pub mod access;
 pub mod audit;
 mod backends;
 mod chart;
+pub mod demo;
 mod error;
 mod journal_key;
 mod overview;

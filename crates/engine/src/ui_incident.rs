@@ -48,6 +48,7 @@ impl Workspace {
         let path = dir.join(name);
         let doc = json!({
             "kind": "portcullis.incident_report",
+            "portcullis_version": portcullis_model::VERSION,
             "exported_at": now,
             "exported_by": current_actor(),
             "selection": report.selection,

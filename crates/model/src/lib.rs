@@ -6,6 +6,7 @@
 //! has a field for one.
 
 pub mod access;
+pub mod app;
 pub mod audit;
 pub mod backend;
 pub mod error;
@@ -19,6 +20,7 @@ pub mod revocation;
 pub mod ui_review;
 
 pub use access::*;
+pub use app::*;
 pub use audit::*;
 pub use backend::*;
 pub use error::*;

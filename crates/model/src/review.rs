@@ -336,6 +336,10 @@ pub struct BackendCoverage {
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct FindingsRun {
+    /// The Portcullis that ran the review ([`crate::VERSION`]), so a saved report says which
+    /// rule catalogue produced it. Empty in reports from before the field existed.
+    #[serde(default)]
+    pub portcullis_version: String,
     pub generated_at: DateTime<Utc>,
     pub as_of: DateTime<Utc>,
     pub window_days: u32,

@@ -2,6 +2,7 @@
 //! presentational components only receive props.
 
 pub mod access;
+pub mod app;
 pub mod audit;
 pub mod backends;
 pub mod credentials;

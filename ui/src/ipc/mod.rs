@@ -21,7 +21,8 @@ pub use journal::*;
 pub use reviews::*;
 
 use portcullis_model::{
-    BackendInfo, CheckReport, ErrorCode, IpcError, NewBackend, Overview, Progress, SyncReport,
+    AppInfo, BackendInfo, CheckReport, ErrorCode, IpcError, NewBackend, Overview, Progress,
+    SyncReport,
 };
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -94,6 +95,21 @@ pub async fn check_backend(name: &str) -> Result<CheckReport, IpcError> {
 
 pub async fn remove_backend(name: &str) -> Result<(), IpcError> {
     invoke("remove_backend", args(&NameArg { name })?).await
+}
+
+/// The shell's version and workspace directory (the About box).
+pub async fn app_info() -> Result<AppInfo, IpcError> {
+    invoke("app_info", JsValue::UNDEFINED).await
+}
+
+/// Builds (first time) and serves the demo organisation's workspace in place of the real one.
+pub async fn open_demo() -> Result<AppInfo, IpcError> {
+    invoke("open_demo", JsValue::UNDEFINED).await
+}
+
+/// Back from the demo to the workspace it replaced.
+pub async fn leave_demo() -> Result<AppInfo, IpcError> {
+    invoke("leave_demo", JsValue::UNDEFINED).await
 }
 
 pub async fn overview() -> Result<Overview, IpcError> {

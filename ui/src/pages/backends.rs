@@ -19,6 +19,9 @@ pub struct BackendsProps {
     /// The filter from the URL (`#/backends?q=`).
     #[prop_or_default]
     pub query: String,
+    /// Open the add-backend dialog at once (`#/backends?add=1`, from the welcome page).
+    #[prop_or_default]
+    pub add: bool,
 }
 
 fn matches(b: &BackendInfo, filter: &str) -> bool {
@@ -33,7 +36,7 @@ fn matches(b: &BackendInfo, filter: &str) -> bool {
 #[component]
 pub fn BackendsPage(props: &BackendsProps) -> Html {
     let backends = use_backends();
-    let adding = use_state(|| false);
+    let adding = use_state(|| props.add);
     let removing = use_state(|| None::<BackendInfo>);
     let filter = use_state(|| props.query.clone());
 
@@ -41,13 +44,29 @@ pub fn BackendsPage(props: &BackendsProps) -> Html {
         let adding = adding.clone();
         Callback::from(move |_: MouseEvent| adding.set(true))
     };
+    // Closing the dialog also drops `add=1` from the URL, so a reload does not reopen it.
+    let forget_add = {
+        let query = props.query.clone();
+        move || {
+            replace_route(&Route {
+                page: Page::Backends,
+                query: query.clone(),
+            })
+        }
+    };
     let close_add = {
-        let adding = adding.clone();
-        Callback::from(move |()| adding.set(false))
+        let (adding, forget_add) = (adding.clone(), forget_add.clone());
+        Callback::from(move |()| {
+            forget_add();
+            adding.set(false)
+        })
     };
     let on_added = {
         let adding = adding.clone();
-        Callback::from(move |_: BackendInfo| adding.set(false))
+        Callback::from(move |_: BackendInfo| {
+            forget_add();
+            adding.set(false)
+        })
     };
     let on_filter = {
         let filter = filter.clone();

@@ -1,5 +1,6 @@
 //! One module per route. Pages take data from hooks and lay out components.
 
+pub mod about;
 pub mod access_map;
 pub mod audit;
 pub mod backends;
@@ -9,6 +10,7 @@ pub mod journal;
 pub mod overview;
 pub mod reviews;
 pub mod triage;
+pub mod welcome;
 
 use yew::prelude::*;
 

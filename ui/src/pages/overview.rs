@@ -3,8 +3,9 @@
 use portcullis_model::{BackendCounts, CheckSummary, Counts, Overview, SyncRunInfo};
 use yew::prelude::*;
 
+use super::welcome::Welcome;
 use super::PageHead;
-use crate::components::{EmptyState, ErrorNote, Time};
+use crate::components::{ErrorNote, Time};
 use crate::hooks::overview::use_overview;
 use crate::hooks::Remote;
 
@@ -19,14 +20,8 @@ pub fn OverviewPage() -> Html {
         Remote::Failed(e) => {
             html! { <ErrorNote error={e.clone()} context="Could not load the overview" /> }
         }
-        Remote::Ready(o) if o.backends.is_empty() => html! {
-            <EmptyState title="Nothing to show yet" testid="overview-empty">
-                <p>
-                    { "No backends yet — add one on the " }<a href="#/backends">{ "Backends page" }</a>
-                    { " (or run " }<code>{ "make run" }</code>{ ", which connects the sandbox)." }
-                </p>
-            </EmptyState>
-        },
+        // The first run (no backend yet) is a welcome page, not an empty overview.
+        Remote::Ready(o) if o.backends.is_empty() => return html! { <Welcome /> },
         Remote::Ready(o) => view(o),
     };
     html! {

@@ -197,6 +197,7 @@ pub fn evaluate_inputs(
     all.dedup_by(|a, b| a.key == b.key);
     (
         FindingsRun {
+            portcullis_version: portcullis_model::VERSION.into(),
             generated_at: Utc::now(),
             as_of,
             window_days,
