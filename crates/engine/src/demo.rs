@@ -535,17 +535,7 @@ fn policy_role(
     let Ok(rules) = portcullis_connectors::vault::policy::parse_policy(name, hcl) else {
         return;
     };
-    for rule in &rules {
-        for p in portcullis_connectors::vault::policy::rule_permissions(rule) {
-            inv.grants.push(Grant {
-                from_kind: NodeKind::Role,
-                from_id: name.to_string(),
-                to_kind: NodeKind::Permission,
-                to_id: p.external_id.clone(),
-            });
-            perms.entry(p.external_id.clone()).or_insert(p);
-        }
-    }
+    portcullis_connectors::vault::policy::policy_into(name, &rules, &mut inv.grants, perms);
 }
 
 fn grant_policy(principal: &str, policy: &str) -> Grant {
@@ -813,17 +803,6 @@ fn vault_inventory(
     (inv, actors)
 }
 
-fn pg_action(privilege: &str) -> portcullis_model::Action {
-    use portcullis_model::Action;
-    match privilege {
-        "SELECT" | "USAGE" => Action::Read,
-        "INSERT" | "UPDATE" | "DELETE" | "TRUNCATE" | "CREATE" => Action::Write,
-        "EXECUTE" => Action::Execute,
-        "OWNER" | "SUPERUSER" => Action::Admin,
-        _ => Action::Other,
-    }
-}
-
 /// The PostgreSQL organisation as the PostgreSQL connector reads one from the catalogs: roles as
 /// principals (login roles as users with a `login:` credential), memberships, and every object
 /// privilege (`KIND:OBJECT:PRIVILEGE`), `PUBLIC` included; the superuser that loaded the
@@ -833,13 +812,7 @@ fn pg_inventory(org: &PgOrg, rng: &mut ChaCha8Rng, now: DateTime<Utc>) -> Invent
     let mut inv = Inventory::default();
     let mut perms: BTreeMap<String, Permission> = BTreeMap::new();
     let mut grant = |inv: &mut Inventory, role: &str, kind: &str, object: &str, privilege: &str| {
-        let p = Permission {
-            external_id: format!("{kind}:{object}:{privilege}"),
-            name: format!("{privilege} on {kind} {object}"),
-            resource: object.to_string(),
-            action: pg_action(privilege),
-            raw: json!({"object_kind": kind, "object": object, "privilege": privilege}),
-        };
+        let p = portcullis_connectors::postgres::privilege_permission(kind, object, privilege);
         inv.grants.push(Grant {
             from_kind: NodeKind::Principal,
             from_id: role.to_string(),
@@ -866,21 +839,14 @@ fn pg_inventory(org: &PgOrg, rng: &mut ChaCha8Rng, now: DateTime<Utc>) -> Invent
             }),
         });
             if login {
-                inv.credentials.push(Credential {
-                external_id: format!("login:{name}"),
-                kind: CredentialKind::Login,
-                principal_external_id: Some(name.to_string()),
-                client: None,
-                scopes: Vec::new(),
-                issued_at: None,
-                expires_at: valid_until,
-                last_used_at: None,
-                status: match valid_until {
-                    Some(t) if t <= now => CredentialStatus::Expired,
-                    _ => CredentialStatus::Active,
-                },
-                attrs: json!({"valid_until": valid_until.map(|t| t.to_rfc3339()), "demo": true}),
-            });
+                let mut c = portcullis_connectors::postgres::login_credential(
+                    name,
+                    valid_until,
+                    json!(valid_until.map(|t| t.to_rfc3339())),
+                    now,
+                );
+                c.attrs["demo"] = json!(true);
+                inv.credentials.push(c);
             }
         };
     role_principal(&mut inv, LOADER, true, true, true);

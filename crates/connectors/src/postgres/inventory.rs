@@ -48,7 +48,33 @@ pub fn action_of(privilege: &str) -> Action {
     }
 }
 
-fn privilege_permission(object_kind: &str, object: &str, privilege: &str) -> Permission {
+/// A login role's password login as a credential: it lives until the role's `VALID UNTIL`.
+pub fn login_credential(
+    role: &str,
+    expires: Option<DateTime<Utc>>,
+    valid_until: serde_json::Value,
+    now: DateTime<Utc>,
+) -> Credential {
+    Credential {
+        external_id: format!("login:{role}"),
+        kind: CredentialKind::Login,
+        principal_external_id: Some(role.to_string()),
+        client: None,
+        scopes: Vec::new(),
+        issued_at: None,
+        expires_at: expires,
+        last_used_at: None,
+        status: match expires {
+            Some(t) if t <= now => CredentialStatus::Expired,
+            _ => CredentialStatus::Active,
+        },
+        attrs: json!({ "valid_until": valid_until }),
+    }
+}
+
+/// The permission a privilege on an object is, as every PostgreSQL inventory names it (the demo
+/// organisation builds its cache with it too).
+pub fn privilege_permission(object_kind: &str, object: &str, privilege: &str) -> Permission {
     Permission {
         external_id: format!("{object_kind}:{object}:{privilege}"),
         // Role attributes are rights on the whole server, which has no name of its own.
@@ -141,21 +167,8 @@ impl Postgres {
                 }
             }
             if can_login {
-                inv.credentials.push(Credential {
-                    external_id: format!("login:{name}"),
-                    kind: CredentialKind::Login,
-                    principal_external_id: Some(name.clone()),
-                    client: None,
-                    scopes: Vec::new(),
-                    issued_at: None,
-                    expires_at: expires,
-                    last_used_at: None,
-                    status: match expires {
-                        Some(t) if t <= now => CredentialStatus::Expired,
-                        _ => CredentialStatus::Active,
-                    },
-                    attrs: json!({"valid_until": valid_until}),
-                });
+                inv.credentials
+                    .push(login_credential(&name, expires, json!(valid_until), now));
             }
         }
         progress(Progress::Advanced {

@@ -18,6 +18,7 @@ mod logread;
 mod revoke;
 
 pub use audit::parse_line as parse_jsonlog_line;
+pub use inventory::{login_credential, privilege_permission};
 
 use crate::jsonl::{read_jsonl, FileCursor};
 use crate::{

@@ -6,14 +6,14 @@
 use chrono::{DateTime, TimeZone, Utc};
 use futures::{stream, StreamExt};
 use portcullis_model::{
-    Credential, CredentialKind, CredentialStatus, Grant, Inventory, NodeKind, Principal,
-    PrincipalKind, Progress, Role,
+    Credential, CredentialKind, CredentialStatus, Inventory, Principal, PrincipalKind, Progress,
+    Role,
 };
 use serde::Deserialize;
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap};
 
-use super::policy::{parse_policy, rule_permissions};
+use super::policy::{parse_policy, policy_into};
 use super::Vault;
 use crate::{ConnectorError, ProgressFn};
 
@@ -216,17 +216,7 @@ impl Vault {
                 what: format!("policy {name}"),
                 detail: e.detail,
             })?;
-            for rule in &rules {
-                for p in rule_permissions(rule) {
-                    inv.grants.push(Grant {
-                        from_kind: NodeKind::Role,
-                        from_id: name.clone(),
-                        to_kind: NodeKind::Permission,
-                        to_id: p.external_id.clone(),
-                    });
-                    perms.entry(p.external_id.clone()).or_insert(p);
-                }
-            }
+            policy_into(name, &rules, &mut inv.grants, &mut perms);
         }
         inv.permissions = perms.into_values().collect();
         progress(Progress::Advanced {

@@ -135,6 +135,27 @@ pub fn rule_permissions(rule: &PathRule) -> Vec<Permission> {
         .collect()
 }
 
+/// A policy's rules into an inventory: each permission once (`perms`), and a grant from the
+/// policy (a role) to each of its permissions.
+pub fn policy_into(
+    name: &str,
+    rules: &[PathRule],
+    grants: &mut Vec<portcullis_model::Grant>,
+    perms: &mut std::collections::BTreeMap<String, Permission>,
+) {
+    for rule in rules {
+        for p in rule_permissions(rule) {
+            grants.push(portcullis_model::Grant {
+                from_kind: portcullis_model::NodeKind::Role,
+                from_id: name.to_string(),
+                to_kind: portcullis_model::NodeKind::Permission,
+                to_id: p.external_id.clone(),
+            });
+            perms.entry(p.external_id.clone()).or_insert(p);
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
