@@ -977,6 +977,29 @@ mod tests {
             "same seed, same organisation"
         );
         assert_eq!(again.audit_events, report.audit_events);
+        // Its evidence says it is a demo, in the manifest and at the top of the HTML report.
+        let run = ws
+            .review_run(&portcullis_model::ReviewRequest::default())
+            .await
+            .unwrap();
+        let evidence = dir.path().join("evidence");
+        let manifest = ws.export_findings(&run, &evidence).await.unwrap();
+        assert_eq!(manifest.demo.as_deref(), Some(info.label().as_str()));
+        let html = manifest
+            .files
+            .iter()
+            .find(|f| f.name.ends_with(".html"))
+            .expect("an HTML report");
+        let text = std::fs::read_to_string(evidence.join(&html.name)).unwrap();
+        assert!(
+            text.contains("<strong>DEMO</strong> Demo data"),
+            "{text:.300}"
+        );
+        let check = ws.verify_evidence_with_journal(&evidence).await.unwrap();
+        assert!(
+            check.ok,
+            "the labelled report is the one the manifest hashed: {check:?}"
+        );
         drop(ws);
 
         // Not into a directory that holds anything (a real workspace least of all).

@@ -49,6 +49,7 @@ impl Workspace {
         let doc = json!({
             "kind": "portcullis.incident_report",
             "portcullis_version": portcullis_model::VERSION,
+            "demo": self.demo_info().map(|d| d.label()),
             "exported_at": now,
             "exported_by": current_actor(),
             "selection": report.selection,

@@ -546,6 +546,9 @@ pub struct EvidenceManifest {
     pub journal_head: Option<String>,
     pub journal_ok: bool,
     pub files: Vec<ManifestFile>,
+    /// Set when the evidence comes from a demo workspace: its label ("Demo data: …").
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub demo: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -177,6 +177,17 @@ th{background:#f3f4f6}.sev{font-weight:600;text-transform:uppercase;font-size:.7
 .critical{color:#991b1b}.high{color:#dc2626}.medium{color:#b45309}.low{color:#2563eb}.info{color:#64748b}\
 .charts{display:flex;gap:1rem;flex-wrap:wrap}.muted{color:#6b7280}details{margin:.2rem 0}code{font-size:.8rem}";
 
+/// A demo workspace's HTML reports carry its label at the top of the page, so nobody reads a
+/// generated organisation's evidence as a real one.
+fn demo_banner(html: &[u8], label: &str) -> Vec<u8> {
+    let text = String::from_utf8_lossy(html);
+    let banner = format!(
+        "<body>\n<p style=\"padding:8px;border:2px solid #b45309;background:#fef3c7;color:#78350f\"><strong>DEMO</strong> {}</p>",
+        esc(label)
+    );
+    text.replacen("<body>", &banner, 1).into_bytes()
+}
+
 fn html_head(out: &mut String, title: &str) {
     let _ = writeln!(
         out,
@@ -484,9 +495,18 @@ impl Workspace {
             )));
         }
         let journal = self.journal_verify().await?;
+        let demo = self.demo_info().map(|d| d.label());
         let mut listed = Vec::new();
         for (name, bytes) in &files {
             let path = dir.join(name);
+            let labelled;
+            let bytes = match &demo {
+                Some(label) if name.ends_with(".html") => {
+                    labelled = demo_banner(bytes, label);
+                    &labelled
+                }
+                _ => bytes,
+            };
             crate::private_fs::write_private(&path, bytes)?;
             listed.push(ManifestFile {
                 name: name.clone(),
@@ -504,6 +524,7 @@ impl Workspace {
             journal_head: journal.head,
             journal_ok: journal.ok,
             files: listed,
+            demo,
         };
         let path = dir.join(MANIFEST);
         crate::private_fs::write_private(&path, to_json(&manifest)?.as_bytes())?;
