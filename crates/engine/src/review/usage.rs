@@ -909,6 +909,14 @@ impl<'a> BackendModel<'a> {
         #[allow(clippy::needless_range_loop)] // grants are mutated while uses are read
         for s in 0..subjects.len() {
             let use_ids = subjects[s].uses.clone();
+            // Everything the subject holds, once per subject (not per use).
+            let mut held: Vec<usize> = subjects[s]
+                .grants
+                .iter()
+                .flat_map(|h| h.perms.iter().copied())
+                .collect();
+            held.sort_unstable();
+            held.dedup();
             for u in use_ids {
                 let use_ = &uses[u];
                 if use_.class != UseClass::Access {
@@ -926,16 +934,6 @@ impl<'a> BackendModel<'a> {
                 // The subject's permissions that the use exercised: the most specific ones, by
                 // the access map's own rule (a broad grant held beside the narrow one that was
                 // needed stays unused).
-                let held: Vec<usize> = {
-                    let mut v: Vec<usize> = subjects[s]
-                        .grants
-                        .iter()
-                        .flat_map(|h| h.perms.iter().copied())
-                        .collect();
-                    v.sort_unstable();
-                    v.dedup();
-                    v
-                };
                 let mut hit: BTreeSet<usize> = BTreeSet::new();
                 for e in &events {
                     let candidates = held
