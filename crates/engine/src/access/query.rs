@@ -459,7 +459,17 @@ impl AccessIndex {
         let mut allowed_by: Vec<NodeId> = Vec::new();
         let mut via: Vec<(NodeId, Coverage)> = Vec::new();
         let mut denied: Option<Vec<(NodeId, Coverage)>> = None;
+        let own_allowed = matches!(own, Verdict::Allowed(_));
         for (c, perms) in self.live_credentials(pr) {
+            // A credential acting as its principal holds exactly the principal's own rights:
+            // its verdict is the principal's, not worth evaluating again.
+            let as_principal = cred_mode(&self.graph, c) == Some(CredMode::Principal);
+            if as_principal {
+                if own_allowed {
+                    allowed_by.push(c);
+                }
+                continue;
+            }
             match self.evaluate(dialect, perms, grants, touching, concrete) {
                 Verdict::Allowed(m) => {
                     allowed_by.push(c);
@@ -648,6 +658,10 @@ impl AccessIndex {
             truncated,
         })
     }
+}
+
+fn cred_mode(g: &super::graph::Graph, c: NodeId) -> Option<CredMode> {
+    g.nodes[c as usize].cred.as_ref().map(|i| i.mode)
 }
 
 enum Verdict {
