@@ -55,8 +55,7 @@ pub struct PgPredefined {
     pub what: &'static str,
 }
 
-/// The one table of predefined roles: the access graph's implied permissions and the review's
-/// both come from here.
+/// The one table of predefined roles: the access graph's implied permissions come from here.
 pub const PG_PREDEFINED: [PgPredefined; 5] = [
     PgPredefined {
         role: "pg_read_all_data",
@@ -91,10 +90,6 @@ pub const PG_PREDEFINED: [PgPredefined; 5] = [
 ];
 
 impl PgPredefined {
-    pub fn of(role: &str) -> Option<&'static PgPredefined> {
-        PG_PREDEFINED.iter().find(|p| p.role == role)
-    }
-
     /// The implied permission: id, label, resource and the raw facts the matcher reads.
     pub fn permission(&self) -> (String, String, &'static str, Value) {
         let kind = if self.privileges.is_empty() {
@@ -230,6 +225,100 @@ impl Dialect {
     pub fn scopes_name_roles(self) -> bool {
         self != Dialect::Keycloak
     }
+
+    /// How an audit event counts: the one rule for the access map's last use and for reviews.
+    /// Only a request exercises rights: an OAuth `token.used` at the resource server (not the
+    /// token's issue), a Vault request (not the login that created the token), a PostgreSQL
+    /// statement (not the connection).
+    pub fn use_class(
+        self,
+        action: &str,
+        resource: Option<&str>,
+        names_credential: bool,
+    ) -> UseClass {
+        match self {
+            Dialect::Scopes => match action {
+                "token.used" => UseClass::Access,
+                // A refresh (the fingerprint names the refresh token) is the refresh token's use.
+                "grant.success" if names_credential => UseClass::Login,
+                _ => UseClass::None,
+            },
+            Dialect::Vault if resource.is_some_and(is_vault_login) => UseClass::Login,
+            Dialect::Postgres if action.eq_ignore_ascii_case("login") => UseClass::Login,
+            Dialect::Keycloak => {
+                let a = action.to_ascii_uppercase();
+                if a.starts_with("LOGIN") || a.starts_with("REFRESH") || a == "CODE_TO_TOKEN" {
+                    UseClass::Login
+                } else {
+                    UseClass::Access
+                }
+            }
+            _ => UseClass::Access,
+        }
+    }
+
+    /// Whether an event of `class` is a use of the credential it names: a Vault login event
+    /// names the token it created, which the login did not use.
+    pub fn uses_named_credential(self, class: UseClass) -> bool {
+        match class {
+            UseClass::Access => true,
+            UseClass::Login => self != Dialect::Vault,
+            UseClass::None => false,
+        }
+    }
+
+    /// A grant every principal of the backend holds by construction (Vault's `default` policy,
+    /// PostgreSQL's `PUBLIC`, the OAuth/OIDC protocol scopes): real rights, never a finding.
+    pub fn builtin_grant(self, to_id: &str) -> bool {
+        match self {
+            Dialect::Vault => to_id == "default",
+            Dialect::Postgres => to_id == "PUBLIC",
+            Dialect::Scopes | Dialect::Keycloak => PROTOCOL_SCOPES.contains(&to_id),
+            Dialect::Kubernetes | Dialect::Generic => false,
+        }
+    }
+
+    /// A principal or role the backend has without listing it (PostgreSQL `PUBLIC` and the
+    /// predefined `pg_` roles, Vault's `root` and `default` policies, Kubernetes `system:` users).
+    pub fn builtin_node(self, id: &str) -> bool {
+        match self {
+            Dialect::Postgres => id == "PUBLIC" || id.starts_with("pg_"),
+            Dialect::Vault => id == "root" || id == "default",
+            Dialect::Kubernetes => id.starts_with("system:"),
+            _ => false,
+        }
+    }
+}
+
+/// How an allowed audit event counts (see [`Dialect::use_class`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum UseClass {
+    /// A request that exercised rights (and the credential it named).
+    Access,
+    /// An authentication (password login, refresh): activity, not a use of rights.
+    Login,
+    /// Not a use (issuance, introspection, the server's own bookkeeping).
+    None,
+}
+
+/// Scopes that are part of the OAuth/OIDC protocol, not API permissions.
+const PROTOCOL_SCOPES: &[&str] = &[
+    "openid",
+    "offline_access",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "roles",
+    "web-origins",
+    "acr",
+    "basic",
+];
+
+/// `auth/<mount>/login[/...]`: an authentication, not a request.
+fn is_vault_login(path: &str) -> bool {
+    let mut parts = path.split('/');
+    parts.next() == Some("auth") && parts.nth(1) == Some("login")
 }
 
 impl PermMeta {

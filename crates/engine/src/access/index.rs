@@ -62,19 +62,9 @@ impl AccessIndex {
             .map(|(i, b)| (b.id, i as u16))
             .collect();
         let usage = {
-            let g = &graph;
-            let eff_ref = &eff;
-            let eff_fn = |s: NodeId| -> Vec<NodeId> {
-                if g.nodes[s as usize].kind == AccessNodeKind::Principal {
-                    eff_ref[s as usize].clone()
-                } else {
-                    credential_permissions(g, eff_ref, s)
-                        .into_iter()
-                        .map(|(p, _)| p)
-                        .collect()
-                }
-            };
-            Usage::build(g, &rows.usage, &rows.statements, &backend_of, &eff_fn)
+            let (g, eff_ref) = (&graph, &eff);
+            let rights_fn = |s: NodeId| rights(g, eff_ref, s);
+            Usage::build(g, &rows.usage, &rows.statements, &backend_of, &rights_fn)
         };
         let eff_last = eff
             .iter()
@@ -123,6 +113,12 @@ impl AccessIndex {
         self.own
             .get(&principal)
             .unwrap_or(&self.eff[principal as usize])
+    }
+
+    /// The rights an event by principal or credential `n` is matched against: a principal's
+    /// effective permissions (its live tokens' included), a credential's by its mode.
+    pub fn rights(&self, n: NodeId) -> Vec<NodeId> {
+        rights(&self.graph, &self.eff, n)
     }
 
     /// A live credential's own permissions (sorted); None for a credential that is not live.
@@ -213,6 +209,17 @@ impl AccessIndex {
         AccessPath {
             hops: nodes.iter().map(|&n| self.graph.view(n)).collect(),
         }
+    }
+}
+
+fn rights(g: &Graph, eff: &[Vec<NodeId>], n: NodeId) -> Vec<NodeId> {
+    if g.nodes[n as usize].kind == AccessNodeKind::Principal {
+        eff[n as usize].clone()
+    } else {
+        credential_permissions(g, eff, n)
+            .into_iter()
+            .map(|(p, _)| p)
+            .collect()
     }
 }
 

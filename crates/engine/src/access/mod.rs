@@ -14,9 +14,9 @@
 //! dialect of its own.
 
 pub(crate) mod dialect;
-mod graph;
+pub(crate) mod graph;
 mod holders;
-mod index;
+pub(crate) mod index;
 mod keycloak;
 mod matrix;
 mod pattern;
@@ -24,7 +24,7 @@ mod query;
 #[cfg(test)]
 mod tests;
 pub(crate) mod usage;
-mod walk;
+pub(crate) mod walk;
 
 pub use holders::{Holders, NamedPrincipal, PrincipalSet};
 pub use index::AccessIndex;

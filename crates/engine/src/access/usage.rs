@@ -13,7 +13,7 @@ use portcullis_store::access::{AccessStatementRow, AccessUsageRow};
 use std::cmp::Ordering;
 use std::collections::HashMap;
 
-use super::dialect::{Dialect, Event, PermMeta};
+use super::dialect::{Dialect, Event, PermMeta, UseClass};
 use super::graph::{CredMode, Graph, NodeId};
 use crate::pg_statement::called_functions;
 
@@ -56,77 +56,163 @@ impl Usage {
     ) -> Usage {
         let calls = function_calls(g, statements, backend_of);
         let mut usage = Usage::default();
-        let mut actors: HashMap<(u16, String), Vec<NodeId>> = HashMap::new();
+        let mut attribution = Attribution::new(g);
+        for row in rows.iter().chain(&calls) {
+            let Some(&backend) = backend_of.get(&row.backend_id) else {
+                continue;
+            };
+            let event = UseEvent {
+                backend,
+                credential: row.credential.as_deref(),
+                actor: row.actor.as_deref(),
+                action: &row.action,
+                resource: row.resource.as_deref(),
+            };
+            for (s, perm) in attribution.credit(&event, eff) {
+                usage
+                    .by_subject
+                    .entry((s, perm))
+                    .or_default()
+                    .add(row.last_at_ms, row.count);
+            }
+        }
+        usage
+    }
+}
+
+/// One allowed audit event (or a group of identical ones), as attribution reads it.
+#[derive(Debug, Clone, Copy)]
+pub struct UseEvent<'a> {
+    pub backend: u16,
+    pub credential: Option<&'a str>,
+    pub actor: Option<&'a str>,
+    pub action: &'a str,
+    pub resource: Option<&'a str>,
+}
+
+/// Who an allowed event is credited to and which permissions it exercised: the one rule that
+/// the access map's last use and reviews both ask.
+pub struct Attribution<'g> {
+    g: &'g Graph,
+    /// (backend, principal external id) → principal.
+    by_id: HashMap<(u16, &'g str), NodeId>,
+    /// (backend, the id after a `kind:` prefix) → principals (`account:alice`, `client:app`).
+    by_suffix: HashMap<(u16, &'g str), Vec<NodeId>>,
+    /// (backend, name) → principals with that name.
+    by_name: HashMap<(u16, &'g str), Vec<NodeId>>,
+    buckets: HashMap<NodeId, Buckets>,
+}
+
+impl<'g> Attribution<'g> {
+    pub fn new(g: &'g Graph) -> Attribution<'g> {
+        let mut a = Attribution {
+            g,
+            by_id: HashMap::new(),
+            by_suffix: HashMap::new(),
+            by_name: HashMap::new(),
+            buckets: HashMap::new(),
+        };
         for (i, n) in g.nodes.iter().enumerate() {
             if n.kind != AccessNodeKind::Principal {
                 continue;
             }
-            let mut keys = vec![n.external_id.clone(), n.label.clone()];
+            let i = i as NodeId;
+            a.by_id.insert((n.backend, n.external_id.as_str()), i);
             if let Some((_, s)) = n.external_id.rsplit_once(':') {
-                keys.push(s.to_string());
+                a.by_suffix.entry((n.backend, s)).or_default().push(i);
             }
-            keys.dedup();
-            for k in keys {
-                actors.entry((n.backend, k)).or_default().push(i as NodeId);
+            a.by_name
+                .entry((n.backend, n.label.as_str()))
+                .or_default()
+                .push(i);
+        }
+        a
+    }
+
+    /// The principals an event's actor names, best first: the one with that external id, those
+    /// whose id is `KIND:actor`, and the one principal of the backend with that name (a name
+    /// several principals share names none of them).
+    pub fn actor(&self, backend: u16, actor: &str) -> Vec<NodeId> {
+        let mut out: Vec<NodeId> = self
+            .by_id
+            .get(&(backend, actor))
+            .copied()
+            .into_iter()
+            .collect();
+        for &p in self.by_suffix.get(&(backend, actor)).into_iter().flatten() {
+            if !out.contains(&p) {
+                out.push(p);
             }
         }
-        let mut buckets: HashMap<NodeId, Buckets> = HashMap::new();
-        for row in rows.iter().chain(&calls) {
-            let Some(&b) = backend_of.get(&row.backend_id) else {
-                continue;
+        if let Some([p]) = self.by_name.get(&(backend, actor)).map(Vec::as_slice) {
+            if !out.contains(p) {
+                out.push(*p);
+            }
+        }
+        out
+    }
+
+    /// (credited node, exercised permission) pairs of one allowed event; none unless the event
+    /// is a use of rights ([`Dialect::use_class`]). The credential it names is credited with its
+    /// principal, matched against the credential's own rights (its principal's when it acts as
+    /// its principal); the actor's principals are credited too, each against its own rights,
+    /// because one identity may appear as several principals (a Vault userpass user and the
+    /// entity its token belongs to). Only the most specific permissions get the credit.
+    pub fn credit(
+        &mut self,
+        ev: &UseEvent<'_>,
+        eff: &dyn Fn(NodeId) -> Vec<NodeId>,
+    ) -> Vec<(NodeId, NodeId)> {
+        let g = self.g;
+        let dialect = g.backends[ev.backend as usize].dialect;
+        if dialect.use_class(ev.action, ev.resource, ev.credential.is_some()) != UseClass::Access {
+            return Vec::new();
+        }
+        let mut subjects: Vec<(NodeId, Vec<NodeId>)> = Vec::new();
+        if let Some(c) = self.credential(ev.backend, ev.credential) {
+            let info = g.nodes[c as usize].cred.as_ref();
+            let mut credit = vec![c];
+            if let Some(p) = info.and_then(|i| i.principal) {
+                credit.push(p);
+            }
+            let source = match info.map(|i| (i.mode, i.principal)) {
+                Some((CredMode::Principal, Some(p))) => p,
+                _ => c,
             };
-            let dialect = g.backends[b as usize].dialect;
-            let cred = row.credential.as_ref().and_then(|c| {
-                g.by_key
-                    .get(&(b, AccessNodeKind::Credential, c.clone()))
-                    .copied()
-            });
-            // (whose permissions to match against, who gets the credit)
-            let mut subjects: Vec<(NodeId, Vec<NodeId>)> = Vec::new();
-            if let Some(c) = cred {
-                let info = g.nodes[c as usize].cred.as_ref();
-                let mut credit = vec![c];
-                if let Some(p) = info.and_then(|i| i.principal) {
-                    credit.push(p);
-                }
-                // A credential acting as its principal: match against the principal's rights.
-                let source = match info.map(|i| (i.mode, i.principal)) {
-                    Some((CredMode::Principal, Some(p))) => p,
-                    _ => c,
-                };
-                subjects.push((source, credit));
-            }
-            // The actor is credited too: the same identity may appear as several principals
-            // (a Vault userpass user and the entity its token belongs to).
-            if let Some(actor) = &row.actor {
-                for &p in actors.get(&(b, actor.clone())).into_iter().flatten() {
-                    if !subjects.iter().any(|(_, credit)| credit.contains(&p)) {
-                        subjects.push((p, vec![p]));
-                    }
-                }
-            }
-            let event = dialect.event(&row.action, row.resource.as_deref());
-            for (source, credit) in subjects {
-                let b = buckets
-                    .entry(source)
-                    .or_insert_with(|| Buckets::of(g, dialect, &eff(source)));
-                let mut candidates = b.wide.clone();
-                if let Some(keyed) = event.key.as_ref().and_then(|k| b.keyed.get(k)) {
-                    candidates.extend_from_slice(keyed);
-                }
-                let best = best_matches(g, dialect, &candidates, &event);
-                for perm in best {
-                    for &s in &credit {
-                        usage
-                            .by_subject
-                            .entry((s, perm))
-                            .or_default()
-                            .add(row.last_at_ms, row.count);
-                    }
+            subjects.push((source, credit));
+        }
+        if let Some(actor) = ev.actor {
+            for p in self.actor(ev.backend, actor) {
+                if !subjects.iter().any(|(_, credit)| credit.contains(&p)) {
+                    subjects.push((p, vec![p]));
                 }
             }
         }
-        usage
+        let event = dialect.event(ev.action, ev.resource);
+        let mut out = Vec::new();
+        for (source, credit) in subjects {
+            let b = self
+                .buckets
+                .entry(source)
+                .or_insert_with(|| Buckets::of(g, dialect, &eff(source)));
+            let mut candidates = b.wide.clone();
+            if let Some(keyed) = event.key.as_ref().and_then(|k| b.keyed.get(k)) {
+                candidates.extend_from_slice(keyed);
+            }
+            for perm in best_matches(g, dialect, &candidates, &event) {
+                out.extend(credit.iter().map(|&s| (s, perm)));
+            }
+        }
+        out
+    }
+
+    /// The credential node an event names, if the graph has it.
+    pub fn credential(&self, backend: u16, credential: Option<&str>) -> Option<NodeId> {
+        let c = credential?;
+        self.g
+            .by_key
+            .get(&(backend, AccessNodeKind::Credential, c.to_string()))
+            .copied()
     }
 }
 

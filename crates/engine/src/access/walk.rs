@@ -113,6 +113,38 @@ impl Walker {
     }
 }
 
+/// The permissions one grant reaches: from a role, group or permission node along role,
+/// membership and grant edges, not into the grants every principal of the backend holds by
+/// construction ([`super::dialect::Dialect::builtin_grant`]: PostgreSQL's implied membership in
+/// `PUBLIC` is not part of any other grant). Sorted.
+pub fn grant_reach(g: &Graph, from: NodeId) -> Vec<NodeId> {
+    let dialect = g.backends[g.nodes[from as usize].backend as usize].dialect;
+    let mut seen = HashSet::from([from]);
+    let mut queue = VecDeque::from([from]);
+    let mut perms = Vec::new();
+    while let Some(n) = queue.pop_front() {
+        let node = &g.nodes[n as usize];
+        match node.kind {
+            AccessNodeKind::Permission => {
+                perms.push(n);
+                continue;
+            }
+            AccessNodeKind::Credential => continue,
+            _ => {}
+        }
+        for (t, _) in g.out.of(n) {
+            let to = &g.nodes[t as usize];
+            let builtin =
+                to.kind != AccessNodeKind::Permission && dialect.builtin_grant(&to.external_id);
+            if !builtin && seen.insert(t) {
+                queue.push_back(t);
+            }
+        }
+    }
+    perms.sort_unstable();
+    perms
+}
+
 /// Breadth-first parents from `origin`: the shortest path to every reachable node.
 pub fn bfs_parents(g: &Graph, origin: NodeId) -> HashMap<NodeId, NodeId> {
     let mut parent = HashMap::new();

@@ -11,8 +11,10 @@ use portcullis_model::{
 use serde_json::Value;
 use std::collections::{BTreeSet, HashSet};
 
+use super::input::CredKind;
+use super::model::{node_exists, BackendModel, CredModel, Expiry, Subject};
 use super::rules::{self, RuleSet};
-use super::usage::{node_exists, BackendModel, CredKind, CredModel, Expiry, Subject, UseClass};
+use crate::access::dialect::UseClass;
 
 /// What every rule needs besides the model.
 pub struct Ctx<'a> {
@@ -216,7 +218,7 @@ fn count_uses(m: &BackendModel<'_>, s: &Subject) -> u64 {
         .sum()
 }
 
-fn grant_subject(h: &super::usage::GrantHold) -> FindingSubject {
+fn grant_subject(h: &super::model::GrantHold) -> FindingSubject {
     FindingSubject {
         kind: SubjectKind::Grant,
         id: h.to_id.clone(),
@@ -224,7 +226,7 @@ fn grant_subject(h: &super::usage::GrantHold) -> FindingSubject {
     }
 }
 
-fn with_grant(mut f: Finding, m: &BackendModel<'_>, h: &super::usage::GrantHold) -> Finding {
+fn with_grant(mut f: Finding, m: &BackendModel<'_>, h: &super::model::GrantHold) -> Finding {
     f.grant_edges = h.edges.clone();
     f.carrier_credentials = h
         .carriers
@@ -372,12 +374,12 @@ fn unused_credential_scope(
             continue;
         }
         let family: HashSet<usize> = cred.family.iter().copied().collect();
-        let used_by_cred = |h: &super::usage::GrantHold| {
+        let used_by_cred = |h: &super::model::GrantHold| {
             h.used_by
                 .iter()
                 .any(|u| m.uses[*u].cred.is_some_and(|x| family.contains(&x)))
         };
-        let carried: Vec<&super::usage::GrantHold> = s
+        let carried: Vec<&super::model::GrantHold> = s
             .grants
             .iter()
             .filter(|h| h.carriers.iter().any(|x| family.contains(x)))
@@ -662,7 +664,7 @@ fn used_after_revocation(
 
 // ---- inventory rules ----
 
-fn is_broad(kind: BackendKind, p: &super::usage::Perm) -> bool {
+fn is_broad(kind: BackendKind, p: &super::model::Perm) -> bool {
     if p.action == Action::Deny {
         return false;
     }
@@ -678,7 +680,7 @@ fn is_broad(kind: BackendKind, p: &super::usage::Perm) -> bool {
 
 fn wildcard_admin(m: &BackendModel<'_>, ctx: &Ctx<'_>, s: &Subject, out: &mut Vec<Finding>) {
     let kind = m.input.kind;
-    let mut direct: Vec<(&super::usage::GrantHold, String)> = Vec::new();
+    let mut direct: Vec<(&super::model::GrantHold, String)> = Vec::new();
     for h in &s.grants {
         let broad: Vec<usize> = h
             .perms
@@ -690,14 +692,14 @@ fn wildcard_admin(m: &BackendModel<'_>, ctx: &Ctx<'_>, s: &Subject, out: &mut Ve
             continue;
         }
         if h.to_kind == NodeKind::Permission {
-            let label = super::usage::short_perm_label(kind, &m.perms[broad[0]]);
+            let label = super::model::short_perm_label(kind, &m.perms[broad[0]]);
             direct.push((h, label));
             continue;
         }
         let exercised: Vec<String> = h
             .exercised
             .iter()
-            .map(|p| super::usage::short_perm_label(kind, &m.perms[*p]))
+            .map(|p| super::model::short_perm_label(kind, &m.perms[*p]))
             .collect();
         let facts: Vec<String> = broad
             .iter()

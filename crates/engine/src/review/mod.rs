@@ -2,7 +2,7 @@
 //! can check.
 //!
 //! A findings run reads the cache once (inventory, use aggregated over the window, a few raw audit
-//! facts), resolves each backend into a [`usage::BackendModel`], and evaluates the rule catalogue
+//! facts), resolves each backend into a [`model::BackendModel`], and evaluates the rule catalogue
 //! ([`rules`]) over it ([`findings`]). Each backend's coverage says how complete its usage data
 //! is, and rules that need usage do not run where there is none, so "unused" never silently
 //! means "no audit log". Campaigns ([`campaign`]) snapshot a run; evidence ([`evidence`]) exports
@@ -11,8 +11,9 @@
 pub mod campaign;
 pub mod evidence;
 pub mod findings;
+pub mod input;
+pub mod model;
 pub mod rules;
-pub mod usage;
 
 use chrono::{DateTime, Duration, Utc};
 use portcullis_model::{
@@ -23,7 +24,8 @@ use portcullis_store::reviews::{ReviewInventory, UsageRow};
 use std::collections::{BTreeSet, HashMap, HashSet};
 
 use crate::{EngineError, Result, Workspace};
-use usage::{BackendInput, BackendModel, CredKind, CredentialIn, Expiry, FactIn, UseIn};
+use input::{BackendInput, CredKind, CredentialIn, FactIn, UseIn};
+use model::{BackendModel, Expiry};
 
 pub use evidence::{findings_csv, findings_html, verify_evidence};
 pub use rules::catalogue;
@@ -412,7 +414,7 @@ pub fn build_inputs(
     let at = |id: i64| index.get(&id).copied();
     for p in inv.principals {
         if let Some(i) = at(p.backend_id) {
-            inputs[i].principals.push(usage::PrincipalIn {
+            inputs[i].principals.push(input::PrincipalIn {
                 kind: parse_enum(&p.kind).unwrap_or(PrincipalKind::Service),
                 external_id: p.external_id,
                 name: p.name,
@@ -428,7 +430,7 @@ pub fn build_inputs(
     }
     for p in inv.permissions {
         if let Some(i) = at(p.backend_id) {
-            inputs[i].permissions.push(usage::PermissionIn {
+            inputs[i].permissions.push(input::PermissionIn {
                 action: parse_enum(&p.action).unwrap_or(Action::Other),
                 raw: serde_json::from_str(&p.raw).unwrap_or(serde_json::Value::Null),
                 external_id: p.external_id,

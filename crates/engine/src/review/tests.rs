@@ -8,8 +8,8 @@ use portcullis_model::{
 };
 use serde_json::{json, Value};
 
+use super::input::*;
 use super::rules::{self, RuleSet};
-use super::usage::*;
 use super::{evaluate_inputs, AccessSnapshot};
 
 fn now() -> DateTime<Utc> {
