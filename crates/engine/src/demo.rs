@@ -27,6 +27,7 @@ use std::path::Path;
 
 use chrono::{DateTime, Duration, Utc};
 use portcullis_connectors::jsonl::LineOutcome;
+use portcullis_connectors::vault::identity::{map_identity, AppRoleRole, IdentityData};
 use portcullis_model::{
     AuditEvent, BackendKind, Credential, CredentialKind, CredentialRef, CredentialStatus, DemoInfo,
     DemoSize, Grant, Inventory, NodeKind, Permission, Principal, PrincipalKind, Role, WhoCanQuery,
@@ -538,17 +539,9 @@ fn policy_role(
     portcullis_connectors::vault::policy::policy_into(name, &rules, &mut inv.grants, perms);
 }
 
-fn grant_policy(principal: &str, policy: &str) -> Grant {
-    Grant {
-        from_kind: NodeKind::Principal,
-        from_id: principal.to_string(),
-        to_kind: NodeKind::Role,
-        to_id: policy.to_string(),
-    }
-}
-
 /// The Vault organisation as the Vault connector reads one: policies as roles and permissions,
-/// identity entities and userpass users as principals, live token accessors as credentials.
+/// identity entities, groups, userpass users and AppRole roles as the server's API would describe
+/// them, mapped by the connector's own `map_identity`; live token accessors as credentials.
 fn vault_inventory(
     org: &VaultOrg,
     rng: &mut ChaCha8Rng,
@@ -707,41 +700,35 @@ fn vault_inventory(
         actors.insert(actor_key(&Actor::Token(i)), tok);
     }
 
+    // Identity as the server would answer its API, mapped by the connector's own code.
+    let mut identity = IdentityData::default();
+    let mut entity_of_user: Vec<Option<String>> = vec![None; org.users.len()];
     for (ui, u) in org.users.iter().enumerate() {
-        let pid = format!("userpass:userpass:{}", u.name);
-        for pol in &u.policies {
-            inv.grants.push(grant_policy(&pid, pol));
-        }
-        inv.principals.push(Principal {
-            external_id: pid,
-            kind: PrincipalKind::User,
-            name: u.name.clone(),
-            enabled: true,
-            attrs: json!({"source": "auth/userpass", "token_ttl": 0, "token_max_ttl": 0}),
-        });
+        identity.userpass_users.push((
+            "userpass".into(),
+            u.name.clone(),
+            json!({"token_policies": u.policies, "token_ttl": 0, "token_max_ttl": 0}),
+        ));
         if u.logins == 0 {
             continue;
         }
         // The first login created the user's identity entity.
         let entity = uuid(rng);
-        let mut identity = u.entity_policies.clone();
-        identity.extend(group_policies(ui));
-        identity.sort();
-        identity.dedup();
-        for pol in &u.entity_policies {
-            inv.grants.push(grant_policy(&entity, pol));
-        }
-        inv.principals.push(Principal {
-            external_id: entity.clone(),
-            kind: PrincipalKind::User,
-            name: format!("entity_{}", &entity[..8]),
-            enabled: true,
-            attrs: json!({
-                "source": "identity entity",
+        entity_of_user[ui] = Some(entity.clone());
+        identity.entities.push((
+            entity.clone(),
+            json!({
+                "name": format!("entity_{}", &entity[..8]),
                 "aliases": [{"name": u.name, "mount_type": "userpass", "mount_path": "auth/userpass/"}],
+                "policies": u.entity_policies,
+                "disabled": u.disabled,
                 "metadata": null,
             }),
-        });
+        ));
+        let mut identity_policies = u.entity_policies.clone();
+        identity_policies.extend(group_policies(ui));
+        identity_policies.sort();
+        identity_policies.dedup();
         for n in 0..u.logins {
             let mut policies = u.policies.clone();
             policies.push("default".into());
@@ -752,7 +739,7 @@ fn vault_inventory(
                 Some(u.name.clone()),
                 Some(entity.clone()),
                 policies,
-                identity.clone(),
+                identity_policies.clone(),
                 Lifetime::Ttl(768),
                 Some(format!("auth/userpass/login/{}", u.name)),
             );
@@ -762,24 +749,43 @@ fn vault_inventory(
             actors.insert(actor_key(&Actor::UserLogin { user: ui, n }), tok);
         }
     }
+    let group_ids: Vec<String> = org.groups.iter().map(|_| uuid(rng)).collect();
+    for (gi, g) in org.groups.iter().enumerate() {
+        let entities: Vec<&String> = g
+            .member_users
+            .iter()
+            .filter_map(|u| entity_of_user.get(*u).and_then(Option::as_ref))
+            .collect();
+        let subgroups: Vec<&String> = g.member_groups.iter().map(|x| &group_ids[*x]).collect();
+        identity.groups.push((
+            group_ids[gi].clone(),
+            json!({"name": g.name, "type": "internal", "policies": g.policies,
+                   "member_entity_ids": entities, "member_group_ids": subgroups}),
+        ));
+    }
 
     for (ri, r) in org.approles.iter().enumerate() {
+        let role_id = uuid(rng);
+        identity.approles.push(AppRoleRole {
+            pid: format!("approle:approle:{}", r.name),
+            name: r.name.clone(),
+            role_id: Some(role_id.clone()),
+            policies: r.policies.clone(),
+            mount: "approle".into(),
+        });
         if r.logins == 0 {
             continue;
         }
         let entity = uuid(rng);
-        let role_id = uuid(rng);
-        inv.principals.push(Principal {
-            external_id: entity.clone(),
-            kind: PrincipalKind::Service,
-            name: format!("entity_{}", &entity[..8]),
-            enabled: true,
-            attrs: json!({
-                "source": "identity entity",
+        identity.entities.push((
+            entity.clone(),
+            json!({
+                "name": format!("entity_{}", &entity[..8]),
                 "aliases": [{"name": role_id, "mount_type": "approle", "mount_path": "auth/approle/"}],
+                "policies": [],
                 "metadata": {"role_name": r.name},
             }),
-        });
+        ));
         for n in 0..r.logins {
             let mut policies = r.policies.clone();
             policies.push("default".into());
@@ -800,6 +806,7 @@ fn vault_inventory(
             actors.insert(actor_key(&Actor::AppRoleLogin { role: ri, n }), tok);
         }
     }
+    map_identity(&mut inv, &identity);
     (inv, actors)
 }
 

@@ -6,6 +6,8 @@
 //! place into the `{code, message}` the UI branches on.
 
 pub mod access;
+#[cfg(test)]
+mod agreement_tests;
 pub mod audit;
 mod backends;
 mod chart;

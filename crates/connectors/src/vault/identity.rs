@@ -40,12 +40,29 @@ struct Alias {
 }
 
 /// An AppRole role as read from its mount.
-struct AppRoleRole {
-    pid: String,
-    name: String,
-    role_id: Option<String>,
-    policies: Vec<String>,
-    mount: String,
+#[derive(Debug, Clone)]
+pub struct AppRoleRole {
+    /// `approle:MOUNT:NAME`.
+    pub pid: String,
+    pub name: String,
+    /// Its `role-id`: the name of the entity alias its logins use.
+    pub role_id: Option<String>,
+    pub policies: Vec<String>,
+    /// The mount, without the trailing `/`.
+    pub mount: String,
+}
+
+/// The server's identity data, as its API answers (the connector reads it over HTTP; the demo
+/// generates it), for [`map_identity`].
+#[derive(Debug, Clone, Default)]
+pub struct IdentityData {
+    /// Each entity's id and the `data` of `identity/entity/id/ID`.
+    pub entities: Vec<(String, Value)>,
+    /// Each group's id and the `data` of `identity/group/id/ID`.
+    pub groups: Vec<(String, Value)>,
+    /// Each userpass user's mount (without `/`), name, and the `data` of `auth/MOUNT/users/NAME`.
+    pub userpass_users: Vec<(String, String, Value)>,
+    pub approles: Vec<AppRoleRole>,
 }
 
 fn strings(v: Option<&Value>) -> Vec<String> {
@@ -96,95 +113,42 @@ impl Vault {
             .get_json("sys/auth", "read on sys/auth")
             .await
             .unwrap_or_default();
-        let approles = self.approle_roles(&mounts_of(&mounts, "approle")).await?;
-        let entities = self.entities(inv, &approles).await?;
-        self.groups(inv).await?;
+        let mut data = IdentityData {
+            approles: self.approle_roles(&mounts_of(&mounts, "approle")).await?,
+            ..IdentityData::default()
+        };
+        for id in self
+            .list("identity/entity/id", "list on identity/entity/id")
+            .await?
+        {
+            let path = format!("identity/entity/id/{id}");
+            let e: Wrapped<Value> = self.get_json(&path, "read on identity/entity/id").await?;
+            data.entities.push((id, e.data));
+        }
+        self.read_groups(&mut data).await?;
         for mount in mounts_of(&mounts, "userpass") {
-            self.userpass_users(inv, &mount, &entities).await?;
+            for user in self
+                .list(
+                    &format!("auth/{mount}/users"),
+                    &format!("list on auth/{mount}/users"),
+                )
+                .await?
+            {
+                let u: Wrapped<Value> = self
+                    .get_json(
+                        &format!("auth/{mount}/users/{user}"),
+                        &format!("read on auth/{mount}/users"),
+                    )
+                    .await?;
+                data.userpass_users.push((mount.clone(), user, u.data));
+            }
         }
-        for r in approles {
-            let path = format!("auth/{}/", r.mount);
-            let entity = r.role_id.as_deref().and_then(|id| {
-                entities
-                    .iter()
-                    .find(|(_, aliases)| {
-                        aliases.iter().any(|a| a.name == id && a.mount_path == path)
-                    })
-                    .map(|(e, _)| e.clone())
-            });
-            account(
-                inv,
-                &r.pid,
-                &r.name,
-                PrincipalKind::Service,
-                &r.policies,
-                entity.as_deref(),
-                json!({"source": format!("auth/{}", r.mount)}),
-            );
-        }
+        map_identity(inv, &data);
         Ok(())
     }
 
-    /// Every entity with its aliases (the map the accounts are linked through).
-    async fn entities(
-        &self,
-        inv: &mut Inventory,
-        approles: &[AppRoleRole],
-    ) -> Result<Vec<(String, Vec<Alias>)>, ConnectorError> {
-        let ids = self
-            .list("identity/entity/id", "list on identity/entity/id")
-            .await?;
-        let mut out = Vec::new();
-        for id in ids {
-            let e: Wrapped<Value> = self
-                .get_json(
-                    &format!("identity/entity/id/{id}"),
-                    "read on identity/entity/id",
-                )
-                .await?;
-            let d = e.data;
-            let aliases: Vec<Alias> = d
-                .get("aliases")
-                .and_then(Value::as_array)
-                .into_iter()
-                .flatten()
-                .map(|a| Alias {
-                    name: a.get("name").and_then(Value::as_str).unwrap_or("").into(),
-                    mount_type: a
-                        .get("mount_type")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .into(),
-                    mount_path: a
-                        .get("mount_path")
-                        .and_then(Value::as_str)
-                        .unwrap_or("")
-                        .into(),
-                })
-                .collect();
-            let entity_name = d.get("name").and_then(Value::as_str).unwrap_or(&id);
-            inv.principals.push(Principal {
-                external_id: id.clone(),
-                kind: entity_kind(&aliases),
-                name: readable_name(entity_name, &aliases, approles),
-                enabled: !d.get("disabled").and_then(Value::as_bool).unwrap_or(false),
-                attrs: json!({
-                    "source": "identity entity",
-                    "entity_name": entity_name,
-                    "aliases": aliases.iter().map(|a| json!({"name": a.name, "mount_type": a.mount_type, "mount_path": a.mount_path})).collect::<Vec<_>>(),
-                    "metadata": d.get("metadata"),
-                }),
-            });
-            for pol in strings(d.get("policies")) {
-                inv.grants.push(policy_edge(&id, &pol));
-            }
-            out.push((id, aliases));
-        }
-        Ok(out)
-    }
-
-    /// Identity groups: members and subgroups inherit their policies.
-    async fn groups(&self, inv: &mut Inventory) -> Result<(), ConnectorError> {
+    /// Identity groups, when the console may read them.
+    async fn read_groups(&self, data: &mut IdentityData) -> Result<(), ConnectorError> {
         let ids = match self
             .list("identity/group/id", "list on identity/group/id")
             .await
@@ -194,74 +158,9 @@ impl Vault {
             Err(e) => return Err(e),
         };
         for id in ids {
-            let g: Wrapped<Value> = self
-                .get_json(
-                    &format!("identity/group/id/{id}"),
-                    "read on identity/group/id",
-                )
-                .await?;
-            let d = g.data;
-            inv.principals.push(Principal {
-                external_id: id.clone(),
-                kind: PrincipalKind::Group,
-                name: d.get("name").and_then(Value::as_str).unwrap_or(&id).into(),
-                enabled: true,
-                attrs: json!({"source": "identity group", "type": d.get("type")}),
-            });
-            for pol in strings(d.get("policies")) {
-                inv.grants.push(policy_edge(&id, &pol));
-            }
-            for member in strings(d.get("member_entity_ids")) {
-                inv.grants.push(member_edge(&member, &id));
-            }
-            for sub in strings(d.get("member_group_ids")) {
-                inv.grants.push(member_edge(&sub, &id));
-            }
-        }
-        Ok(())
-    }
-
-    async fn userpass_users(
-        &self,
-        inv: &mut Inventory,
-        mount: &str,
-        entities: &[(String, Vec<Alias>)],
-    ) -> Result<(), ConnectorError> {
-        let path = format!("auth/{mount}/");
-        for user in self
-            .list(
-                &format!("auth/{mount}/users"),
-                &format!("list on auth/{mount}/users"),
-            )
-            .await?
-        {
-            let u: Wrapped<Value> = self
-                .get_json(
-                    &format!("auth/{mount}/users/{user}"),
-                    &format!("read on auth/{mount}/users"),
-                )
-                .await?;
-            let mut pols = strings(u.data.get("token_policies"));
-            pols.extend(strings(u.data.get("policies")));
-            pols.sort();
-            pols.dedup();
-            let entity = entities
-                .iter()
-                .find(|(_, aliases)| {
-                    aliases
-                        .iter()
-                        .any(|a| a.name == user && a.mount_path == path)
-                })
-                .map(|(e, _)| e.as_str());
-            account(
-                inv,
-                &format!("userpass:{mount}:{user}"),
-                &user,
-                PrincipalKind::User,
-                &pols,
-                entity,
-                json!({"source": format!("auth/{mount}"), "token_ttl": u.data.get("token_ttl"), "token_max_ttl": u.data.get("token_max_ttl")}),
-            );
+            let path = format!("identity/group/id/{id}");
+            let g: Wrapped<Value> = self.get_json(&path, "read on identity/group/id").await?;
+            data.groups.push((id, g.data));
         }
         Ok(())
     }
@@ -315,6 +214,115 @@ impl Vault {
             }
         }
         Ok(out)
+    }
+}
+
+/// The server's identity data into `inv`: entities named by their accounts, nested groups,
+/// and each userpass user and AppRole role linked to the entity one of whose aliases names it.
+pub fn map_identity(inv: &mut Inventory, data: &IdentityData) {
+    let entities: Vec<(&str, Vec<Alias>)> = data
+        .entities
+        .iter()
+        .map(|(id, d)| (id.as_str(), entity(inv, id, d, &data.approles)))
+        .collect();
+    for (id, d) in &data.groups {
+        group(inv, id, d);
+    }
+    let entity_of = |name: &str, path: &str| {
+        entities
+            .iter()
+            .find(|(_, aliases)| {
+                aliases
+                    .iter()
+                    .any(|a| a.name == name && a.mount_path == path)
+            })
+            .map(|(e, _)| *e)
+    };
+    for (mount, user, u) in &data.userpass_users {
+        let mut pols = strings(u.get("token_policies"));
+        pols.extend(strings(u.get("policies")));
+        pols.sort();
+        pols.dedup();
+        account(
+            inv,
+            &format!("userpass:{mount}:{user}"),
+            user,
+            PrincipalKind::User,
+            &pols,
+            entity_of(user, &format!("auth/{mount}/")),
+            json!({"source": format!("auth/{mount}"), "token_ttl": u.get("token_ttl"), "token_max_ttl": u.get("token_max_ttl")}),
+        );
+    }
+    for r in &data.approles {
+        let entity = r
+            .role_id
+            .as_deref()
+            .and_then(|id| entity_of(id, &format!("auth/{}/", r.mount)));
+        account(
+            inv,
+            &r.pid,
+            &r.name,
+            PrincipalKind::Service,
+            &r.policies,
+            entity,
+            json!({"source": format!("auth/{}", r.mount)}),
+        );
+    }
+}
+
+/// One entity: its principal (kind from its aliases' methods, name from its accounts) and its
+/// identity policies; returns its aliases.
+fn entity(inv: &mut Inventory, id: &str, d: &Value, approles: &[AppRoleRole]) -> Vec<Alias> {
+    let aliases: Vec<Alias> = d
+        .get("aliases")
+        .and_then(Value::as_array)
+        .into_iter()
+        .flatten()
+        .map(|a| {
+            let field = |k: &str| a.get(k).and_then(Value::as_str).unwrap_or("").to_string();
+            Alias {
+                name: field("name"),
+                mount_type: field("mount_type"),
+                mount_path: field("mount_path"),
+            }
+        })
+        .collect();
+    let entity_name = d.get("name").and_then(Value::as_str).unwrap_or(id);
+    inv.principals.push(Principal {
+        external_id: id.to_string(),
+        kind: entity_kind(&aliases),
+        name: readable_name(entity_name, &aliases, approles),
+        enabled: !d.get("disabled").and_then(Value::as_bool).unwrap_or(false),
+        attrs: json!({
+            "source": "identity entity",
+            "entity_name": entity_name,
+            "aliases": aliases.iter().map(|a| json!({"name": a.name, "mount_type": a.mount_type, "mount_path": a.mount_path})).collect::<Vec<_>>(),
+            "metadata": d.get("metadata"),
+        }),
+    });
+    for pol in strings(d.get("policies")) {
+        inv.grants.push(policy_edge(id, &pol));
+    }
+    aliases
+}
+
+/// One identity group: members and subgroups inherit its policies.
+fn group(inv: &mut Inventory, id: &str, d: &Value) {
+    inv.principals.push(Principal {
+        external_id: id.to_string(),
+        kind: PrincipalKind::Group,
+        name: d.get("name").and_then(Value::as_str).unwrap_or(id).into(),
+        enabled: true,
+        attrs: json!({"source": "identity group", "type": d.get("type")}),
+    });
+    for pol in strings(d.get("policies")) {
+        inv.grants.push(policy_edge(id, &pol));
+    }
+    for member in strings(d.get("member_entity_ids")) {
+        inv.grants.push(member_edge(&member, id));
+    }
+    for sub in strings(d.get("member_group_ids")) {
+        inv.grants.push(member_edge(&sub, id));
     }
 }
 

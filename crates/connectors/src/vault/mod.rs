@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use std::time::Instant;
 
 mod audit;
-mod identity;
+pub mod identity;
 mod inventory;
 
 /// The file audit device line parser, for `portcullis audit import --format vault`.
