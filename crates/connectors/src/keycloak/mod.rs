@@ -37,7 +37,7 @@
 //! (its default and optional client scopes); every role → the right it stands for (a
 //! realm-management role → its admin right; any other realm or client role → the permission of
 //! its realm or client that applications check, see [`map::role_permission`]). Effective
-//! access is recomputed from these edges by [`effective`], offline.
+//! access is the engine's access map's, walked over these edges (`engine/src/access/`).
 //!
 //! # Revocation targets
 //! - `Credential{session, USER_ID/SESSION_ID}`: `DELETE /sessions/{id}`; offline sessions add
@@ -54,7 +54,6 @@
 mod audit;
 mod auth;
 mod check;
-pub mod effective;
 #[cfg(feature = "fuzzing")]
 pub mod fuzzing;
 mod inventory;

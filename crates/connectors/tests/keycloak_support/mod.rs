@@ -41,16 +41,19 @@ pub const G_PLATFORM: &str = "9e000000-0000-4000-8000-0000000e0002";
 pub const G_SRE: &str = "9e000000-0000-4000-8000-0000000e0003";
 pub const G_ADMINS: &str = "9e000000-0000-4000-8000-0000000e0004";
 
-/// The fixtures, from the connectors' tests or (for the CLI tests, which include this module
-/// from the e2e crate) from the workspace root.
+/// The fixtures, from the connectors' tests or (for the CLI and engine tests, which include this
+/// module from their own crates) through the workspace.
 pub fn fixture_text(name: &str) -> String {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
-    let here = root.join("tests/fixtures/keycloak");
-    let dir = if here.is_dir() {
-        here
-    } else {
-        root.join("../crates/connectors/tests/fixtures/keycloak")
-    };
+    let dir = [
+        "tests/fixtures/keycloak",
+        "../crates/connectors/tests/fixtures/keycloak",
+        "../connectors/tests/fixtures/keycloak",
+    ]
+    .iter()
+    .map(|d| root.join(d))
+    .find(|d| d.is_dir())
+    .unwrap_or_else(|| root.join("tests/fixtures/keycloak"));
     let p = dir.join(name).display().to_string();
     std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{p}: {e}"))
 }

@@ -86,11 +86,7 @@ impl AccessIndex {
             .enumerate()
             .filter(|(_, n)| n.cred.as_ref().is_some_and(|c| c.live))
             .map(|(i, _)| {
-                let mut perms: Vec<NodeId> = credential_permissions(&graph, &eff, i as NodeId)
-                    .into_iter()
-                    .map(|(p, _)| p)
-                    .collect();
-                perms.sort_unstable();
+                let perms = credential_rights(&graph, |h| eff[h as usize].as_slice(), i as NodeId);
                 (i as NodeId, perms)
             })
             .collect();
@@ -216,10 +212,75 @@ fn rights(g: &Graph, eff: &[Vec<NodeId>], n: NodeId) -> Vec<NodeId> {
     if g.nodes[n as usize].kind == AccessNodeKind::Principal {
         eff[n as usize].clone()
     } else {
-        credential_permissions(g, eff, n)
-            .into_iter()
-            .map(|(p, _)| p)
-            .collect()
+        credential_rights(g, |h| eff[h as usize].as_slice(), n)
+    }
+}
+
+/// A credential's permissions by its mode, sorted, without the paths
+/// [`credential_permissions`] explains them by: its own walk, or for scopes limited by its
+/// principal (or client), the scopes those hold (all its scopes when the holders hold nothing
+/// known). `eff` gives a principal's effective permissions, sorted.
+pub fn credential_rights<R: std::borrow::Borrow<[NodeId]>>(
+    g: &Graph,
+    eff: impl Fn(NodeId) -> R,
+    cred: NodeId,
+) -> Vec<NodeId> {
+    let Some(info) = g.nodes[cred as usize].cred.as_ref() else {
+        return Vec::new();
+    };
+    if info.mode != CredMode::ScopesWithinPrincipal {
+        return permissions_of(g, cred);
+    }
+    let held: Vec<R> = [info.principal, info.client]
+        .into_iter()
+        .flatten()
+        .map(&eff)
+        .collect();
+    let none_known = held.iter().all(|h| h.borrow().is_empty());
+    let mut out: Vec<NodeId> = g
+        .out
+        .of(cred)
+        .map(|(t, _)| t)
+        .filter(|&t| g.nodes[t as usize].kind == AccessNodeKind::Permission)
+        .filter(|t| none_known || held.iter().any(|h| h.borrow().binary_search(t).is_ok()))
+        .collect();
+    out.sort_unstable();
+    out.dedup();
+    out
+}
+
+/// [`AccessIndex::rights`] for a graph without an index, computed on demand and kept: a review
+/// walks only the principals and credentials its events name, not every node.
+pub struct LazyRights<'g> {
+    g: &'g Graph,
+    walker: std::cell::RefCell<Walker>,
+    eff: std::cell::RefCell<HashMap<NodeId, Vec<NodeId>>>,
+}
+
+impl<'g> LazyRights<'g> {
+    pub fn new(g: &'g Graph) -> LazyRights<'g> {
+        LazyRights {
+            g,
+            walker: std::cell::RefCell::new(Walker::new(g)),
+            eff: std::cell::RefCell::new(HashMap::new()),
+        }
+    }
+
+    fn eff(&self, p: NodeId) -> Vec<NodeId> {
+        if let Some(v) = self.eff.borrow().get(&p) {
+            return v.clone();
+        }
+        let v = self.walker.borrow_mut().permissions(self.g, p);
+        self.eff.borrow_mut().insert(p, v.clone());
+        v
+    }
+
+    pub fn rights(&self, n: NodeId) -> Vec<NodeId> {
+        if self.g.is_principal(n) {
+            self.eff(n)
+        } else {
+            credential_rights(self.g, |h| self.eff(h), n)
+        }
     }
 }
 

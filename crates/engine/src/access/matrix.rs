@@ -25,8 +25,90 @@ struct RowStat {
     medium: u32,
 }
 
+/// The columns in scope (a mask over node ids and the list), before dropping those nobody holds.
+struct Columns {
+    mask: Vec<bool>,
+    list: Vec<NodeId>,
+}
+
+/// The rows in scope with their counts, and per-column holder and user counts.
+struct Rows {
+    rows: Vec<RowStat>,
+    holders: Vec<u32>,
+    used_by: Vec<u32>,
+    /// Principals in scope holding no permission in scope.
+    without: u32,
+}
+
+/// One page's cells and the overview bins over the whole filtered matrix.
+struct Cells {
+    cells: Vec<MatrixCell>,
+    bins: Vec<CellCounts>,
+    totals: CellCounts,
+    overview: (u32, u32, u32, u32),
+}
+
 impl AccessIndex {
+    /// One page of the matrix under `q`: scope, columns, rows, order, page, bins, in that order.
     pub fn matrix(&self, q: &MatrixQuery, now: DateTime<Utc>) -> Result<MatrixPage, EngineError> {
+        let g = &self.graph;
+        let backends = self.backends_in_scope(q)?;
+        let window_start = now - Duration::days(i64::from(q.window_days.unwrap_or(90)));
+        let since = window_start.timestamp_millis();
+        let mut cols = self.columns(q, &backends);
+        let Rows {
+            mut rows,
+            holders,
+            used_by,
+            without,
+        } = self.rows(q, &backends, &cols.mask, since);
+        self.sort_rows(&mut rows, q.sort);
+        // Permissions nobody in scope holds add only empty columns.
+        cols.list.retain(|&p| holders[p as usize] > 0);
+        self.sort_columns(&mut cols.list, &holders);
+        let total_rows = rows.len() as u32;
+        let total_cols = cols.list.len() as u32;
+        let (r0, r1) = page(q.row_offset, q.row_limit, total_rows);
+        let (c0, c1) = page(q.col_offset, q.col_limit, total_cols);
+        let c = self.cells(q, &rows, &cols.list, since, (r0, r1), (c0, c1));
+        let (br, bc, rpb, cpb) = c.overview;
+        Ok(MatrixPage {
+            rows: rows[r0 as usize..r1 as usize]
+                .iter()
+                .map(|st| MatrixRow {
+                    principal: g.view(st.node),
+                    granted: st.granted,
+                    used: st.used,
+                    unused: st.granted - st.used,
+                })
+                .collect(),
+            columns: cols.list[c0 as usize..c1 as usize]
+                .iter()
+                .map(|&p| MatrixColumn {
+                    permission: g.view(p),
+                    holders: holders[p as usize],
+                    used_by: used_by[p as usize],
+                })
+                .collect(),
+            cells: c.cells,
+            total_rows,
+            total_columns: total_cols,
+            totals: c.totals,
+            overview: MatrixOverview {
+                rows: br,
+                cols: bc,
+                rows_per_bin: rpb,
+                cols_per_bin: cpb,
+                bins: c.bins,
+            },
+            window_start,
+            hint: self.matrix_hint(rows.is_empty(), without),
+        })
+    }
+
+    /// Which backends the query covers (all when it names none); a name not in the cache is an
+    /// error, not an empty matrix.
+    fn backends_in_scope(&self, q: &MatrixQuery) -> Result<Vec<bool>, EngineError> {
         let g = &self.graph;
         let mut backends = vec![q.backends.is_empty(); g.backends.len()];
         for name in &q.backends {
@@ -42,15 +124,18 @@ impl AccessIndex {
                 })?;
             backends[i] = true;
         }
-        let window_days = q.window_days.unwrap_or(90);
-        let window_start = now - Duration::days(i64::from(window_days));
-        let since = window_start.timestamp_millis();
-        let perm_search = q.permission_search.as_ref().map(|s| s.to_lowercase());
-        let principal_search = q.principal_search.as_ref().map(|s| s.to_lowercase());
+        Ok(backends)
+    }
 
-        // Columns in scope: a mask over node ids.
-        let mut in_cols = vec![false; g.nodes.len()];
-        let mut cols: Vec<NodeId> = Vec::new();
+    /// Permissions of the backends in scope that pass the action, risk and search filters (deny
+    /// rules only when asked for).
+    fn columns(&self, q: &MatrixQuery, backends: &[bool]) -> Columns {
+        let g = &self.graph;
+        let search = q.permission_search.as_ref().map(|s| s.to_lowercase());
+        let mut cols = Columns {
+            mask: vec![false; g.nodes.len()],
+            list: Vec::new(),
+        };
         for (bi, perms) in self.permissions.iter().enumerate() {
             if !backends[bi] {
                 continue;
@@ -64,234 +149,216 @@ impl AccessIndex {
                     q.actions.contains(&m.action)
                 };
                 let risk_ok = q.risks.is_empty() || q.risks.contains(&m.risk);
-                let search_ok = perm_search.as_ref().is_none_or(|s| {
+                let search_ok = search.as_ref().is_none_or(|s| {
                     node.external_id.to_lowercase().contains(s)
                         || node.label.to_lowercase().contains(s)
                         || m.resource.to_lowercase().contains(s)
                 });
                 if action_ok && risk_ok && search_ok {
-                    in_cols[p as usize] = true;
-                    cols.push(p);
+                    cols.mask[p as usize] = true;
+                    cols.list.push(p);
                 }
             }
         }
+        cols
+    }
 
-        // Rows and per-column counts in one pass over effective permissions.
-        let mut holders = vec![0u32; g.nodes.len()];
-        let mut used_by = vec![0u32; g.nodes.len()];
-        let mut rows: Vec<RowStat> = Vec::new();
-        let mut without = 0u32;
+    /// Rows and per-column counts in one pass over the effective permissions of the principals
+    /// in scope (groups only when asked for).
+    fn rows(&self, q: &MatrixQuery, backends: &[bool], in_cols: &[bool], since: i64) -> Rows {
+        let g = &self.graph;
+        let search = q.principal_search.as_ref().map(|s| s.to_lowercase());
+        let mut out = Rows {
+            rows: Vec::new(),
+            holders: vec![0; g.nodes.len()],
+            used_by: vec![0; g.nodes.len()],
+            without: 0,
+        };
         for (bi, principals) in self.principals.iter().enumerate() {
             if !backends[bi] {
                 continue;
             }
             for &pr in principals {
                 let node = &g.nodes[pr as usize];
-                if !q.include_groups && node.principal_kind == Some(PrincipalKind::Group) {
+                let group = node.principal_kind == Some(PrincipalKind::Group);
+                let found = search.as_ref().is_none_or(|s| {
+                    node.label.to_lowercase().contains(s)
+                        || node.external_id.to_lowercase().contains(s)
+                });
+                if (group && !q.include_groups) || !found {
                     continue;
                 }
-                if let Some(s) = &principal_search {
-                    if !node.label.to_lowercase().contains(s)
-                        && !node.external_id.to_lowercase().contains(s)
-                    {
-                        continue;
-                    }
-                }
-                let mut st = RowStat {
-                    node: pr,
-                    granted: 0,
-                    used: 0,
-                    high: 0,
-                    medium: 0,
-                };
-                let eff = &self.eff[pr as usize];
-                let last = &self.eff_last[pr as usize];
-                for (i, &p) in eff.iter().enumerate() {
-                    if !in_cols[p as usize] {
-                        continue;
-                    }
-                    st.granted += 1;
-                    holders[p as usize] += 1;
-                    if last[i] >= since {
-                        st.used += 1;
-                        used_by[p as usize] += 1;
-                    }
-                    match g.perm(p).map(|m| m.risk) {
-                        Some(Risk::High) => st.high += 1,
-                        Some(Risk::Medium) => st.medium += 1,
-                        _ => {}
-                    }
-                }
+                let st = self.row_stat(pr, in_cols, since, &mut out);
                 if st.granted > 0 {
-                    rows.push(st);
+                    out.rows.push(st);
                 } else {
-                    without += 1;
+                    out.without += 1;
                 }
             }
         }
+        out
+    }
 
-        let label = |n: NodeId| &g.nodes[n as usize].label;
-        let backend = |n: NodeId| g.nodes[n as usize].backend;
-        match q.sort {
-            MatrixSort::Name => rows.sort_by(|a, b| {
-                (backend(a.node), label(a.node), a.node).cmp(&(
-                    backend(b.node),
-                    label(b.node),
-                    b.node,
-                ))
-            }),
-            MatrixSort::Granted => rows.sort_by(|a, b| {
-                (b.granted, backend(a.node), label(a.node), a.node).cmp(&(
-                    a.granted,
-                    backend(b.node),
-                    label(b.node),
-                    b.node,
-                ))
-            }),
-            MatrixSort::Unused => rows.sort_by(|a, b| {
-                (b.granted - b.used, backend(a.node), label(a.node), a.node).cmp(&(
-                    a.granted - a.used,
-                    backend(b.node),
-                    label(b.node),
-                    b.node,
-                ))
-            }),
-            MatrixSort::Risk => rows.sort_by(|a, b| {
-                (b.high, b.medium, backend(a.node), label(a.node), a.node).cmp(&(
-                    a.high,
-                    a.medium,
-                    backend(b.node),
-                    label(b.node),
-                    b.node,
-                ))
-            }),
+    fn row_stat(&self, pr: NodeId, in_cols: &[bool], since: i64, out: &mut Rows) -> RowStat {
+        let mut st = RowStat {
+            node: pr,
+            granted: 0,
+            used: 0,
+            high: 0,
+            medium: 0,
+        };
+        let last = &self.eff_last[pr as usize];
+        for (i, &p) in self.eff[pr as usize].iter().enumerate() {
+            if !in_cols[p as usize] {
+                continue;
+            }
+            st.granted += 1;
+            out.holders[p as usize] += 1;
+            if last[i] >= since {
+                st.used += 1;
+                out.used_by[p as usize] += 1;
+            }
+            match self.graph.perm(p).map(|m| m.risk) {
+                Some(Risk::High) => st.high += 1,
+                Some(Risk::Medium) => st.medium += 1,
+                _ => {}
+            }
         }
-        // Permissions nobody in scope holds add only empty columns.
-        cols.retain(|&p| holders[p as usize] > 0);
+        st
+    }
+
+    /// Rows by the query's order, ties by backend, name and node (stable across calls).
+    fn sort_rows(&self, rows: &mut [RowStat], sort: MatrixSort) {
+        let g = &self.graph;
+        let tie = |st: &RowStat| {
+            let n = &g.nodes[st.node as usize];
+            (n.backend, n.label.clone(), st.node)
+        };
+        let key = |st: &RowStat| -> (std::cmp::Reverse<(u32, u32)>, (u16, String, NodeId)) {
+            let primary = match sort {
+                MatrixSort::Name => (0, 0),
+                MatrixSort::Granted => (st.granted, 0),
+                MatrixSort::Unused => (st.granted - st.used, 0),
+                MatrixSort::Risk => (st.high, st.medium),
+            };
+            (std::cmp::Reverse(primary), tie(st))
+        };
+        rows.sort_by_cached_key(key);
+    }
+
+    /// Columns by backend, most held first, then name.
+    fn sort_columns(&self, cols: &mut [NodeId], holders: &[u32]) {
+        let g = &self.graph;
         cols.sort_by(|&a, &b| {
-            (
-                backend(a),
-                std::cmp::Reverse(holders[a as usize]),
-                label(a),
-                a,
-            )
-                .cmp(&(
-                    backend(b),
-                    std::cmp::Reverse(holders[b as usize]),
-                    label(b),
-                    b,
-                ))
+            let k = |p: NodeId| {
+                let n = &g.nodes[p as usize];
+                (
+                    n.backend,
+                    std::cmp::Reverse(holders[p as usize]),
+                    &n.label,
+                    p,
+                )
+            };
+            k(a).cmp(&k(b))
         });
-        let mut col_pos = vec![NONE; g.nodes.len()];
+    }
+
+    /// The cells of one page, and bins of at most `overview_rows` × `overview_cols` over the
+    /// whole filtered matrix with the totals.
+    fn cells(
+        &self,
+        q: &MatrixQuery,
+        rows: &[RowStat],
+        cols: &[NodeId],
+        since: i64,
+        (r0, r1): (u32, u32),
+        (c0, c1): (u32, u32),
+    ) -> Cells {
+        let mut col_pos = vec![NONE; self.graph.nodes.len()];
         for (i, &p) in cols.iter().enumerate() {
             col_pos[p as usize] = i as u32;
         }
-
-        let total_rows = rows.len() as u32;
-        let total_cols = cols.len() as u32;
-        let page = |off: Option<u32>, lim: Option<u32>, total: u32| {
-            let off = off.unwrap_or(0).min(total);
-            let lim = lim.unwrap_or(50).clamp(1, 500);
-            (off, (off + lim).min(total))
-        };
-        let (r0, r1) = page(q.row_offset, q.row_limit, total_rows);
-        let (c0, c1) = page(q.col_offset, q.col_limit, total_cols);
-
-        // Overview bins over the whole filtered matrix.
+        let (total_rows, total_cols) = (rows.len() as u32, cols.len() as u32);
         let want_r = q.overview_rows.unwrap_or(40).clamp(1, 200);
         let want_c = q.overview_cols.unwrap_or(40).clamp(1, 200);
         let rpb = total_rows.div_ceil(want_r).max(1);
         let cpb = total_cols.div_ceil(want_c).max(1);
-        let br = total_rows.div_ceil(rpb);
-        let bc = total_cols.div_ceil(cpb);
-        let mut bins = vec![CellCounts::default(); (br * bc) as usize];
-        let mut cells = Vec::new();
-        let mut totals = CellCounts::default();
+        let (br, bc) = (total_rows.div_ceil(rpb), total_cols.div_ceil(cpb));
+        let mut out = Cells {
+            cells: Vec::new(),
+            bins: vec![CellCounts::default(); (br * bc) as usize],
+            totals: CellCounts::default(),
+            overview: (br, bc, rpb, cpb),
+        };
         for (ri, st) in rows.iter().enumerate() {
             let ri = ri as u32;
-            let eff = &self.eff[st.node as usize];
             let last = &self.eff_last[st.node as usize];
-            for (i, &p) in eff.iter().enumerate() {
+            for (i, &p) in self.eff[st.node as usize].iter().enumerate() {
                 let cp = col_pos[p as usize];
                 if cp == NONE {
                     continue;
                 }
                 let used = last[i] >= since;
-                let bin = &mut bins[((ri / rpb) * bc + cp / cpb) as usize];
-                if used {
-                    bin.granted_used += 1;
-                    totals.granted_used += 1;
-                } else {
-                    bin.granted_unused += 1;
-                    totals.granted_unused += 1;
+                let bin = &mut out.bins[((ri / rpb) * bc + cp / cpb) as usize];
+                for counts in [bin, &mut out.totals] {
+                    if used {
+                        counts.granted_used += 1;
+                    } else {
+                        counts.granted_unused += 1;
+                    }
                 }
                 if (r0..r1).contains(&ri) && (c0..c1).contains(&cp) {
-                    cells.push(MatrixCell {
+                    let state = if used {
+                        CellState::GrantedUsed
+                    } else {
+                        CellState::GrantedUnused
+                    };
+                    out.cells.push(MatrixCell {
                         row: ri - r0,
                         col: cp - c0,
-                        state: if used {
-                            CellState::GrantedUsed
-                        } else {
-                            CellState::GrantedUnused
-                        },
+                        state,
                     });
                 }
             }
         }
-        for (i, bin) in bins.iter_mut().enumerate() {
+        for (i, bin) in out.bins.iter_mut().enumerate() {
             let (r, c) = (i as u32 / bc, i as u32 % bc);
             let rows_in = (total_rows - r * rpb).min(rpb) as u64;
             let cols_in = (total_cols - c * cpb).min(cpb) as u64;
             bin.not_granted = rows_in * cols_in - bin.granted_used - bin.granted_unused;
         }
-        totals.not_granted = u64::from(total_rows) * u64::from(total_cols)
-            - totals.granted_used
-            - totals.granted_unused;
-        cells.sort_by_key(|c| (c.row, c.col));
+        out.totals.not_granted = u64::from(total_rows) * u64::from(total_cols)
+            - out.totals.granted_used
+            - out.totals.granted_unused;
+        out.cells.sort_by_key(|c| (c.row, c.col));
+        out
+    }
 
-        let hint = if g.backends.is_empty() {
+    /// What to do next when the matrix is empty.
+    fn matrix_hint(&self, empty: bool, without: u32) -> Option<String> {
+        if self.graph.backends.is_empty() {
             Some("no backends in the cache yet: add one (portcullis backend add) and sync".into())
-        } else if rows.is_empty() {
+        } else if empty {
+            let none = if without > 0 {
+                format!(" ({without} principals in scope hold none)")
+            } else {
+                String::new()
+            };
             Some(format!(
-                "no principal holds a permission matching this filter{}; widen the filter (backends, actions, risks, search) or include groups",
-                if without > 0 { format!(" ({without} principals in scope hold none)") } else { String::new() }
+                "no principal holds a permission matching this filter{none}; widen the filter \
+                 (backends, actions, risks, search) or include groups"
             ))
         } else {
             None
-        };
-        Ok(MatrixPage {
-            rows: rows[r0 as usize..r1 as usize]
-                .iter()
-                .map(|st| MatrixRow {
-                    principal: g.view(st.node),
-                    granted: st.granted,
-                    used: st.used,
-                    unused: st.granted - st.used,
-                })
-                .collect(),
-            columns: cols[c0 as usize..c1 as usize]
-                .iter()
-                .map(|&p| MatrixColumn {
-                    permission: g.view(p),
-                    holders: holders[p as usize],
-                    used_by: used_by[p as usize],
-                })
-                .collect(),
-            cells,
-            total_rows,
-            total_columns: total_cols,
-            totals,
-            overview: MatrixOverview {
-                rows: br,
-                cols: bc,
-                rows_per_bin: rpb,
-                cols_per_bin: cpb,
-                bins,
-            },
-            window_start,
-            hint,
-        })
+        }
     }
+}
+
+/// (first, end) of a page of `total` items: offset default 0, limit default 50, at most 500.
+fn page(off: Option<u32>, lim: Option<u32>, total: u32) -> (u32, u32) {
+    let off = off.unwrap_or(0).min(total);
+    let lim = lim.unwrap_or(50).clamp(1, 500);
+    (off, (off + lim).min(total))
 }
 
 const USED: RGBColor = RGBColor(46, 160, 67);

@@ -18,6 +18,8 @@ pub(crate) mod graph;
 mod holders;
 pub(crate) mod index;
 mod keycloak;
+#[cfg(test)]
+mod keycloak_fixture_tests;
 mod matrix;
 mod pattern;
 mod query;

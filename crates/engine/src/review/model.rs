@@ -3,7 +3,7 @@
 //! which grants each use exercised.
 //!
 //! The backend semantics are the access map's, not this module's: the input is built into the
-//! access graph (`access::index`) and read from there — permissions with the ones the backends'
+//! access graph (`access::graph`) and read from there — permissions with the ones the backends'
 //! documentation implies, what each grant reaches (`access::walk::grant_reach`), what counts as
 //! a use and which permissions an event exercised (`access::usage::Attribution`), which grants
 //! are built in (`Dialect::builtin_grant`). What stays here is what a review adds: accounts as
@@ -21,7 +21,7 @@ use std::collections::{BTreeSet, HashMap, HashSet, VecDeque};
 use super::input::{BackendInput, CredKind, CredentialIn, PermissionIn, PrincipalIn, UseIn};
 use crate::access::dialect::{Dialect, PermMeta, UseClass};
 use crate::access::graph::{Graph, NodeId};
-use crate::access::index::AccessIndex;
+use crate::access::index::LazyRights;
 use crate::access::usage::{Attribution, UseEvent};
 use crate::access::walk::grant_reach;
 use crate::pg_statement::called_functions;
@@ -190,8 +190,9 @@ impl<'a> BackendModel<'a> {
         ignored: &HashSet<String>,
     ) -> BackendModel<'a> {
         let dialect = Dialect::for_kind(Some(input.kind));
-        let index = AccessIndex::build(&input.access_rows(), 0);
-        let g = &index.graph;
+        let graph = Graph::build(&input.access_rows());
+        let g = &graph;
+        let rights = LazyRights::new(g);
         let (perms, perm_at) = permissions(input, g);
         let out_edges = grant_edges(g);
         let (mut subjects, principal_subject) = subjects(input, &out_edges);
@@ -220,7 +221,7 @@ impl<'a> BackendModel<'a> {
         for (i, row) in input.usage.iter().chain(&synthetic).enumerate() {
             let mut u = attribute(dialect, row, i, &creds, &cred_at, &resolve);
             if u.class == UseClass::Access {
-                u.perms = exercised(&mut attribution, &index, &node_subject, &perm_at, row, &u);
+                u.perms = exercised(&mut attribution, &rights, &node_subject, &perm_at, row, &u);
             }
             uses.push(u);
         }
@@ -255,6 +256,7 @@ impl<'a> BackendModel<'a> {
             ignored,
             principal_subject: &principal_subject,
             out_edges: &out_edges,
+            reach: Default::default(),
         };
         for (s, subject) in subjects.iter_mut().enumerate() {
             subject.grants = hold_ctx.holds(s, subject, &creds);
@@ -632,7 +634,7 @@ fn attribute(
 /// The permissions of the use's subject that the use exercised, as the access map credits them.
 fn exercised(
     attribution: &mut Attribution<'_>,
-    index: &AccessIndex,
+    rights: &LazyRights<'_>,
     node_subject: &HashMap<NodeId, usize>,
     perm_at: &HashMap<NodeId, usize>,
     row: &UseIn,
@@ -649,7 +651,7 @@ fn exercised(
         resource: row.resource.as_deref(),
     };
     let mut out: Vec<usize> = attribution
-        .credit(&event, &|n| index.rights(n))
+        .credit(&event, &|n| rights.rights(n))
         .into_iter()
         .filter(|(n, _)| node_subject.get(n) == Some(&subject))
         .filter_map(|(_, p)| perm_at.get(&p).copied())
@@ -764,6 +766,8 @@ struct HoldCtx<'m> {
     ignored: &'m HashSet<String>,
     principal_subject: &'m HashMap<String, usize>,
     out_edges: &'m Edges,
+    /// What each grant target reaches, once per target (many subjects share a role).
+    reach: std::cell::RefCell<HashMap<NodeId, Vec<usize>>>,
 }
 
 impl HoldCtx<'_> {
@@ -827,11 +831,15 @@ impl HoldCtx<'_> {
         let Some(n) = self.node(kind, id) else {
             return Vec::new();
         };
+        if let Some(v) = self.reach.borrow().get(&n) {
+            return v.clone();
+        }
         let mut v: Vec<usize> = grant_reach(self.g, n)
             .into_iter()
             .filter_map(|p| self.perm_at.get(&p).copied())
             .collect();
         v.sort_unstable();
+        self.reach.borrow_mut().insert(n, v.clone());
         v
     }
 
