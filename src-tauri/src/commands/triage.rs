@@ -111,6 +111,7 @@ mod tests {
                 attrs: serde_json::Value::Null,
             }),
             error: None,
+            seen: None,
         }
     }
 

@@ -48,7 +48,8 @@ pub fn RevocationResult(props: &ResultProps) -> Html {
         Verdict::Failed(_) => ("bad", "failed", "✗ Revocation failed".to_string()),
     };
     html! {
-        <section class={classes!("revoke-result", class)} data-testid="revoke-result" data-verdict={name} aria-live="polite">
+        <section class={classes!("revoke-result", class)} data-testid="revoke-result" data-verdict={name} aria-live="polite"
+                 data-journal-seq={o.journal_seq.to_string()}>
             <p class="verdict">{ headline }</p>
             if let Verdict::Failed(e) = &v { <ErrorNote error={e.clone()} /> }
             <dl class="facts">
@@ -114,7 +115,7 @@ pub(super) fn plan_view(p: &RevocationPlanItem) -> Html {
             if blocked {
                 <div class="blocked" role="note">
                     <strong>{ "Nothing will be sent. " }</strong>
-                    { p.blocked_reason.clone().unwrap_or_default() }
+                    { crate::words::gui_words(p.blocked_reason.as_deref().unwrap_or_default()) }
                     if !p.alternatives.is_empty() {
                         <ul>{ for p.alternatives.iter().map(|a| html! { <li>{ a }</li> }) }</ul>
                     }

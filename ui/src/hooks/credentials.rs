@@ -37,10 +37,11 @@ pub const KINDS: [CredentialKind; 7] = [
     CredentialKind::Login,
 ];
 
-pub const STATUSES: [CredentialStatus; 4] = [
+pub const STATUSES: [CredentialStatus; 5] = [
     CredentialStatus::Active,
     CredentialStatus::Expired,
     CredentialStatus::Revoked,
+    CredentialStatus::Deleted,
     CredentialStatus::Unknown,
 ];
 
@@ -249,6 +250,8 @@ impl CredentialQuery {
 pub fn revocable(c: &CredentialView) -> Result<(), &'static str> {
     if c.status == CredentialStatus::Revoked {
         Err("Already revoked.")
+    } else if c.status == CredentialStatus::Deleted {
+        Err("The backend no longer lists it: nothing left to revoke.")
     } else if c.backend_kind == BackendKind::Oauth2 {
         Err("An OAuth 2.0 server revokes a token only by its value, which Portcullis never keeps: paste the token into triage (T) to revoke it.")
     } else {
