@@ -621,6 +621,9 @@ async fn scenario(
         plan_text.contains("NOT"),
         "says what it does not do: {plan_text}"
     );
+    // Why, in the reviewer's words: kept in the journal and told again wherever the revocation is.
+    app.type_into("#revoke-reason", "INC-42 leaked in a paste")
+        .await?;
     let shot = app.screenshot("ui-revoke-confirm.png").await?;
     eprintln!("screenshot: {}", shot.display());
     app.wait_css("#confirm-revoke")
@@ -668,7 +671,9 @@ async fn scenario(
     assert_eq!(ended.attr("data-state").await?.as_deref(), Some("verified"));
     let said = ended.text().await?;
     assert!(
-        said.contains(ACTOR) && said.contains("revoke-accessor"),
+        said.contains(ACTOR)
+            && said.contains("revoke-accessor")
+            && said.contains("reason: INC-42 leaked in a paste"),
         "{said}"
     );
     // Nothing in the panel still counts down to an expiry that no longer matters.

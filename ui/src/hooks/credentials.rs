@@ -405,7 +405,8 @@ pub struct CredentialsHandle {
     pub reload: Callback<()>,
     /// Asks what revoking a credential will do; the callback gets the plan item.
     pub preview: Callback<(i64, Callback<Result<RevocationPlanItem, IpcError>>)>,
-    pub revoke: Callback<i64>,
+    /// (credential id, reason or ticket)
+    pub revoke: Callback<(i64, Option<String>)>,
 }
 
 /// `value`, once it has stopped changing for `ms` milliseconds (typing in a search box).
@@ -501,11 +502,11 @@ pub fn use_credentials(query: &CredentialQuery, revision: u32) -> CredentialsHan
     );
     let revoke = {
         let (dispatch, generation) = (dispatch.clone(), generation.clone());
-        Callback::from(move |id: i64| {
+        Callback::from(move |(id, reason): (i64, Option<String>)| {
             let (dispatch, generation) = (dispatch.clone(), generation.clone());
             dispatch.dispatch(Action::RevokeStarted(id));
             spawn_local(async move {
-                let r = ipc::revoke_credential(id).await;
+                let r = ipc::revoke_credential(id, reason.as_deref()).await;
                 dispatch.dispatch(Action::Revoked(id, r));
                 // The cache now says what the backend said: show it (statuses, the detail).
                 generation.set(generation.wrapping_add(1));
