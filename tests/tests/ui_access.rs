@@ -101,6 +101,29 @@ async fn scenario(app: &App) -> Result<()> {
     let why = app.text("[data-testid=why-panel]").await?;
     assert!(why.contains("path"), "{why}");
     app.scroll_to("[data-testid=matrix]").await?;
+    // Scrolled inside its box, the grid keeps its column headers at the top of the box and its
+    // row headers at its left edge.
+    let kept = app
+        .driver
+        .execute(
+            "const w = document.querySelector('.matrix-grid-wrap'); \
+             w.scrollTop = w.scrollHeight; w.scrollLeft = w.scrollWidth; \
+             const box = w.getBoundingClientRect(); \
+             const col = w.querySelector('thead th.col').getBoundingClientRect(); \
+             const row = w.querySelector('tbody tr:last-child th').getBoundingClientRect(); \
+             const moved = w.scrollTop > 0; \
+             const r = [moved, Math.abs(col.top - box.top) < 2, Math.abs(row.left - box.left) < 2]; \
+             w.scrollTop = 0; w.scrollLeft = 0; return r;",
+            vec![],
+        )
+        .await?
+        .json()
+        .clone();
+    assert_eq!(
+        kept,
+        serde_json::json!([true, true, true]),
+        "scrolled, headers in view"
+    );
     app.screenshot("ui-access-matrix.png").await?;
 
     // Who can read the payments secrets, and why.

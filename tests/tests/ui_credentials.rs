@@ -106,7 +106,7 @@ async fn credentials_triage_revoke_and_journal() -> Result<()> {
     ];
     let outcome = match App::launch(&env).await {
         Ok(app) => {
-            let outcome = scenario(&app, &sandbox, &victim, &leaked).await;
+            let outcome = scenario(&app, &sandbox, workspace.path(), &victim, &leaked).await;
             if outcome.is_err() {
                 // The first thing to look at when this fails.
                 let _ = app.screenshot("ui-credentials-failure.png").await;
@@ -251,6 +251,7 @@ fn row_css(external_id: &str) -> String {
 async fn scenario(
     app: &App,
     sb: &Sandbox,
+    workspace: &std::path::Path,
     victim: &(String, String),
     leaked: &(String, String),
 ) -> Result<()> {
@@ -383,8 +384,25 @@ async fn scenario(
     )
     .await?;
     app.driver.back().await?;
-    app.wait_css(&format!("{}.selected", row_css("login:alice")))
-        .await?;
+    if let Err(e) = app
+        .wait_css(&format!("{}.selected", row_css("login:alice")))
+        .await
+    {
+        // Once reported as "the list and the panel stay Loading… after Back": say what the
+        // page holds (the URL, the search, what still loads) instead of only timing out.
+        let state = app
+            .driver
+            .execute(
+                "return [location.hash, (document.querySelector('#credential-search') || {}).value, \
+                 document.querySelectorAll('[data-testid=loading], #credential-detail .loading').length, \
+                 document.querySelector('main') && document.querySelector('main').dataset.page]",
+                vec![],
+            )
+            .await
+            .map(|v| v.json().to_string())
+            .unwrap_or_default();
+        return Err(failed(format!("after Back: {e}; the page held {state}")));
+    }
     // Esc closes the panel.
     press(app, Key::Escape).await?;
     wait_until("the detail panel to close", UI_TIMEOUT, || async {
@@ -504,6 +522,36 @@ async fn scenario(
     );
     let shot = app.screenshot("ui-triage-revoked.png").await?;
     eprintln!("screenshot: {}", shot.display());
+    // Pasted again, the token OpenBao no longer knows is one Portcullis has met: triage tells
+    // its history, down to the journal entry that ended it, instead of "not recognised" alone.
+    let revoked_seq = result.attr("data-journal-seq").await?;
+    app.wait_css("#triage-token")
+        .await?
+        .send_keys(leaked.0.as_str())
+        .await?;
+    app.wait_css("#triage-token")
+        .await?
+        .send_keys(Key::Enter)
+        .await?;
+    let seen = app
+        .wait_css_for(
+            &format!("{bao}[data-recognised=false] [data-testid=triage-seen-revocation]"),
+            CHECK_TIMEOUT,
+        )
+        .await?;
+    assert_eq!(seen.attr("data-state").await?.as_deref(), Some("verified"));
+    if let Some(seq) = &revoked_seq {
+        assert_eq!(seen.attr("data-journal-seq").await?.as_ref(), Some(seq));
+    }
+    let told = seen.text().await?;
+    assert!(
+        told.contains(ACTOR) && told.contains("journal #"),
+        "who revoked it and where it is journalled: {told}"
+    );
+    let summary = app.text("[data-testid=triage-summary]").await?;
+    assert!(summary.contains("met it before"), "{summary}");
+    let shot = app.screenshot("ui-triage-seen.png").await?;
+    eprintln!("screenshot: {}", shot.display());
     press(app, Key::Escape).await?;
     wait_until("the triage dialog to close", UI_TIMEOUT, || async {
         Ok(app
@@ -573,6 +621,9 @@ async fn scenario(
         plan_text.contains("NOT"),
         "says what it does not do: {plan_text}"
     );
+    // Why, in the reviewer's words: kept in the journal and told again wherever the revocation is.
+    app.type_into("#revoke-reason", "INC-42 leaked in a paste")
+        .await?;
     let shot = app.screenshot("ui-revoke-confirm.png").await?;
     eprintln!("screenshot: {}", shot.display());
     app.wait_css("#confirm-revoke")
@@ -602,6 +653,37 @@ async fn scenario(
     .await?;
     app.wait_css(&format!("{row} [data-status=revoked]"))
         .await?;
+
+    // The trail after a revocation: the next sync no longer finds the token on OpenBao, and the
+    // row stays, revoked, with the journal entry that ended it.
+    cli(workspace, sb, &["sync", "openbao"])?;
+    app.click("#credentials-refresh").await?;
+    wait_rows(app, "the revoked token after a sync", |ids| {
+        ids == [victim.1.clone()]
+    })
+    .await?;
+    app.wait_css(&format!("{row} [data-status=revoked]"))
+        .await?;
+    app.click(&format!("{row} td")).await?;
+    let ended = app
+        .wait_css("#credential-detail [data-testid=detail-ended-by]")
+        .await?;
+    assert_eq!(ended.attr("data-state").await?.as_deref(), Some("verified"));
+    let said = ended.text().await?;
+    assert!(
+        said.contains(ACTOR)
+            && said.contains("revoke-accessor")
+            && said.contains("reason: INC-42 leaked in a paste"),
+        "{said}"
+    );
+    // Nothing in the panel still counts down to an expiry that no longer matters.
+    let expires = app
+        .text("#credential-detail [data-testid=detail-expires]")
+        .await?;
+    assert!(expires.starts_with("no longer: revoked"), "{expires}");
+    let shot = app.screenshot("ui-credentials-ended.png").await?;
+    eprintln!("screenshot: {}", shot.display());
+    press(app, Key::Escape).await?;
 
     // Filters and sorting: one backend, soonest expiry first, both kept in the URL.
     app.click("#clear-filters").await?;

@@ -240,6 +240,10 @@ async fn scenario(
         .text("[data-testid=incident-item][data-readiness=needs_token_value] .inc-why")
         .await?;
     assert!(!why.is_empty(), "says why plainly");
+    assert!(
+        !why.contains("--") && !why.contains("portcullis "),
+        "in the app's words, not the command line's: {why}"
+    );
     let shot = app.screenshot("ui-incident-dry-run-alice.png").await?;
     eprintln!("screenshot: {}", shot.display());
 
@@ -304,6 +308,17 @@ async fn scenario(
     );
     let shot = app.screenshot("ui-incident-report.png").await?;
     eprintln!("screenshot: {}", shot.display());
+    // A look at another page mid-incident loses nothing: back on the Incident page (by the
+    // sidebar, not Back), the report, its items and the selection are where they were.
+    app.click("#nav-journal").await?;
+    app.wait_css("[data-testid=journal-row]").await?;
+    app.click("#nav-incident").await?;
+    app.wait_css("[data-testid=incident-report][data-verified=\"2\"][data-failed=\"0\"]")
+        .await?;
+    app.wait_css(&format!(
+        "[data-testid=incident-item][data-key=\"{login_key}\"][data-state=verified]"
+    ))
+    .await?;
 
     // The backends agree.
     assert!(!bao_alive(sb, &token.0)?, "the OpenBao token is refused");

@@ -72,6 +72,48 @@ async fn scenario(app: &App) -> Result<()> {
         .await?;
     app.screenshot("ui-reviews.png").await?;
 
+    // Every evidence row leads to its events: the Audit page's search for it finds at least the
+    // events the row counts.
+    let links = app
+        .driver
+        .find_all(By::Css("[data-testid=evidence-events]"))
+        .await?;
+    let Some(link) = links.first() else {
+        return Err(HarnessError::Failed(
+            "no evidence row links to its audit events".into(),
+        ));
+    };
+    let counted: u64 = link
+        .attr("data-count")
+        .await?
+        .and_then(|c| c.parse().ok())
+        .unwrap_or(0);
+    let href = link.attr("href").await?.unwrap_or_default();
+    app.driver
+        .execute(
+            "location.href = arguments[0]",
+            vec![serde_json::Value::String(href.clone())],
+        )
+        .await?;
+    app.wait_css("#nav-audit.active").await?;
+    wait_until(
+        "the evidence row's events on the Audit page",
+        UI_TIMEOUT,
+        || async {
+            let text = app.text("[data-testid=audit-count]").await?;
+            let n: u64 = text
+                .split_whitespace()
+                .next()
+                .and_then(|n| n.parse().ok())
+                .unwrap_or(0);
+            Ok((counted > 0 && n >= counted).then_some(()))
+        },
+    )
+    .await
+    .map_err(|e| HarnessError::Failed(format!("{href} (row counts {counted}): {e}")))?;
+    app.driver.back().await?;
+    app.wait_css("#nav-reviews.active").await?;
+
     // A campaign over the sandbox, one decision, sign-off, evidence.
     app.type_into("#campaign-name", "e2e quarterly review")
         .await?;

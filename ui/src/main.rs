@@ -11,6 +11,7 @@ mod ipc;
 mod pages;
 mod prefs;
 mod route;
+mod words;
 
 fn main() {
     yew::Renderer::<app::App>::new().render();

@@ -332,7 +332,7 @@ pub async fn revoke(
     let report = ws
         .execute_revocation(
             &plan,
-            RevocationConfirmation { count: confirmed },
+            RevocationConfirmation::new(confirmed),
             &tokens,
             &opts,
             &CancellationToken::new(),

@@ -72,6 +72,22 @@ pub async fn inspect(
                 }
                 (None, None) => outln!("{}: not recognised", r.backend),
             }
+            if let (None, Some(seen)) = (&r.token, &r.seen) {
+                outln!(
+                    "  seen before as credential {} ({})",
+                    seen.external_id,
+                    seen.status.as_str()
+                );
+                if let Some(rev) = &seen.revocation {
+                    outln!(
+                        "  revoked by {} at {}, journal #{} ({})",
+                        rev.actor,
+                        rev.at.to_rfc3339(),
+                        rev.journal_seq,
+                        rev.state.as_str()
+                    );
+                }
+            }
         }
         if recognised {
             outln!("Revoke it: <same token> | portcullis token revoke --backend NAME");

@@ -322,7 +322,7 @@ async fn compare(
         let report = ws
             .execute_revocation(
                 &plan,
-                RevocationConfirmation { count: plan.ready },
+                RevocationConfirmation::new(plan.ready),
                 &[],
                 &RevocationOptions::default(),
                 &CancellationToken::new(),
@@ -345,7 +345,7 @@ async fn compare(
     let report = ws
         .execute_revocation(
             &plan,
-            RevocationConfirmation { count: plan.ready },
+            RevocationConfirmation::new(plan.ready),
             &[],
             &RevocationOptions {
                 concurrency,

@@ -3,7 +3,7 @@
 //! value lives in a `SecretString` for the duration of the call.
 
 use futures::future::join_all;
-use portcullis_model::{Credential, CredentialStatus, IpcError, TriageResult};
+use portcullis_model::{Credential, CredentialStatus, IpcError, SeenToken, TriageResult};
 use secrecy::SecretString;
 
 use crate::{EngineError, Result, Workspace};
@@ -57,6 +57,7 @@ impl Workspace {
                 "no backend can look tokens up: add an OAuth 2.0, Vault/OpenBao or Keycloak backend first".into(),
             ));
         }
+        let fingerprint = portcullis_connectors::fingerprint(token.expose_secret());
         let lookups = rows.iter().map(|row| async move {
             let result = async {
                 let connector = self.connector(row).await?;
@@ -87,11 +88,17 @@ impl Workspace {
                         attrs: serde_json::json!({ "fingerprint": info.fingerprint, "source": "triage", "details": info.attrs }),
                     };
                     self.cache_triaged(row.id, &row.name, &credential).await;
+                    let seen = if info.active {
+                        None
+                    } else {
+                        self.seen_token(&row.name, &fingerprint).await
+                    };
                     out.push(TriageResult {
                         backend: row.name.clone(),
                         backend_kind: row.kind,
                         token: Some(info),
                         error: None,
+                        seen,
                     });
                 }
                 Ok(None) => out.push(TriageResult {
@@ -99,15 +106,50 @@ impl Workspace {
                     backend_kind: row.kind,
                     token: None,
                     error: None,
+                    seen: self.seen_token(&row.name, &fingerprint).await,
                 }),
                 Err(e) => out.push(TriageResult {
                     backend: row.name.clone(),
                     backend_kind: row.kind,
                     token: None,
                     error: Some(IpcError::from(e)),
+                    seen: self.seen_token(&row.name, &fingerprint).await,
                 }),
             }
         }
         Ok(out)
+    }
+
+    /// What the cache and the journal remember of a token `backend` no longer knows as live: the
+    /// credential recorded with its fingerprint and the revocation that ended it. A failure to
+    /// read them costs the responder this history, never the backend's answer.
+    pub async fn seen_token(&self, backend: &str, fingerprint: &str) -> Option<SeenToken> {
+        let found = async {
+            let Some(c) = self
+                .store
+                .credential_by_fingerprint(backend, fingerprint)
+                .await?
+            else {
+                return Ok::<_, EngineError>(None);
+            };
+            let key = format!("{backend}:token:{fingerprint}");
+            let revocation = self.journalled_revocation(Some(c.id), &[key]).await?;
+            Ok(Some(SeenToken {
+                credential_id: c.id,
+                external_id: c.external_id,
+                status: c.status,
+                revocation,
+            }))
+        };
+        match found.await {
+            Ok(seen) => seen,
+            Err(e) => {
+                tracing::warn!(
+                    backend,
+                    "triage could not read what the cache knows of the token: {e}"
+                );
+                None
+            }
+        }
     }
 }

@@ -14,7 +14,11 @@ impl Workspace {
     /// Revokes one target the person already confirmed from its preview
     /// ([`Workspace::preview_revocation`]), then verifies. Refuses (`unsupported`) when the plan
     /// says nothing can be sent, naming why. The same path as the per-kind one-click revocations.
-    pub async fn revoke_target(&self, target: &RevocationTarget) -> Result<RevocationOutcome> {
-        self.revoke_one(target).await
+    pub async fn revoke_target(
+        &self,
+        target: &RevocationTarget,
+        reason: Option<&str>,
+    ) -> Result<RevocationOutcome> {
+        self.revoke_one(target, reason).await
     }
 }

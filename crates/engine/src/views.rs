@@ -2,7 +2,8 @@
 //! principal holds each of its permissions.
 
 use portcullis_model::{
-    CredentialDetail, CredentialFilter, CredentialView, GrantPath, PrincipalView,
+    CredentialDetail, CredentialFilter, CredentialStatus, CredentialView, GrantPath, JournalEntry,
+    JournalState, JournalledRevocation, PrincipalView,
 };
 use std::collections::{HashMap, HashSet, VecDeque};
 
@@ -34,12 +35,60 @@ impl Workspace {
             .store
             .events_for_credential(row.id, &credential.external_id, 50)
             .await?;
+        // Only an ended credential has an ending to tell; a live one's journal is its history,
+        // on the Journal page.
+        let ended_by = if credential.status == CredentialStatus::Active {
+            None
+        } else {
+            self.journalled_revocation(Some(credential.id), &[]).await?
+        };
         Ok(CredentialDetail {
             credential,
             paths,
             recent_events,
+            ended_by,
         })
     }
+
+    /// The newest journalled revocation of cached credential `credential_id` or of a token
+    /// journalled under one of `keys`, summed up for a person: its first entry, its last state,
+    /// who, when, and what the backend was asked.
+    pub async fn journalled_revocation(
+        &self,
+        credential_id: Option<i64>,
+        keys: &[String],
+    ) -> Result<Option<JournalledRevocation>> {
+        let entries = self
+            .store
+            .journal_revocation_of(credential_id, keys)
+            .await?;
+        Ok(summarise_revocation(&entries))
+    }
+}
+
+/// One action's journal entries (first = planned) as a [`JournalledRevocation`].
+fn summarise_revocation(entries: &[JournalEntry]) -> Option<JournalledRevocation> {
+    let (first, last) = (entries.first()?, entries.last()?);
+    let receipt = entries
+        .iter()
+        .find(|e| e.state == JournalState::Confirmed)
+        .and_then(|e| e.detail.get("action"))
+        .and_then(|a| a.as_str())
+        .map(str::to_string);
+    let reason = first
+        .detail
+        .get("reason")
+        .and_then(|r| r.as_str())
+        .filter(|r| !r.trim().is_empty())
+        .map(str::to_string);
+    Some(JournalledRevocation {
+        journal_seq: first.seq,
+        state: last.state,
+        at: last.at,
+        actor: first.actor.clone(),
+        receipt,
+        reason,
+    })
 }
 
 /// Breadth-first from a principal over grant edges: the shortest path to every permission it

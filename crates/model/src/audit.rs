@@ -115,7 +115,10 @@ pub fn quote_value(value: &str) -> String {
     out
 }
 
-/// How many events match, counted exactly up to a cap and estimated beyond it.
+/// Events an audit search counts exactly; beyond them its total is an estimate, and says so.
+pub const AUDIT_EXACT_COUNT: u32 = 100_000;
+
+/// How many events match, counted exactly up to [`AUDIT_EXACT_COUNT`] and estimated beyond it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TotalEstimate {
     pub count: u64,

@@ -152,6 +152,10 @@ pub enum CredentialStatus {
     Revoked,
     Expired,
     Unknown,
+    /// Gone from the backend: a sync no longer lists it (deleted, or ended by something the
+    /// backend does not report). Kept in the cache with its history, never live again unless a
+    /// sync lists it once more.
+    Deleted,
 }
 
 impl CredentialStatus {
@@ -161,6 +165,7 @@ impl CredentialStatus {
             CredentialStatus::Revoked => "revoked",
             CredentialStatus::Expired => "expired",
             CredentialStatus::Unknown => "unknown",
+            CredentialStatus::Deleted => "deleted",
         }
     }
 }
@@ -369,6 +374,37 @@ pub struct CredentialDetail {
     pub credential: CredentialView,
     pub paths: Vec<GrantPath>,
     pub recent_events: Vec<AuditEventView>,
+    /// The journalled revocation that ended it, when Portcullis did.
+    #[serde(default)]
+    pub ended_by: Option<JournalledRevocation>,
+}
+
+/// A revocation the journal holds for a credential: the action's first entry, its last state,
+/// who did it and what the backend answered.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct JournalledRevocation {
+    /// The action's first (planned) entry: what the Journal page links to.
+    pub journal_seq: i64,
+    /// The action's last state (`verified` when the backend proved it dead).
+    pub state: crate::JournalState,
+    /// When that last state was written.
+    pub at: DateTime<Utc>,
+    pub actor: String,
+    /// What the backend was asked ("POST auth/token/revoke-accessor"), from its receipt.
+    pub receipt: Option<String>,
+    /// The reason or ticket given with the revocation.
+    #[serde(default)]
+    pub reason: Option<String>,
+}
+
+/// A token triage has met before: the cached credential holding its fingerprint, and the
+/// revocation that ended it when Portcullis did.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeenToken {
+    pub credential_id: i64,
+    pub external_id: String,
+    pub status: CredentialStatus,
+    pub revocation: Option<JournalledRevocation>,
 }
 
 /// An audit event as shown in lists.
@@ -396,6 +432,9 @@ pub struct TriageResult {
     /// `Some`: the backend recognises the token as live.
     pub token: Option<TokenInfo>,
     pub error: Option<crate::IpcError>,
+    /// Not recognised now, but the cache knows its fingerprint: what became of it.
+    #[serde(default)]
+    pub seen: Option<SeenToken>,
 }
 
 /// One revocation, end to end: what was sent, what the backend answered, and the proof.

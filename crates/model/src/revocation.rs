@@ -211,17 +211,39 @@ impl RevocationPlan {
     }
 }
 
-/// The reviewer's explicit go: the number of actions they saw and agreed to send.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+/// The reviewer's explicit go: the number of actions they saw and agreed to send, and why
+/// (a reason or ticket, recorded in the journal with every action of the run).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RevocationConfirmation {
     pub count: u32,
+    #[serde(default)]
+    pub reason: Option<String>,
 }
 
 impl RevocationConfirmation {
+    /// A confirmation of `count` actions without a reason.
+    pub fn new(count: u32) -> Self {
+        RevocationConfirmation {
+            count,
+            reason: None,
+        }
+    }
+
+    /// The same confirmation with a reason or ticket (blank: none).
+    pub fn because(self, reason: Option<&str>) -> Self {
+        RevocationConfirmation {
+            reason: reason
+                .map(str::trim)
+                .filter(|r| !r.is_empty())
+                .map(str::to_string),
+            ..self
+        }
+    }
+
     /// Reads a typed confirmation (`revoke 12`); None if it is not one.
     pub fn parse(typed: &str) -> Option<RevocationConfirmation> {
         let n = typed.trim().strip_prefix("revoke")?.trim().parse().ok()?;
-        Some(RevocationConfirmation { count: n })
+        Some(RevocationConfirmation::new(n))
     }
 }
 
@@ -797,7 +819,7 @@ mod tests {
     fn confirmation_names_the_count() {
         assert_eq!(
             RevocationConfirmation::parse(" revoke 12 "),
-            Some(RevocationConfirmation { count: 12 })
+            Some(RevocationConfirmation::new(12))
         );
         assert_eq!(RevocationConfirmation::parse("yes"), None);
         assert_eq!(RevocationConfirmation::parse("revoke all"), None);

@@ -1,9 +1,13 @@
 //! Replacing a backend's cached inventory with a fresh snapshot, writing only what changed.
 //!
 //! Each row carries a digest of its content; a row whose digest is unchanged is not rewritten, a
-//! row missing from the snapshot is deleted (except credentials learnt by token triage, which a
-//! backend that cannot list tokens would otherwise erase). All of it happens in one transaction,
-//! so a sync interrupted mid-write leaves the previous inventory intact.
+//! row missing from the snapshot is deleted — except credentials: one learnt by token triage stays
+//! as it is (a backend that cannot list tokens would otherwise erase it), and one a sync no longer
+//! lists keeps its row with a status that says it ended (`revoked` stays revoked, one past its
+//! expiry becomes `expired`, anything else `deleted`), so the trail after a revocation — the
+//! credential, its receipt in the journal, its audit events — never loses its subject. All of it
+//! happens in one transaction, so a sync interrupted mid-write leaves the previous inventory
+//! intact.
 
 use chrono::Utc;
 use portcullis_model::{Credential, Grant, Inventory, Permission, Principal, Role};
@@ -221,30 +225,28 @@ impl Store {
         }
 
         // Credentials.
-        let rows: Vec<(String, String, String)> = sqlx::query_as(
-            "SELECT external_id, digest, origin FROM credentials WHERE backend_id = ?",
+        let rows: Vec<(String, String, String, String)> = sqlx::query_as(
+            "SELECT external_id, digest, origin, status FROM credentials WHERE backend_id = ?",
         )
         .bind(backend_id)
         .fetch_all(&mut *tx)
         .await?;
-        let old: HashMap<String, (String, String)> =
-            rows.into_iter().map(|(a, b, c)| (a, (b, c))).collect();
+        let old: HashMap<String, (String, String, String)> = rows
+            .into_iter()
+            .map(|(a, b, c, d)| (a, (b, c, d)))
+            .collect();
         let new = by_id(&inv.credentials, |c: &Credential| &c.external_id);
         for (id, c) in &new {
             let d = digest(c);
-            if old.get(*id).map(|(dg, _)| dg) == Some(&d) {
+            if old.get(*id).map(|(dg, _, _)| dg) == Some(&d) {
                 continue;
             }
             upsert_credential(&mut tx, backend_id, c, &d, "sync", &now).await?;
             changes.written += 1;
         }
-        for (id, (_, origin)) in &old {
-            if origin == "sync" && !new.contains_key(id.as_str()) {
-                sqlx::query("DELETE FROM credentials WHERE backend_id = ? AND external_id = ?")
-                    .bind(backend_id)
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
+        for (id, (_, origin, status)) in &old {
+            if origin == "sync" && !new.contains_key(id.as_str()) && !ended(status) {
+                end_credential(&mut tx, backend_id, id, &now).await?;
                 changes.deleted += 1;
             }
         }
@@ -280,6 +282,33 @@ impl Store {
     }
 }
 
+/// A status that already says the credential is over (nothing more for a sync to record).
+fn ended(status: &str) -> bool {
+    matches!(status, "revoked" | "expired" | "deleted")
+}
+
+/// Marks a credential a sync no longer lists as ended, keeping its row: past its expiry it
+/// `expired`, otherwise it was `deleted` (a revocation already recorded its `revoked`). The
+/// empty digest makes the next sync that lists it again rewrite it.
+async fn end_credential(
+    tx: &mut Transaction<'_, Sqlite>,
+    backend_id: i64,
+    external_id: &str,
+    now: &str,
+) -> Result<()> {
+    sqlx::query(
+        "UPDATE credentials SET digest = '',
+           status = CASE WHEN expires_at IS NOT NULL AND expires_at <= ?1 THEN 'expired' ELSE 'deleted' END
+         WHERE backend_id = ?2 AND external_id = ?3",
+    )
+    .bind(now)
+    .bind(backend_id)
+    .bind(external_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
 async fn upsert_credential(
     tx: &mut Transaction<'_, Sqlite>,
     backend_id: i64,
@@ -297,7 +326,15 @@ async fn upsert_credential(
            principal_external_id = excluded.principal_external_id, client = excluded.client, scopes = excluded.scopes,
            issued_at = excluded.issued_at, expires_at = excluded.expires_at,
            last_used_at = COALESCE(excluded.last_used_at, credentials.last_used_at),
-           status = excluded.status, attrs = excluded.attrs, digest = excluded.digest,
+           status = excluded.status, digest = excluded.digest,
+           -- The fingerprint triage recorded stays: it is how a pasted token is recognised
+           -- once the backend has forgotten it.
+           attrs = CASE WHEN json_valid(credentials.attrs) AND json_valid(excluded.attrs)
+                          AND json_type(excluded.attrs) = 'object'
+                          AND json_extract(excluded.attrs, '$.fingerprint') IS NULL
+                          AND json_extract(credentials.attrs, '$.fingerprint') IS NOT NULL
+                        THEN json_set(excluded.attrs, '$.fingerprint', json_extract(credentials.attrs, '$.fingerprint'))
+                        ELSE excluded.attrs END,
            origin = CASE WHEN excluded.origin = 'sync' THEN 'sync' ELSE credentials.origin END,
            last_seen = excluded.last_seen",
     )
@@ -536,5 +573,66 @@ mod tests {
             .set_credential_status(b, "fp-of-a-pasted-token", CredentialStatus::Revoked)
             .await
             .unwrap());
+        // A listed token triage met keeps the fingerprint triage recorded through the syncs
+        // that rewrite it: how a pasted token is recognised once the backend forgets it.
+        let mut met = inv().credentials[0].clone();
+        met.attrs = json!({"fingerprint": "fp-acc1"});
+        s.upsert_triaged_credential(b, &met).await.unwrap();
+        let mut changed = inv();
+        changed.credentials[0].attrs = json!({"display_name": "x"});
+        s.replace_inventory(b, &changed).await.unwrap();
+        let found = s.credential_by_fingerprint("b", "fp-acc1").await.unwrap();
+        assert_eq!(found.map(|c| c.external_id).as_deref(), Some("acc1"));
+    }
+
+    /// The trail after a revocation: a credential a sync no longer lists keeps its row, and its
+    /// status says how it ended; listed again, it is what the backend says.
+    #[tokio::test]
+    async fn credentials_a_sync_no_longer_lists_stay_with_a_status_that_says_they_ended() {
+        let (s, b) = store_with_backend().await;
+        let mut full = inv();
+        let past = chrono::Utc::now() - chrono::Duration::days(1);
+        for (id, expires) in [
+            ("revoked-one", None),
+            ("lapsed", Some(past)),
+            ("gone", None),
+        ] {
+            let mut c = full.credentials[0].clone();
+            c.external_id = id.into();
+            c.expires_at = expires;
+            full.credentials.push(c);
+        }
+        s.replace_inventory(b, &full).await.unwrap();
+        assert!(s
+            .set_credential_status(b, "revoked-one", CredentialStatus::Revoked)
+            .await
+            .unwrap());
+        let changes = s.replace_inventory(b, &inv()).await.unwrap();
+        // Two ended here; the revoked one had ended already.
+        assert_eq!(changes.deleted, 2);
+        let status = |id: &'static str| {
+            let s = s.clone();
+            async move {
+                let all = s
+                    .list_credentials(&CredentialFilter {
+                        search: Some(id.into()),
+                        ..Default::default()
+                    })
+                    .await
+                    .unwrap();
+                all.into_iter()
+                    .find(|c| c.external_id == id)
+                    .map(|c| c.status)
+            }
+        };
+        assert_eq!(status("revoked-one").await, Some(CredentialStatus::Revoked));
+        assert_eq!(status("lapsed").await, Some(CredentialStatus::Expired));
+        assert_eq!(status("gone").await, Some(CredentialStatus::Deleted));
+        assert_eq!(status("acc1").await, Some(CredentialStatus::Active));
+        // A second sync without them changes nothing.
+        assert_eq!(s.replace_inventory(b, &inv()).await.unwrap().deleted, 0);
+        // Listed again: live again, as the backend says.
+        s.replace_inventory(b, &full).await.unwrap();
+        assert_eq!(status("gone").await, Some(CredentialStatus::Active));
     }
 }

@@ -177,6 +177,33 @@ impl Store {
             .collect()
     }
 
+    /// Every entry of the newest revocation that names credential `credential_id` (its first
+    /// entry's `detail.credential_id`) or one of `keys` (`detail.key`, e.g.
+    /// `openbao:token:<fingerprint>` for a token revoked by its value), in order; empty when
+    /// the journal holds none.
+    pub async fn journal_revocation_of(
+        &self,
+        credential_id: Option<i64>,
+        keys: &[String],
+    ) -> Result<Vec<JournalEntry>> {
+        let keys = serde_json::to_string(keys).unwrap_or_else(|_| "[]".into());
+        let seq: Option<i64> = sqlx::query_scalar(
+            "SELECT seq FROM journal
+             WHERE action_seq IS NULL AND action = 'revoke' AND json_valid(detail)
+               AND (json_extract(detail, '$.credential_id') = ?1
+                    OR json_extract(detail, '$.key') IN (SELECT value FROM json_each(?2)))
+             ORDER BY seq DESC LIMIT 1",
+        )
+        .bind(credential_id)
+        .bind(keys)
+        .fetch_optional(&self.journal_pool)
+        .await?;
+        match seq {
+            Some(seq) => self.journal_action(seq).await,
+            None => Ok(Vec::new()),
+        }
+    }
+
     /// Every entry of one action (its first entry and its state changes), in order.
     pub async fn journal_action(&self, seq: i64) -> Result<Vec<JournalEntry>> {
         let rows = sqlx::query(
@@ -737,5 +764,51 @@ mod tests {
             ]
         );
         assert_eq!(s.journal_action(a.seq).await.unwrap().len(), 3);
+    }
+
+    #[tokio::test]
+    async fn a_credentials_revocation_is_found_by_its_row_or_its_token_key() {
+        let s = Store::in_memory().await.unwrap();
+        assert!(s
+            .journal_revocation_of(Some(7), &[])
+            .await
+            .unwrap()
+            .is_empty());
+        let by_row = s
+            .journal_append(NewJournalEntry {
+                detail: json!({"key": "bao:credential:7", "credential_id": 7}),
+                ..entry(JournalState::Planned, None)
+            })
+            .await
+            .unwrap();
+        s.journal_append(entry(JournalState::Verified, Some(by_row.seq)))
+            .await
+            .unwrap();
+        let by_token = s
+            .journal_append(NewJournalEntry {
+                detail: json!({"key": "bao:token:abcd", "credential_id": null}),
+                ..entry(JournalState::Planned, None)
+            })
+            .await
+            .unwrap();
+        let found = s.journal_revocation_of(Some(7), &[]).await.unwrap();
+        let seqs: Vec<(i64, JournalState)> = found.iter().map(|e| (e.seq, e.state)).collect();
+        assert_eq!(
+            seqs,
+            vec![
+                (by_row.seq, JournalState::Planned),
+                (by_row.seq + 1, JournalState::Verified)
+            ]
+        );
+        let found = s
+            .journal_revocation_of(Some(8), &["bao:token:abcd".into()])
+            .await
+            .unwrap();
+        assert_eq!(found.first().map(|e| e.seq), Some(by_token.seq));
+        assert!(s
+            .journal_revocation_of(None, &["bao:token:other".into()])
+            .await
+            .unwrap()
+            .is_empty());
     }
 }

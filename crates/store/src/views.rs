@@ -236,6 +236,25 @@ impl Store {
         Ok(self.credential_rows(q).await?.pop())
     }
 
+    /// The cached credential of `backend` a token with this SHA-256 `fingerprint` was: known by
+    /// the fingerprint itself (OAuth 2.0 tokens) or recorded with it when triage met the token
+    /// (`attrs.fingerprint`). What lets triage recognise a token the backend no longer knows.
+    pub async fn credential_by_fingerprint(
+        &self,
+        backend: &str,
+        fingerprint: &str,
+    ) -> Result<Option<CredentialView>> {
+        let mut q = RawQuery::credentials(ts(chrono::Utc::now()));
+        q.push(" WHERE b.name = ")
+            .bind(backend.to_string())
+            .push(" AND (c.external_id = ")
+            .bind(fingerprint.to_string())
+            .push(" OR (json_valid(c.attrs) AND json_extract(c.attrs, '$.fingerprint') = ")
+            .bind(fingerprint.to_string())
+            .push(")) ORDER BY c.id DESC LIMIT 1");
+        Ok(self.credential_rows(q).await?.pop())
+    }
+
     pub async fn list_principals(
         &self,
         backend: Option<&str>,

@@ -66,6 +66,7 @@ pub async fn preview_target(
 pub async fn revoke_target(
     ws: Ws<'_>,
     target: RevocationTarget,
+    reason: Option<String>,
 ) -> Result<RevocationOutcome, IpcError> {
-    Ok(ws.get()?.revoke_target(&target).await?)
+    Ok(ws.get()?.revoke_target(&target, reason.as_deref()).await?)
 }

@@ -30,6 +30,13 @@ pub async fn preview_revocation(ws: Ws<'_>, id: i64) -> Result<RevocationPlanIte
 
 /// Revokes credential `id` (journalled before it is sent), then asks the backend to prove it dead.
 #[tauri::command]
-pub async fn revoke_credential(ws: Ws<'_>, id: i64) -> Result<RevocationOutcome, IpcError> {
-    Ok(ws.get()?.revoke_credential(id).await?)
+pub async fn revoke_credential(
+    ws: Ws<'_>,
+    id: i64,
+    reason: Option<String>,
+) -> Result<RevocationOutcome, IpcError> {
+    Ok(ws
+        .get()?
+        .revoke_credential_because(id, reason.as_deref())
+        .await?)
 }

@@ -95,6 +95,7 @@ pub async fn incident_execute(
     state: State<'_, IncidentState>,
     plan: RevocationPlan,
     count: u32,
+    reason: Option<String>,
     on_event: Channel<RevocationEvent>,
 ) -> Result<RevocationReport, IpcError> {
     let ws = ws.get()?;
@@ -104,7 +105,7 @@ pub async fn incident_execute(
     let report = ws
         .execute_revocation(
             &plan,
-            RevocationConfirmation { count },
+            RevocationConfirmation::new(count).because(reason.as_deref()),
             &tokens,
             &RevocationOptions::default(),
             run.run.token(),

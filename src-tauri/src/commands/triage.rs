@@ -76,9 +76,13 @@ pub async fn revoke_triaged_token(
     held: State<'_, HeldToken>,
     backend: String,
     fingerprint: String,
+    reason: Option<String>,
 ) -> Result<RevocationOutcome, IpcError> {
     let token = held.get(&fingerprint)?;
-    Ok(ws.get()?.revoke_token(&backend, &token).await?)
+    Ok(ws
+        .get()?
+        .revoke_token_because(&backend, &token, reason.as_deref())
+        .await?)
 }
 
 #[tauri::command]
@@ -111,6 +115,7 @@ mod tests {
                 attrs: serde_json::Value::Null,
             }),
             error: None,
+            seen: None,
         }
     }
 

@@ -2,13 +2,17 @@
 //! permissions (the grant paths), and what it did recently. A side panel rather than a dialog, so
 //! the table stays usable: clicking another row shows that one. Esc closes it.
 
-use portcullis_model::{AuditEventView, CredentialDetail, CredentialStatus, GrantPath};
+use portcullis_model::{
+    AuditEventView, CredentialDetail, CredentialStatus, GrantPath, JournalState,
+    JournalledRevocation,
+};
 use yew::prelude::*;
 
 use super::copy::CopyId;
 use super::{ErrorNote, Time};
 use crate::hooks::credentials::{kind_label, revocable, Revocation};
 use crate::hooks::dom::use_keydown;
+use crate::hooks::journal::JournalQuery;
 use crate::hooks::Remote;
 use crate::route::{Page, Route};
 
@@ -50,8 +54,31 @@ pub fn status_pill(status: CredentialStatus) -> Html {
         CredentialStatus::Expired => "warn",
         CredentialStatus::Revoked => "bad",
         CredentialStatus::Unknown => "muted",
+        CredentialStatus::Deleted => "muted",
     };
     html! { <span class={classes!("pill", "status-pill", class)} data-status={status.as_str()}>{ status.as_str() }</span> }
+}
+
+/// "Revoked by alice at 04:59 (verified), journal #1 · asked: POST auth/token/revoke-accessor ·
+/// reason: INC-42": the journalled action that ended a credential, linked to its entry.
+pub fn ended_by(r: &JournalledRevocation, testid: &'static str) -> Html {
+    let verb = match r.state {
+        JournalState::Verified => "Revoked and verified dead",
+        JournalState::Failed => "Revocation failed",
+        JournalState::Confirmed => "Revoked (the backend confirmed; not verified)",
+        _ => "Revocation started",
+    };
+    html! {
+        <p class="note ended-by" data-testid={testid} data-journal-seq={r.journal_seq.to_string()}
+           data-state={r.state.as_str()}>
+            { format!("{verb} by {} ", r.actor) }<Time at={r.at} />{ ", " }
+            <a href={JournalQuery::entry(r.journal_seq).href()} data-testid="ended-by-journal">
+                { format!("journal #{}", r.journal_seq) }
+            </a>
+            if let Some(asked) = &r.receipt { { format!(" · asked: {asked}") } }
+            if let Some(reason) = &r.reason { { format!(" · reason: {reason}") } }
+        </p>
+    }
 }
 
 fn path_view(p: &GrantPath) -> Html {
@@ -145,8 +172,9 @@ fn detail_view(d: &CredentialDetail, props: &PanelProps) -> Html {
                 }
                 <a class="button ghost" id="detail-events" href={audit_href(&c.backend, &c.external_id)}>{ "Show its events" }</a>
             </div>
+            if let Some(r) = &d.ended_by { { ended_by(r, "detail-ended-by") } }
             if let Err(why) = can_revoke {
-                if c.status != CredentialStatus::Revoked {
+                if c.status == CredentialStatus::Active {
                     <p class="note" data-testid="revoke-unavailable">
                         { why }{ " " }
                         <button type="button" class="link" onclick={props.on_triage.reform(|_| ())}>{ "Open triage" }</button>
@@ -170,7 +198,19 @@ fn detail_view(d: &CredentialDetail, props: &PanelProps) -> Html {
                 <dt>{ "Issued" }</dt>
                 <dd>{ match c.issued_at { Some(at) => html! { <Time at={at} /> }, None => html! { <span class="muted">{ "not reported" }</span> } } }</dd>
                 <dt>{ "Expires" }</dt>
-                <dd data-testid="detail-expires">{ match c.expires_at { Some(at) => html! { <Time at={at} /> }, None => html! { <span class="pill warn never">{ "never" }</span> } } }</dd>
+                <dd data-testid="detail-expires">{
+                    match (c.status, c.expires_at) {
+                        // An ended credential's expiry is moot: say so rather than count down.
+                        (CredentialStatus::Revoked | CredentialStatus::Deleted, Some(at)) => html! {
+                            <><span class="muted">{ format!("no longer: {} · was ", c.status.as_str()) }</span><Time at={at} /></>
+                        },
+                        (CredentialStatus::Revoked | CredentialStatus::Deleted, None) => html! {
+                            <span class="muted">{ format!("no longer: {}", c.status.as_str()) }</span>
+                        },
+                        (_, Some(at)) => html! { <Time at={at} /> },
+                        (_, None) => html! { <span class="pill warn never">{ "never" }</span> },
+                    }
+                }</dd>
                 <dt>{ "Last used" }</dt>
                 <dd data-testid="detail-last-used">{ match c.last_used_at { Some(at) => html! { <Time at={at} /> }, None => html! { <span class="muted">{ "never, as far as the audit trail shows" }</span> } } }</dd>
                 <dt>{ "Known from" }</dt>

@@ -48,7 +48,8 @@ pub fn RevocationResult(props: &ResultProps) -> Html {
         Verdict::Failed(_) => ("bad", "failed", "✗ Revocation failed".to_string()),
     };
     html! {
-        <section class={classes!("revoke-result", class)} data-testid="revoke-result" data-verdict={name} aria-live="polite">
+        <section class={classes!("revoke-result", class)} data-testid="revoke-result" data-verdict={name} aria-live="polite"
+                 data-journal-seq={o.journal_seq.to_string()}>
             <p class="verdict">{ headline }</p>
             if let Verdict::Failed(e) = &v { <ErrorNote error={e.clone()} /> }
             <dl class="facts">
@@ -84,8 +85,37 @@ pub struct RevokeDialogProps {
     pub preview: Callback<(i64, Callback<Result<RevocationPlanItem, IpcError>>)>,
     /// The revocation of this credential, once started.
     pub state: Option<Revocation>,
-    pub on_confirm: Callback<i64>,
+    /// (credential id, the reason or ticket typed, if any)
+    pub on_confirm: Callback<(i64, Option<String>)>,
     pub on_close: Callback<()>,
+}
+
+/// The reason / ticket field every revocation dialog carries: recorded in the journal with the
+/// action, and shown wherever the revocation is told again (the credential's detail, triage).
+pub fn reason_field(value: &UseStateHandle<String>) -> Html {
+    let oninput = {
+        let value = value.clone();
+        Callback::from(move |e: InputEvent| {
+            if let Some(input) = e
+                .target()
+                .and_then(|t| wasm_bindgen::JsCast::dyn_into::<web_sys::HtmlInputElement>(t).ok())
+            {
+                value.set(input.value());
+            }
+        })
+    };
+    html! {
+        <label class="reason-field">
+            <span>{ "Reason or ticket" }<span class="muted">{ " (optional, kept in the journal)" }</span></span>
+            <input id="revoke-reason" type="text" autocomplete="off" placeholder="INC-1234, leaked in a paste"
+                   value={(**value).clone()} {oninput} />
+        </label>
+    }
+}
+
+/// The typed reason, or None when blank.
+pub fn typed_reason(value: &str) -> Option<String> {
+    Some(value.trim().to_string()).filter(|r| !r.is_empty())
 }
 
 /// A titled list of the plan's sentences (what it does, does not do, takes down); nothing when
@@ -114,7 +144,7 @@ pub(super) fn plan_view(p: &RevocationPlanItem) -> Html {
             if blocked {
                 <div class="blocked" role="note">
                     <strong>{ "Nothing will be sent. " }</strong>
-                    { p.blocked_reason.clone().unwrap_or_default() }
+                    { crate::words::gui_words(p.blocked_reason.as_deref().unwrap_or_default()) }
                     if !p.alternatives.is_empty() {
                         <ul>{ for p.alternatives.iter().map(|a| html! { <li>{ a }</li> }) }</ul>
                     }
@@ -137,6 +167,7 @@ pub(super) fn plan_view(p: &RevocationPlanItem) -> Html {
 #[component]
 pub fn RevokeDialog(props: &RevokeDialogProps) -> Html {
     let preview = use_state(|| None::<Result<RevocationPlanItem, IpcError>>);
+    let reason = use_state(String::new);
     {
         let (preview, ask) = (preview.clone(), props.preview.clone());
         use_effect_with(props.credential.id, move |id| {
@@ -159,8 +190,8 @@ pub fn RevokeDialog(props: &RevokeDialogProps) -> Html {
     // A preview that failed does not block: the receipt will state the caveats instead.
     let can_send = ready || matches!(&*preview, Some(Err(_)));
     let confirm = {
-        let (on_confirm, id) = (props.on_confirm.clone(), c.id);
-        Callback::from(move |_: MouseEvent| on_confirm.emit(id))
+        let (on_confirm, id, reason) = (props.on_confirm.clone(), c.id, reason.clone());
+        Callback::from(move |_: MouseEvent| on_confirm.emit((id, typed_reason(&reason))))
     };
     let title = match &props.state {
         None => "Revoke this credential?".to_string(),
@@ -203,6 +234,7 @@ pub fn RevokeDialog(props: &RevokeDialogProps) -> Html {
                         },
                     }
                 }
+                if can_send { { reason_field(&reason) } }
                 <footer>
                     <button type="button" class="ghost" data-autofocus="true" onclick={props.on_close.reform(|_| ())}>{ "Cancel" }</button>
                     <button id="confirm-revoke" type="button" class="danger" disabled={!can_send} onclick={confirm}>

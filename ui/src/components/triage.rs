@@ -5,11 +5,12 @@
 //! The token lives in this component only until it is submitted: the field is cleared at once
 //! and the value is never rendered anywhere.
 
-use portcullis_model::{TokenInfo, TriageResult};
+use portcullis_model::{SeenToken, TokenInfo, TriageResult};
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
 
 use super::copy::{short, CopyId};
+use super::credential_detail::{audit_href, ended_by, status_pill};
 use super::revoke::RevocationResult;
 use super::{Dialog, ErrorNote, Time};
 use crate::hooks::credentials::{kind_label, verdict, CredentialQuery, Revocation, Verdict};
@@ -153,7 +154,10 @@ pub fn TriageDialog(props: &TriageDialogProps) -> Html {
         }
         Some(Lookup::Done(Ok(list))) => {
             let known = list.iter().filter(|r| r.token.is_some()).count();
-            let summary = if known == 0 {
+            let seen = list.iter().any(|r| r.token.is_none() && r.seen.is_some());
+            let summary = if known == 0 && seen {
+                "No backend recognises this token now, but Portcullis has met it before: its history is below.".to_string()
+            } else if known == 0 {
                 "No backend recognises this token. It may have expired or been revoked, or come from a system Portcullis does not read.".to_string()
             } else {
                 format!(
@@ -218,9 +222,12 @@ fn result_card(
         (None, None) => (
             "false",
             html! {
-                <p class="headline muted">
-                    { "Not recognised by " }<strong>{ &r.backend }</strong>{ format!(" · {}", r.backend_kind.label()) }
-                </p>
+                <>
+                    <p class="headline muted">
+                        { "Not recognised by " }<strong>{ &r.backend }</strong>{ format!(" · {}", r.backend_kind.label()) }
+                    </p>
+                    if let Some(seen) = &r.seen { { seen_view(r, seen) } }
+                </>
             },
         ),
     };
@@ -229,6 +236,31 @@ fn result_card(
                  data-testid="triage-result" data-backend={r.backend.clone()} data-recognised={state}>
             { body }
         </article>
+    }
+}
+
+/// What Portcullis remembers of a token its backend no longer knows: the cached credential it
+/// was and the revocation that ended it ("revoked by you at 04:59, journal #1").
+fn seen_view(r: &TriageResult, seen: &SeenToken) -> Html {
+    let find = CredentialQuery {
+        search: seen.external_id.clone(),
+        backend: r.backend.clone(),
+        selected: Some(seen.credential_id),
+        ..CredentialQuery::from_params(&[])
+    };
+    html! {
+        <div class="seen" data-testid="triage-seen" data-status={seen.status.as_str()}>
+            <p>
+                { "Portcullis has met this token: " }
+                <a href={find.href()} data-testid="triage-seen-credential">
+                    { format!("credential {}", short(&seen.external_id, 18)) }
+                </a>
+                { ", now " }{ status_pill(seen.status) }
+            </p>
+            if let Some(rev) = &seen.revocation { { ended_by(rev, "triage-seen-revocation") } }
+            <a class="button ghost small" data-testid="triage-seen-events"
+               href={audit_href(&r.backend, &seen.external_id)}>{ "Show its events" }</a>
+        </div>
     }
 }
 

@@ -37,10 +37,11 @@ pub const KINDS: [CredentialKind; 7] = [
     CredentialKind::Login,
 ];
 
-pub const STATUSES: [CredentialStatus; 4] = [
+pub const STATUSES: [CredentialStatus; 5] = [
     CredentialStatus::Active,
     CredentialStatus::Expired,
     CredentialStatus::Revoked,
+    CredentialStatus::Deleted,
     CredentialStatus::Unknown,
 ];
 
@@ -249,6 +250,8 @@ impl CredentialQuery {
 pub fn revocable(c: &CredentialView) -> Result<(), &'static str> {
     if c.status == CredentialStatus::Revoked {
         Err("Already revoked.")
+    } else if c.status == CredentialStatus::Deleted {
+        Err("The backend no longer lists it: nothing left to revoke.")
     } else if c.backend_kind == BackendKind::Oauth2 {
         Err("An OAuth 2.0 server revokes a token only by its value, which Portcullis never keeps: paste the token into triage (T) to revoke it.")
     } else {
@@ -402,7 +405,8 @@ pub struct CredentialsHandle {
     pub reload: Callback<()>,
     /// Asks what revoking a credential will do; the callback gets the plan item.
     pub preview: Callback<(i64, Callback<Result<RevocationPlanItem, IpcError>>)>,
-    pub revoke: Callback<i64>,
+    /// (credential id, reason or ticket)
+    pub revoke: Callback<(i64, Option<String>)>,
 }
 
 /// `value`, once it has stopped changing for `ms` milliseconds (typing in a search box).
@@ -498,11 +502,11 @@ pub fn use_credentials(query: &CredentialQuery, revision: u32) -> CredentialsHan
     );
     let revoke = {
         let (dispatch, generation) = (dispatch.clone(), generation.clone());
-        Callback::from(move |id: i64| {
+        Callback::from(move |(id, reason): (i64, Option<String>)| {
             let (dispatch, generation) = (dispatch.clone(), generation.clone());
             dispatch.dispatch(Action::RevokeStarted(id));
             spawn_local(async move {
-                let r = ipc::revoke_credential(id).await;
+                let r = ipc::revoke_credential(id, reason.as_deref()).await;
                 dispatch.dispatch(Action::Revoked(id, r));
                 // The cache now says what the backend said: show it (statuses, the detail).
                 generation.set(generation.wrapping_add(1));

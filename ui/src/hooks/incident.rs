@@ -166,32 +166,102 @@ type RunCall = Box<
     >,
 >;
 
+/// What the page shows of the current incident, kept outside the page: a responder who looks
+/// at the Audit page mid-incident and comes back finds the dry run, the run's progress and the
+/// report where they left them, and a run that ends while the page is away still lands here.
+#[derive(Clone, Default, PartialEq)]
+pub struct Kept {
+    pub plan: Option<Remote<RevocationPlan>>,
+    pub progress: RunProgress,
+    pub report: Option<Remote<RevocationReport>>,
+    pub exported: Option<Remote<String>>,
+    pub cancelling: bool,
+    /// The selection text of the dry run shown.
+    pub selection: String,
+}
+
+thread_local! {
+    static KEPT: std::cell::RefCell<Kept> = std::cell::RefCell::new(Kept::default());
+    /// The mounted page's re-render, if a page is mounted.
+    static NOTIFY: std::cell::RefCell<Option<Callback<()>>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Changes the kept incident and re-renders the page showing it, if any.
+fn update(f: impl FnOnce(&mut Kept)) {
+    KEPT.with(|k| f(&mut k.borrow_mut()));
+    if let Some(notify) = NOTIFY.with(|n| n.borrow().clone()) {
+        notify.emit(());
+    }
+}
+
+fn kept() -> Kept {
+    KEPT.with(|k| k.borrow().clone())
+}
+
+/// The selection of the kept incident's dry run (empty before any).
+pub fn kept_selection() -> String {
+    KEPT.with(|k| k.borrow().selection.clone())
+}
+
 #[derive(Clone, PartialEq)]
 pub struct IncidentHandle {
-    pub plan: UseStateHandle<Option<Remote<RevocationPlan>>>,
-    pub progress: UseReducerHandle<RunProgress>,
-    pub report: UseStateHandle<Option<Remote<RevocationReport>>>,
+    pub plan: Rc<Option<Remote<RevocationPlan>>>,
+    pub progress: Rc<RunProgress>,
+    pub report: Rc<Option<Remote<RevocationReport>>>,
     pub unfinished: UseStateHandle<Remote<Vec<UnfinishedAction>>>,
-    pub exported: UseStateHandle<Option<Remote<String>>>,
+    pub exported: Rc<Option<Remote<String>>>,
     /// A dry run of (selection, pasted token values).
     pub dry_run: Callback<(String, String)>,
     /// Stops the running revocation from sending more.
     pub cancel: Callback<()>,
     /// Set once a cancel was asked for, until the run ends.
-    pub cancelling: UseStateHandle<bool>,
+    pub cancelling: Rc<bool>,
     /// Sends the current plan with the confirmed count.
     pub execute: Callback<u32>,
     pub resume: Callback<()>,
     pub export: Callback<()>,
 }
 
+/// `progress` after `action`, by the reducer's rule.
+fn step(progress: &RunProgress, action: RunAction) -> RunProgress {
+    (*Rc::new(progress.clone()).reduce(action)).clone()
+}
+
+/// Runs a report-producing call (execute or resume) with live progress into the kept incident,
+/// then calls `done` (the unfinished list's refresh).
+fn run(call: RunCall, done: Callback<()>) {
+    update(|k| {
+        k.cancelling = false;
+        k.progress = step(&RunProgress::default(), RunAction::Start);
+        k.report = Some(Remote::Loading);
+        k.exported = None;
+    });
+    let on_event =
+        Callback::from(|e| update(|k| k.progress = step(&k.progress, RunAction::Event(e))));
+    spawn_local(async move {
+        let result = call(on_event).await;
+        update(|k| {
+            k.progress = step(&k.progress, RunAction::Finish);
+            k.cancelling = false;
+            k.report = Some(Remote::from_result(result));
+        });
+        done.emit(());
+    });
+}
+
 #[hook]
 pub fn use_incident() -> IncidentHandle {
-    let plan = use_state(|| None);
-    let progress = use_reducer(RunProgress::default);
-    let report = use_state(|| None);
+    let version = use_state(|| 0u32);
+    {
+        let version = version.clone();
+        use_effect_with((), move |_| {
+            let bump = Callback::from(move |()| version.set(version.wrapping_add(1)));
+            NOTIFY.with(|n| *n.borrow_mut() = Some(bump));
+            || NOTIFY.with(|n| *n.borrow_mut() = None)
+        });
+    }
+    let now = kept();
     let unfinished = use_state(|| Remote::Loading);
-    let exported = use_state(|| None);
     let generation = use_state(|| 0u32);
     {
         let unfinished = unfinished.clone();
@@ -201,109 +271,74 @@ pub fn use_incident() -> IncidentHandle {
             });
         });
     }
-    let dry_run = {
-        let (plan, report, exported) = (plan.clone(), report.clone(), exported.clone());
-        Callback::from(move |(selection, tokens): (String, String)| {
-            let plan = plan.clone();
-            plan.set(Some(Remote::Loading));
-            report.set(None);
-            exported.set(None);
-            spawn_local(async move {
-                plan.set(Some(Remote::from_result(
-                    ipc::incident_plan(&selection, &tokens).await,
-                )));
-            });
-        })
-    };
-    let cancelling = use_state(|| false);
-    let cancel = {
-        let cancelling = cancelling.clone();
-        Callback::from(move |()| {
-            cancelling.set(true);
-            spawn_local(async move {
-                // The run's own report says what was cancelled; a failure here changes nothing.
-                let _ = ipc::incident_cancel().await;
-            });
-        })
-    };
-    // Runs a report-producing call with live progress, then refreshes the unfinished list.
-    let run = {
-        let (progress, report, exported, generation, cancelling) = (
-            progress.clone(),
-            report.clone(),
-            exported.clone(),
-            generation.clone(),
-            cancelling.clone(),
-        );
-        move |call: RunCall| {
-            let (progress, report, exported, generation, cancelling) = (
-                progress.clone(),
-                report.clone(),
-                exported.clone(),
-                generation.clone(),
-                cancelling.clone(),
-            );
-            cancelling.set(false);
-            progress.dispatch(RunAction::Start);
-            report.set(Some(Remote::Loading));
-            exported.set(None);
-            let on_event = {
-                let progress = progress.clone();
-                Callback::from(move |e| progress.dispatch(RunAction::Event(e)))
-            };
-            spawn_local(async move {
-                let result = call(on_event).await;
-                progress.dispatch(RunAction::Finish);
-                cancelling.set(false);
-                report.set(Some(Remote::from_result(result)));
-                generation.set(generation.wrapping_add(1));
-            });
-        }
+    let dry_run = Callback::from(move |(selection, tokens): (String, String)| {
+        update(|k| {
+            k.selection = selection.clone();
+            k.plan = Some(Remote::Loading);
+            k.report = None;
+            k.exported = None;
+            k.progress = RunProgress::default();
+        });
+        spawn_local(async move {
+            let plan = Remote::from_result(ipc::incident_plan(&selection, &tokens).await);
+            update(|k| k.plan = Some(plan));
+        });
+    });
+    let cancel = Callback::from(move |()| {
+        update(|k| k.cancelling = true);
+        spawn_local(async move {
+            // The run's own report says what was cancelled; a failure here changes nothing.
+            let _ = ipc::incident_cancel().await;
+        });
+    });
+    let refresh = {
+        let generation = generation.clone();
+        Callback::from(move |()| generation.set(generation.wrapping_add(1)))
     };
     let execute = {
-        let (plan, run) = (plan.clone(), run.clone());
+        let refresh = refresh.clone();
         Callback::from(move |count: u32| {
-            let Some(Remote::Ready(p)) = (*plan).clone() else {
+            let Some(Remote::Ready(p)) = kept().plan else {
                 return;
             };
-            run(Box::new(move |on_event| {
-                Box::pin(async move {
-                    ipc::incident_execute(&p, count, move |e| on_event.emit(e)).await
-                })
-            }));
+            run(
+                Box::new(move |on_event| {
+                    Box::pin(async move {
+                        ipc::incident_execute(&p, count, move |e| on_event.emit(e)).await
+                    })
+                }),
+                refresh.clone(),
+            );
         })
     };
-    let resume = {
-        let (plan, run) = (plan.clone(), run.clone());
-        Callback::from(move |()| {
-            plan.set(None);
-            run(Box::new(|on_event| {
+    let resume = Callback::from(move |()| {
+        update(|k| k.plan = None);
+        run(
+            Box::new(|on_event| {
                 Box::pin(async move { ipc::incident_resume(move |e| on_event.emit(e)).await })
-            }));
-        })
-    };
-    let export = {
-        let (report, exported) = (report.clone(), exported.clone());
-        Callback::from(move |()| {
-            let Some(Remote::Ready(r)) = (*report).clone() else {
-                return;
-            };
-            let exported = exported.clone();
-            exported.set(Some(Remote::Loading));
-            spawn_local(async move {
-                exported.set(Some(Remote::from_result(ipc::incident_export(&r).await)));
-            });
-        })
-    };
+            }),
+            refresh.clone(),
+        );
+    });
+    let export = Callback::from(move |()| {
+        let Some(Remote::Ready(r)) = kept().report else {
+            return;
+        };
+        update(|k| k.exported = Some(Remote::Loading));
+        spawn_local(async move {
+            let written = Remote::from_result(ipc::incident_export(&r).await);
+            update(|k| k.exported = Some(written));
+        });
+    });
     IncidentHandle {
-        plan,
-        progress,
-        report,
+        plan: Rc::new(now.plan),
+        progress: Rc::new(now.progress),
+        report: Rc::new(now.report),
         unfinished,
-        exported,
+        exported: Rc::new(now.exported),
         dry_run,
         cancel,
-        cancelling,
+        cancelling: Rc::new(now.cancelling),
         execute,
         resume,
         export,

@@ -174,6 +174,7 @@ mod tests {
                 backend_kind: BackendKind::Vault,
                 token: None,
                 error: None,
+                seen: None,
             }])))
             .reduce(Action::RevokeStarted("openbao".into()))
             .reduce(Action::Revoked(

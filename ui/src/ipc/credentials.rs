@@ -56,8 +56,18 @@ pub async fn preview_revocation(id: i64) -> Result<RevocationPlanItem, IpcError>
 }
 
 /// Revokes credential `id`, then asks the backend to prove it dead.
-pub async fn revoke_credential(id: i64) -> Result<RevocationOutcome, IpcError> {
-    invoke("revoke_credential", args(&IdArg { id })?).await
+#[derive(Serialize)]
+struct RevokeArgs<'a> {
+    id: i64,
+    reason: Option<&'a str>,
+}
+
+/// Revokes credential `id`; `reason` (a reason or ticket) is recorded in the journal.
+pub async fn revoke_credential(
+    id: i64,
+    reason: Option<&str>,
+) -> Result<RevocationOutcome, IpcError> {
+    invoke("revoke_credential", args(&RevokeArgs { id, reason })?).await
 }
 
 #[derive(Serialize)]

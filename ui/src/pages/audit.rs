@@ -401,7 +401,11 @@ pub fn AuditPage(props: &AuditProps) -> Html {
     let count = match (&results.total, results.loading && results.rows.is_empty()) {
         (_, true) => "Searching…".to_string(),
         (Some(t), _) if t.exact => format!("{} event(s)", t.count),
-        (Some(t), _) => format!("about {} events", t.count),
+        (Some(t), _) => format!(
+            "about {} events (an estimate: counting stops at {})",
+            t.count,
+            portcullis_model::AUDIT_EXACT_COUNT
+        ),
         (None, _) => String::new(),
     };
     let height =

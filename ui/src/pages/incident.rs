@@ -13,7 +13,9 @@ use yew::prelude::*;
 use super::PageHead;
 use crate::app::replace_href;
 use crate::components::{Dialog, EmptyState, ErrorNote, Time};
-use crate::hooks::incident::{live_state, use_incident, RunProgress, SelectionForm, FIELDS};
+use crate::hooks::incident::{
+    kept_selection, live_state, use_incident, RunProgress, SelectionForm, FIELDS,
+};
 use crate::hooks::journal::JournalQuery;
 use crate::hooks::Remote;
 use crate::route::{Page, Route};
@@ -73,7 +75,7 @@ fn item_card(
     let message = progress
         .items
         .get(&item.key)
-        .map(|e| e.message.clone())
+        .map(|e| crate::words::gui_words(&e.message))
         .filter(|m| !m.is_empty());
     html! {
         <li class={classes!("inc-item", state_attr.to_string(), (!ready).then_some("blocked"))}
@@ -104,7 +106,7 @@ fn item_card(
                 // Covered or already inactive is not a problem: only what needs the responder's
                 // attention is in the alarm colour.
                 <p class={classes!("inc-why", matches!(item.readiness, Readiness::Covered | Readiness::AlreadyInactive).then_some("fine"))}>
-                    { item.blocked_reason.clone().unwrap_or_default() }
+                    { crate::words::gui_words(item.blocked_reason.as_deref().unwrap_or_default()) }
                 </p>
                 if !item.alternatives.is_empty() {
                     <ul class="inc-alt">{ for item.alternatives.iter().map(|a| html! { <li>{ "Instead: " }{ a }</li> }) }</ul>
@@ -149,7 +151,7 @@ fn unfinished_panel(list: &[UnfinishedAction], busy: bool, on_resume: Callback<(
                     </li>
                 }) }
                 if list.len() > UNFINISHED_SHOWN {
-                    <li class="muted">{ format!("… and {} more; `portcullis journal --unfinished` lists them all, and Resume takes them all", list.len() - UNFINISHED_SHOWN) }</li>
+                    <li class="muted">{ format!("… and {} more; the Journal page lists them all, and Resume takes them all", list.len() - UNFINISHED_SHOWN) }</li>
                 }
             </ul>
         </section>
@@ -199,7 +201,7 @@ fn plan_summary(plan: &RevocationPlan, sent: bool) -> Html {
                 { if sent { "." } else { ". Nothing has been sent yet." } }
             </p>
             if !plan.notes.is_empty() {
-                <ul class="notes">{ for plan.notes.iter().map(|n| html! { <li>{ n }</li> }) }</ul>
+                <ul class="notes">{ for plan.notes.iter().map(|n| html! { <li>{ crate::words::gui_words(n) }</li> }) }</ul>
             }
         </div>
     }
@@ -249,7 +251,15 @@ fn report_panel(
 
 #[component]
 pub fn IncidentPage(props: &IncidentProps) -> Html {
-    let form = use_state(|| SelectionForm::from_text(&props.query));
+    // The URL's selection, else the one of the incident kept while the page was away.
+    let form = use_state(|| {
+        let text = if props.query.trim().is_empty() {
+            kept_selection()
+        } else {
+            props.query.clone()
+        };
+        SelectionForm::from_text(&text)
+    });
     let confirm = use_state(|| false);
     let inc = use_incident();
     // Pasted token values: sent once with the dry run, then cleared from the page; the shell
@@ -414,7 +424,7 @@ pub fn IncidentPage(props: &IncidentProps) -> Html {
     };
 
     let report_view = match &*inc.report {
-        Some(Remote::Ready(r)) => report_panel(r, inc.exported.as_ref(), inc.export.clone()),
+        Some(Remote::Ready(r)) => report_panel(r, (*inc.exported).as_ref(), inc.export.clone()),
         Some(Remote::Failed(e)) => {
             html! { <ErrorNote error={e.clone()} context="The run failed" /> }
         }

@@ -7,8 +7,8 @@
 use std::collections::BTreeSet;
 
 use portcullis_model::{
-    Campaign, CampaignScope, CampaignStatus, CampaignSummary, ConfidenceLevel, DecisionInput,
-    Finding, FindingsRun, NewCampaign, RecommendedAction, RevocationTarget, Verdict,
+    AuditField, Campaign, CampaignScope, CampaignStatus, CampaignSummary, ConfidenceLevel,
+    DecisionInput, Finding, FindingsRun, NewCampaign, RecommendedAction, RevocationTarget, Verdict,
 };
 use wasm_bindgen::JsCast;
 use yew::prelude::*;
@@ -384,6 +384,35 @@ fn campaign_items(
     }
 }
 
+/// The Audit page's search for one evidence row: the group's backend, action, resource,
+/// outcome and source over the time it spans (its last event included), so the link finds
+/// every event the row counts.
+fn evidence_events_href(backend: &str, e: &portcullis_model::EvidenceEvent) -> String {
+    let at =
+        |t: chrono::DateTime<chrono::Utc>| t.to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    let mut terms = vec![
+        AuditField::Backend.term(backend),
+        AuditField::Action.term(&e.action),
+    ];
+    if let Some(r) = &e.resource {
+        terms.push(AuditField::Resource.term(r));
+    }
+    terms.push(AuditField::Outcome.term(e.outcome.as_str()));
+    if let Some(ip) = &e.source_ip {
+        terms.push(AuditField::Source.term(ip));
+    }
+    terms.push(format!("since:{}", at(e.first_at)));
+    terms.push(format!(
+        "until:{}",
+        at(e.last_at + chrono::Duration::milliseconds(1))
+    ));
+    crate::route::Route {
+        page: Page::Audit,
+        query: terms.join(" "),
+    }
+    .href()
+}
+
 fn sev_badge(f: &Finding) -> Html {
     html! { <span class={classes!("badge", format!("sev-{}", f.severity.as_str()))}>{ f.severity.as_str() }</span> }
 }
@@ -484,7 +513,11 @@ fn finding_view(f: &Finding, on_revoke: &Callback<(RevocationTarget, String)>) -
                             <thead><tr><th>{ "Action" }</th><th>{ "Resource" }</th><th>{ "Outcome" }</th><th class="num">{ "Count" }</th><th>{ "Last" }</th><th>{ "From" }</th></tr></thead>
                             <tbody>{ for ev.events.iter().map(|e| html! {
                                 <tr><td>{ &e.action }</td><td><code>{ e.resource.clone().unwrap_or_default() }</code></td>
-                                    <td>{ e.outcome.as_str() }</td><td class="num">{ e.count }</td>
+                                    <td>{ e.outcome.as_str() }</td>
+                                    <td class="num">
+                                        <a href={evidence_events_href(&f.backend, e)} data-testid="evidence-events"
+                                           data-count={e.count.to_string()} title="Show these events on the Audit page">{ e.count }</a>
+                                    </td>
                                     <td><Time at={e.last_at} compact=true /></td><td>{ e.source_ip.clone().unwrap_or_default() }</td></tr>
                             }) }</tbody>
                         </table>

@@ -75,6 +75,8 @@ pub(crate) struct Job {
     pub incident_seq: Option<i64>,
     pub credential_id: Option<i64>,
     pub resumed: Option<Resumed>,
+    /// The reason or ticket the reviewer gave, recorded in the planned entry.
+    pub reason: Option<String>,
 }
 
 /// Where an interrupted action stood.
@@ -96,6 +98,7 @@ impl Job {
             "resend": self.resend,
             "incident": self.incident_seq,
             "credential_id": self.credential_id,
+            "reason": self.reason,
         })
     }
 }

@@ -209,6 +209,7 @@ impl Workspace {
                     detail: json!({
                         "confirmed_by": current_actor(),
                         "confirmed_count": confirmation.count,
+                        "reason": confirmation.reason,
                         "sending": to_send.len(),
                     }),
                 })
@@ -238,6 +239,7 @@ impl Workspace {
                 incident_seq,
                 credential_id: item.credential_id,
                 resumed: None,
+                reason: confirmation.reason.clone(),
             });
         }
         let runner = Runner::new(
@@ -275,20 +277,37 @@ impl Workspace {
 
     /// Revokes a cached credential by its row id, then verifies (one item, no incident entry).
     pub async fn revoke_credential(&self, id: i64) -> Result<RevocationOutcome> {
-        self.revoke_one(&RevocationTarget::Credential { id }).await
+        self.revoke_credential_because(id, None).await
+    }
+
+    /// [`Workspace::revoke_credential`] with a reason or ticket recorded in the journal.
+    pub async fn revoke_credential_because(
+        &self,
+        id: i64,
+        reason: Option<&str>,
+    ) -> Result<RevocationOutcome> {
+        self.revoke_one(&RevocationTarget::Credential { id }, reason)
+            .await
     }
 
     /// Revokes a login right (PostgreSQL NOLOGIN, Keycloak logout of all sessions).
     pub async fn revoke_login(&self, backend: &str, principal: &str) -> Result<RevocationOutcome> {
-        self.revoke_one(&RevocationTarget::Login {
-            backend: backend.into(),
-            principal: principal.into(),
-        })
+        self.revoke_one(
+            &RevocationTarget::Login {
+                backend: backend.into(),
+                principal: principal.into(),
+            },
+            None,
+        )
         .await
     }
 
     /// One target, planned and sent at once: for callers that already asked the person.
-    pub(crate) async fn revoke_one(&self, target: &RevocationTarget) -> Result<RevocationOutcome> {
+    pub(crate) async fn revoke_one(
+        &self,
+        target: &RevocationTarget,
+        reason: Option<&str>,
+    ) -> Result<RevocationOutcome> {
         let plan = self
             .plan_revocation(std::slice::from_ref(target), &[])
             .await?;
@@ -305,7 +324,7 @@ impl Workspace {
         let report = self
             .execute_revocation(
                 &plan,
-                RevocationConfirmation { count: plan.ready },
+                RevocationConfirmation::new(plan.ready).because(reason),
                 &[],
                 &RevocationOptions::default(),
                 &CancellationToken::new(),
@@ -326,8 +345,19 @@ impl Workspace {
         backend: &str,
         token: &SecretString,
     ) -> Result<RevocationOutcome> {
+        self.revoke_token_because(backend, token, None).await
+    }
+
+    /// [`Workspace::revoke_token`] with a reason or ticket recorded in the journal.
+    pub async fn revoke_token_because(
+        &self,
+        backend: &str,
+        token: &SecretString,
+        reason: Option<&str>,
+    ) -> Result<RevocationOutcome> {
         self.ensure_journal_seal().await;
-        let outcome = self.revoke_token_sealed(backend, token).await;
+        let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+        let outcome = self.revoke_token_sealed(backend, token, reason).await;
         self.record_journal_head().await;
         outcome
     }
@@ -336,6 +366,7 @@ impl Workspace {
         &self,
         backend: &str,
         token: &SecretString,
+        reason: Option<&str>,
     ) -> Result<RevocationOutcome> {
         use secrecy::ExposeSecret;
         let row = self.store.backend_by_name(backend).await?;
@@ -356,6 +387,7 @@ impl Workspace {
             incident_seq: None,
             credential_id: None,
             resumed: None,
+            reason: reason.map(str::to_string),
         };
         let runner = Runner::new(
             self,
@@ -524,6 +556,8 @@ impl Workspace {
                     last: a.last_state,
                     sends: a.sends,
                 }),
+                // Written with the planned entry already; a resume records no new one.
+                reason: None,
             });
         }
         let runner = Runner::new(

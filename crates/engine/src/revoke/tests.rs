@@ -429,7 +429,7 @@ async fn a_bulk_run_journals_every_step_retries_transient_failures_and_spares_th
     let wrong = ws
         .execute_revocation(
             &plan,
-            RevocationConfirmation { count: 12 },
+            RevocationConfirmation::new(12),
             &[],
             &quick(),
             &CancellationToken::new(),
@@ -450,7 +450,7 @@ async fn a_bulk_run_journals_every_step_retries_transient_failures_and_spares_th
     let report = ws
         .execute_revocation(
             &plan,
-            RevocationConfirmation { count: 13 },
+            RevocationConfirmation::new(13),
             &[],
             &quick(),
             &CancellationToken::new(),
@@ -682,7 +682,7 @@ async fn a_failing_backend_is_given_up_with_reasons_while_the_others_finish() {
     let report = ws
         .execute_revocation(
             &plan,
-            RevocationConfirmation { count: plan.ready },
+            RevocationConfirmation::new(plan.ready),
             &[],
             &opts,
             &CancellationToken::new(),
@@ -732,7 +732,7 @@ async fn a_big_run_is_proved_by_one_listing_and_a_cancel_stops_the_sending() {
     let report = ws
         .execute_revocation(
             &plan,
-            RevocationConfirmation { count: 40 },
+            RevocationConfirmation::new(40),
             &[],
             &quick(),
             &cancel,
@@ -767,7 +767,7 @@ async fn a_big_run_is_proved_by_one_listing_and_a_cancel_stops_the_sending() {
     let report = ws
         .execute_revocation(
             &rest,
-            RevocationConfirmation { count },
+            RevocationConfirmation::new(count),
             &[],
             &quick(),
             &CancellationToken::new(),
