@@ -16,6 +16,8 @@ help:
 	@echo "make fuzz   fuzz every parser of backend data, FUZZ_SECONDS (default 300) or FUZZ_RUNS executions per target"
 	@echo "make fuzz-smoke  the same for 15 s per target (CI)"
 	@echo "make oracle  who-can vs OpenBao's and PostgreSQL's own authorizers on ORACLE_SEEDS (default 1..50) generated organisations, ORACLE_SIZE=small|large"
+	@echo "make bench-audit  audit ingest and search on 1M events vs sqlite3, its floor, grep and DuckDB (long)"
+	@echo "make bench-audit-10m  the same on 10M events, one ingest (very long)"
 	@echo "make package  the .deb and .rpm in target/package (release build, pinned tauri-cli)"
 	@echo "make package-test  install the .deb into a clean Debian 12 root, use it, remove it (long; not in CI)"
 
@@ -70,6 +72,16 @@ oracle: setup
 	@cargo build -q -p portcullis-cli
 	@PORTCULLIS_ORACLE_SEEDS=$(ORACLE_SEEDS) PORTCULLIS_ORACLE_SIZE=$(ORACLE_SIZE) \
 	  cargo test -q -p portcullis-e2e --test oracle_sandbox -- --nocapture
+
+# Audit ingest and search (crates/engine/benches/audit.rs): ours against the sqlite3 shell, its
+# floor, grep and DuckDB (pinned, installed into .cache/venv-duckdb by scripts/bench-duckdb.sh).
+.PHONY: bench-audit bench-audit-10m
+bench-audit: setup  ## 1M events: ingest (10 runs) vs baseline and floor, searches, DuckDB side by side
+	@cargo bench -q -p portcullis-engine --bench audit
+
+bench-audit-10m: setup  ## 10M events: one ingest, baseline and floor, then the searches and DuckDB
+	@AUDIT_BENCH_EVENTS=10000000 AUDIT_BENCH_ONCE=1 AUDIT_BENCH_RUNS=100 \
+	  cargo bench -q -p portcullis-engine --bench audit
 
 .PHONY: bench-journal
 bench-journal: setup  ## journal commit latency during a 1M-event import vs idle (JOURNAL_BENCH_EVENTS=N)

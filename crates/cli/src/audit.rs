@@ -44,13 +44,17 @@ pub async fn run(ws: &Workspace, cmd: AuditCommand, out: &Output) -> Result<Exit
         } => {
             let cancel = crate::interrupt::ctrl_c_cancels();
             let quiet = out.json;
-            let last = std::sync::Mutex::new(std::time::Instant::now());
+            let last = std::sync::Mutex::new((std::time::Instant::now(), 0u64));
             let progress = move |p: Progress| match p {
-                Progress::Advanced { message, .. } if !quiet => {
-                    // At most a few lines a second, however fast batches go.
-                    if let Ok(mut t) = last.lock() {
-                        if t.elapsed().as_millis() >= 500 {
-                            *t = std::time::Instant::now();
+                Progress::Advanced { message, done, .. } if !quiet => {
+                    // At most a few lines a second, however fast batches go; a line that reads
+                    // no further into the file than the one before announces a step (indexing)
+                    // and is always shown.
+                    if let Ok(mut last) = last.lock() {
+                        let step = done == last.1;
+                        last.1 = done;
+                        if step || last.0.elapsed().as_millis() >= 500 {
+                            last.0 = std::time::Instant::now();
                             errln!("  {message}");
                         }
                     }

@@ -1,15 +1,24 @@
-//! Audit browser speed on 1,000,000 generated events, with the baselines measured in the same
-//! run:
+//! Audit browser speed on 1,000,000 generated events (`make bench-audit`; 10,000,000 with
+//! `make bench-audit-10m`), with the baselines measured in the same run:
 //!
 //! - ingest: `Workspace::import_audit` of a node-oidc-provider event log (JSON lines: parse,
-//!   normalise, insert, full-text index) into a fresh workspace, against the `sqlite3` shell
-//!   importing the same rows as CSV into the same table and indexes, then building the same
-//!   full-text index (`rebuild`);
-//! - search: the first page of filtered searches (median and p99 over many runs, varying the
-//!   actor), against `grep -c` of the actor over the same JSON lines.
+//!   normalise, insert, every index and the full-text index) into a fresh workspace, against the
+//!   `sqlite3` shell importing the same rows as CSV into the same table and indexes, then
+//!   building the same full-text index (`rebuild`), and against the floor: the shell's CSV
+//!   import into the bare table with only the dedup key;
+//! - search: the first page of filtered searches, a pivot and timelines (median and p99 over
+//!   many runs, varying the actor), the highlights, against `grep -c` of the actor over the same
+//!   JSON lines;
+//! - DuckDB as an anchor: the same JSON lines loaded by DuckDB (pinned, installed by
+//!   `scripts/bench-duckdb.sh`) and the same first pages and timelines
+//!   (`common/duckdb_anchor.py`), with the ratios.
 //!
-//! `AUDIT_BENCH_EVENTS` overrides the event count (default 1,000,000). Figures are printed at
-//! the end as a table with the ratios; criterion keeps its own report too.
+//! Knobs: `AUDIT_BENCH_EVENTS` (default 1,000,000); `AUDIT_BENCH_QUICK=1` one ingest, one
+//! baseline and one floor run, nothing else; `AUDIT_BENCH_ONCE=1` the same, then the searches;
+//! `AUDIT_BENCH_SEARCH_ONLY=1` reuse the events and
+//! workspace of a previous run; `AUDIT_BENCH_RUNS` runs per search (500);
+//! `AUDIT_BENCH_DUCKDB=0` no DuckDB, `AUDIT_BENCH_DUCKDB_RUNS` its runs per query (30). Figures
+//! are printed at the end as tables with the ratios; criterion keeps its own report too.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use portcullis_engine::{CancellationToken, Workspace};
@@ -177,6 +186,13 @@ fn median_of(mut v: Vec<f64>) -> f64 {
 }
 
 fn bench(c: &mut Criterion) {
+    // The audit writer logs where each transaction's time went (`AUDIT_BENCH_LOG` overrides).
+    let filter =
+        std::env::var("AUDIT_BENCH_LOG").unwrap_or_else(|_| "portcullis_store::audit=debug".into());
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+        .with_writer(std::io::stderr)
+        .try_init();
     let n = events();
     let dir = work_dir();
     let log = dir.join("events.jsonl");
@@ -212,7 +228,9 @@ fn bench(c: &mut Criterion) {
     let script = baseline_script(&cache, &csv);
     let floor = floor_script(&cache, &csv);
     // AUDIT_BENCH_QUICK=1: one ingest (the one above), one baseline and one floor run.
-    if std::env::var_os("AUDIT_BENCH_QUICK").is_some() {
+    // AUDIT_BENCH_ONCE=1: the same, then the searches (the 10M run: ingests take minutes).
+    let quick = std::env::var_os("AUDIT_BENCH_QUICK").is_some();
+    if quick || std::env::var_os("AUDIT_BENCH_ONCE").is_some() {
         let base = timed_sqlite3(&dir.join("baseline.db"), &script);
         let bare = timed_sqlite3(&dir.join("floor.db"), &floor);
         let _ = std::fs::remove_file(&csv);
@@ -230,6 +248,14 @@ fn bench(c: &mut Criterion) {
             bare.1,
             std::fs::read_to_string("/proc/loadavg").unwrap_or_default().trim()
         );
+        println!(
+            "ingest / floor speed: {:.2}; ingest / baseline speed: {:.2}",
+            bare.0 / first_ingest.0,
+            base.0 / first_ingest.0
+        );
+        if !quick {
+            search_benches(c, &rt, &main_ws, &log, n);
+        }
         return;
     }
 
@@ -331,8 +357,128 @@ fn bench(c: &mut Criterion) {
     search_benches(c, &rt, &main_ws, &log, n);
 }
 
-/// First pages of filtered searches (median and p99 over 500 runs each, varying the actor,
-/// token or client), against `grep -c` of an actor over the same JSON lines.
+/// What one timed operation is: a first page of a search, or a timeline of a search.
+enum Op {
+    Page(QueryOf),
+    Timeline(QueryOf),
+}
+
+/// The operations timed, by name. DuckDB's side (`common/duckdb_anchor.py`) uses the same names
+/// and the same values.
+fn operations() -> Vec<(&'static str, Op)> {
+    let actor = |i: usize| format!("user-{:04}", i % 2000);
+    vec![
+        (
+            "actor + outcome",
+            Op::Page(Box::new(move |i| {
+                format!("actor:{} outcome:deny", actor(i))
+            })),
+        ),
+        (
+            "actor + time range",
+            Op::Page(Box::new(move |i| format!("actor:{} since:-7d", actor(i)))),
+        ),
+        (
+            "outcome + resource prefix",
+            Op::Page(Box::new(|i| {
+                format!("outcome:deny resource:{}*", &SCOPES[i % 8][..4])
+            })),
+        ),
+        (
+            "credential",
+            Op::Page(Box::new(|i| {
+                let token = (i as u64 * 7919) % 20_000;
+                format!(
+                    "credential:{:064x}",
+                    u128::from(token).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
+                )
+            })),
+        ),
+        (
+            "free text + actor",
+            Op::Page(Box::new(move |i| {
+                format!("insufficient_scope actor:{}", actor(i))
+            })),
+        ),
+        (
+            "free text only",
+            Op::Page(Box::new(|i| format!("client-{:02} server_error", i % 40))),
+        ),
+        (
+            "rare outcome, no index help",
+            Op::Page(Box::new(|i| {
+                format!("outcome:error action:{}", EVENTS[i % 5])
+            })),
+        ),
+        // The event detail's "everything this actor did".
+        (
+            "pivot: actor's first page",
+            Op::Page(Box::new(move |i| {
+                format!("backend:oidc actor:{}", actor(i))
+            })),
+        ),
+        (
+            "timeline: all events",
+            Op::Timeline(Box::new(|_| String::new())),
+        ),
+        (
+            "timeline: one actor",
+            Op::Timeline(Box::new(move |i| format!("actor:{}", actor(i)))),
+        ),
+    ]
+}
+
+fn run_op(rt: &tokio::runtime::Runtime, ws: &Workspace, op: &Op, i: usize) -> usize {
+    match op {
+        Op::Page(q) => rt
+            .block_on(ws.audit_search(&q(i), None, 50))
+            .unwrap()
+            .events
+            .len(),
+        Op::Timeline(q) => rt
+            .block_on(ws.audit_timeline(&q(i), 60))
+            .unwrap()
+            .buckets
+            .len(),
+    }
+}
+
+/// Runs of each operation (`AUDIT_BENCH_RUNS`, default 500; timelines over every event a tenth).
+fn runs() -> usize {
+    std::env::var("AUDIT_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(500)
+}
+
+/// Median and p99 seconds and the average rows of one operation over `runs` runs.
+fn time_op(
+    rt: &tokio::runtime::Runtime,
+    ws: &Workspace,
+    op: &Op,
+    runs: usize,
+) -> (f64, f64, usize) {
+    for i in 0..5 {
+        run_op(rt, ws, op, i);
+    }
+    let mut times = Vec::new();
+    let mut rows = 0;
+    for i in 0..runs {
+        let t = Instant::now();
+        rows += run_op(rt, ws, op, i * 13 + 7);
+        times.push(t.elapsed().as_secs_f64());
+    }
+    times.sort_by(|a, b| a.total_cmp(b));
+    (
+        percentile(&times, 0.5),
+        percentile(&times, 0.99),
+        rows / runs,
+    )
+}
+
+/// First pages of filtered searches, pivots and timelines (median and p99 over `runs()` runs
+/// each, varying the actor, token or client), the highlights, against `grep -c` of an actor over
+/// the same JSON lines and against DuckDB over the same events.
 fn search_benches(
     c: &mut Criterion,
     rt: &tokio::runtime::Runtime,
@@ -341,76 +487,28 @@ fn search_benches(
     n: usize,
 ) {
     let ws = rt.block_on(Workspace::open(main_ws)).unwrap();
-    let queries: Vec<(&str, QueryOf)> = vec![
-        (
-            "actor + outcome",
-            Box::new(|i| format!("actor:user-{:04} outcome:deny", i % 2000)),
-        ),
-        (
-            "actor + time range",
-            Box::new(|i| format!("actor:user-{:04} since:-7d", i % 2000)),
-        ),
-        (
-            "outcome + resource prefix",
-            Box::new(|i| format!("outcome:deny resource:{}*", &SCOPES[i % 8][..4])),
-        ),
-        (
-            "credential",
-            Box::new(|i| {
-                let token = (i as u64 * 7919) % 20_000;
-                format!(
-                    "credential:{:064x}",
-                    u128::from(token).wrapping_mul(0x9E37_79B9_7F4A_7C15_F39C_C060_5CED_C835)
-                )
-            }),
-        ),
-        (
-            "free text + actor",
-            Box::new(|i| format!("insufficient_scope actor:user-{:04}", i % 2000)),
-        ),
-        (
-            "free text only",
-            Box::new(|i| format!("client-{:02} server_error", i % 40)),
-        ),
-        (
-            "rare outcome, no index help",
-            Box::new(|i| format!("outcome:error action:{}", EVENTS[i % 5])),
-        ),
-    ];
-    let mut latency: Vec<(String, f64, f64, usize)> = Vec::new();
+    let mut latency: Vec<(&str, f64, f64, usize)> = Vec::new();
     let mut g = c.benchmark_group("audit_search_first_page");
-    g.sample_size(50);
-    for (name, q) in &queries {
-        // Warm up, then time each run.
-        for i in 0..20 {
-            rt.block_on(ws.audit_search(&q(i), None, 50)).unwrap();
-        }
-        let mut times = Vec::new();
-        let mut rows = 0;
-        for i in 0..500 {
-            let query = q(i * 13 + 7);
-            let t = Instant::now();
-            let page = rt.block_on(ws.audit_search(&query, None, 50)).unwrap();
-            times.push(t.elapsed().as_secs_f64());
-            rows += page.events.len();
-        }
-        times.sort_by(|a, b| a.total_cmp(b));
-        latency.push((
-            name.to_string(),
-            percentile(&times, 0.5),
-            percentile(&times, 0.99),
-            rows / 500,
-        ));
+    g.sample_size(10);
+    for (name, op) in &operations() {
+        let runs = match op {
+            Op::Timeline(_) if name.contains("all") => (runs() / 10).max(5),
+            _ => runs(),
+        };
+        let (med, p99, rows) = time_op(rt, &ws, op, runs);
+        latency.push((name, med, p99, rows));
         g.bench_function(*name, |b| {
             let mut i = 0;
             b.iter(|| {
                 i += 1;
-                rt.block_on(ws.audit_search(&q(i), None, 50)).unwrap()
+                run_op(rt, &ws, op, i)
             })
         });
     }
+    let t = Instant::now();
+    let views = rt.block_on(ws.audit_highlights()).unwrap().len();
+    let highlights = t.elapsed().as_secs_f64();
     let mut grep_secs = Vec::new();
-    g.sample_size(10);
     g.bench_function("baseline_grep_c_actor", |b| {
         let mut i = 0;
         b.iter_custom(|iters| {
@@ -436,31 +534,125 @@ fn search_benches(
         })
     });
     g.finish();
+    rt.block_on(ws.store().close());
+    let duck = duckdb_anchor(log, &main_ws.join("..").join("duck.db"));
 
     let grep_med = median_of(grep_secs);
     println!("\n=== audit search: {n} events ===");
     if let Ok(load) = std::fs::read_to_string("/proc/loadavg") {
         println!("load average: {}", load.trim());
     }
+    let bytes = file_bytes(&main_ws.join("cache.db"));
+    println!(
+        "cache on disk: {:.1} MiB = {:.0} bytes per event (cache.db with its WAL)",
+        bytes as f64 / 1048576.0,
+        bytes as f64 / n as f64
+    );
+    println!(
+        "highlights ({views} saved views): {:.1} ms",
+        highlights * 1e3
+    );
     println!(
         "baseline grep -c (actor) over the JSON lines: median {:.1} ms",
         grep_med * 1e3
     );
     println!(
-        "{:<30} {:>10} {:>10} {:>8} {:>12}",
-        "first page of", "median ms", "p99 ms", "rows", "vs grep -c"
+        "{:<30} {:>9} {:>9} {:>6} {:>10} {:>9} {:>9} {:>12}",
+        "first page of",
+        "median ms",
+        "p99 ms",
+        "rows",
+        "vs grep -c",
+        "DuckDB ms",
+        "DuckDB p99",
+        "DuckDB/ours"
     );
     for (name, med, p99, rows) in &latency {
+        let d = duck
+            .as_ref()
+            .and_then(|d| d["queries"][*name]["median_ms"].as_f64());
+        let d99 = duck
+            .as_ref()
+            .and_then(|d| d["queries"][*name]["p99_ms"].as_f64());
+        let opt = |v: Option<f64>| v.map_or_else(|| "-".to_string(), |v| format!("{v:.2}"));
         println!(
-            "{:<30} {:>10.3} {:>10.3} {:>8} {:>11.0}x",
+            "{:<30} {:>9.3} {:>9.3} {:>6} {:>9.0}x {:>9} {:>9} {:>12}",
             name,
             med * 1e3,
             p99 * 1e3,
             rows,
-            grep_med / med
+            grep_med / med,
+            opt(d),
+            opt(d99),
+            d.map_or_else(|| "-".into(), |d| format!("{:.1}x", d / (med * 1e3)))
         );
     }
-    rt.block_on(ws.store().close());
+    if let Some(d) = &duck {
+        let load = d["load_s"].as_f64().unwrap_or(f64::NAN);
+        println!(
+            "DuckDB {} (read_json_auto, {} threads, into a file): loaded {} events in {:.2} s = {:.0} events/s, {:.0} bytes per event on disk",
+            d["version"].as_str().unwrap_or("?"),
+            DUCKDB_THREADS,
+            d["rows"],
+            load,
+            n as f64 / load,
+            d["db_bytes"].as_f64().unwrap_or(0.0) / n as f64
+        );
+    }
+}
+
+/// Cores DuckDB may use: the machine's two, as our import uses two threads.
+const DUCKDB_THREADS: u32 = 2;
+
+/// Bytes of a SQLite file and its WAL.
+fn file_bytes(db: &Path) -> u64 {
+    ["", "-wal"]
+        .iter()
+        .filter_map(|s| std::fs::metadata(format!("{}{s}", db.display())).ok())
+        .map(|m| m.len())
+        .sum()
+}
+
+/// DuckDB over the same events: its load time and the same first pages and timelines, from
+/// `common/duckdb_anchor.py` run by the python that `scripts/bench-duckdb.sh` sets up (DuckDB
+/// pinned there). `AUDIT_BENCH_DUCKDB=0` leaves it out; a set-up that fails is reported, not
+/// fatal (the machine may have no registry access).
+fn duckdb_anchor(log: &Path, db: &Path) -> Option<serde_json::Value> {
+    if std::env::var("AUDIT_BENCH_DUCKDB").is_ok_and(|v| v == "0") {
+        return None;
+    }
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let setup = Command::new(root.join("scripts/bench-duckdb.sh"))
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()
+        .filter(|o| o.status.success());
+    let Some(setup) = setup else {
+        eprintln!("DuckDB: scripts/bench-duckdb.sh failed; no DuckDB figures");
+        return None;
+    };
+    let python = String::from_utf8_lossy(&setup.stdout).trim().to_string();
+    let runs: usize = std::env::var("AUDIT_BENCH_DUCKDB_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(30);
+    let out = Command::new(python)
+        .arg(root.join("crates/engine/benches/common/duckdb_anchor.py"))
+        .arg(log)
+        .arg(db)
+        .arg(runs.to_string())
+        .arg(DUCKDB_THREADS.to_string())
+        .stderr(Stdio::inherit())
+        .output()
+        .ok()?;
+    for suffix in ["", ".wal"] {
+        let _ = std::fs::remove_file(format!("{}{suffix}", db.display()));
+    }
+    if !out.status.success() {
+        eprintln!("DuckDB: the anchor script failed");
+        return None;
+    }
+    serde_json::from_slice(&out.stdout).ok()
 }
 
 criterion_group!(benches, bench);

@@ -171,6 +171,18 @@ pub struct AuditWriter {
     open: Option<OpenTransaction>,
     /// Events the caller still expects to add ([`AuditWriter::expect`]): decides bulk mode.
     expected: u64,
+    /// Where the open transaction's time went, logged when it commits.
+    spent: Spent,
+}
+
+/// Time spent per phase of a transaction (`tracing` target `portcullis_store::audit`, level
+/// debug): where an import's time goes, measured in the import itself rather than guessed.
+#[derive(Debug, Default, Clone, Copy)]
+struct Spent {
+    rows: std::time::Duration,
+    indexes: std::time::Duration,
+    full_text: std::time::Duration,
+    commit: std::time::Duration,
 }
 
 /// Below this many expected events a transaction never takes the bulk path: rebuilding the
@@ -190,9 +202,10 @@ struct OpenTransaction {
     /// The largest id in the table: a millisecond above it is empty without asking (newer logs,
     /// the usual import, never probe).
     max_id: i64,
-    /// Bulk mode: the secondary indexes (name, `CREATE INDEX` text) dropped at `begin`, to be
-    /// rebuilt at `commit` (see [`AuditWriter::expect`]). Empty otherwise.
-    dropped: Vec<(String, String)>,
+    /// Bulk mode: the secondary indexes and deferred insert triggers (type, name, `CREATE`
+    /// text) dropped at `begin`, to be made again at `commit` (see [`AuditWriter::expect`]).
+    /// Empty otherwise.
+    dropped: Vec<(String, String, String)>,
     /// Events this transaction should hold before the caller commits it
     /// ([`AuditWriter::transaction_full`]).
     target: u64,
@@ -205,11 +218,29 @@ struct OpenTransaction {
 const INSERT_EVENT: &str = "INSERT OR IGNORE INTO audit_events
        (id, backend_id, dedup_key, at, actor, credential, action, resource, outcome, source_ip, raw, summary)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
+/// What a bulk transaction drops at its start and makes again before its commit: the secondary
+/// indexes of `audit_events` (whatever the migrations made; the dedup key's unique index has no
+/// SQL and stays), and the insert triggers that skip themselves while the writer has deferred
+/// them: each still costs a trigger program and a lookup of the flag per row, for nothing.
+const BULK_DROPPED: &str = "SELECT type, name, sql FROM sqlite_master
+     WHERE tbl_name = 'audit_events' AND sql IS NOT NULL
+       AND (type = 'index' OR type = 'trigger' AND sql LIKE '%AFTER INSERT%audit_writer%')
+     ORDER BY type, name";
 const LAST_IN_SLOT: &str = "SELECT MAX(id) FROM audit_events WHERE id BETWEEN ?1 AND ?2";
 const INDEX_NEW: &str =
     "INSERT INTO audit_fts (rowid, actor, credential, action, resource, source_ip, summary)
      SELECT e.id, e.actor, e.credential, e.action, e.resource, e.source_ip, e.summary
      FROM json_each(?1) j JOIN audit_events e ON e.id = j.value";
+/// FTS5 keeps new index data in memory up to its `hashsize` (1 MiB by default), then writes it
+/// as a segment and merges segments as they pile up. A transaction's events are indexed by one
+/// statement with a larger one (a few segments instead of hundreds, and far less merging), then
+/// the default is set back in the same transaction, so nothing else changes. Small transactions
+/// (a sync's batches) stay below the default and leave the setting alone: each change of it
+/// makes every other connection reload the index's configuration.
+const FTS_BULK_MIN_EVENTS: usize = 10_000;
+const FTS_HASHSIZE: &str = "INSERT INTO audit_fts (audit_fts, rank) VALUES ('hashsize', ?1)";
+const FTS_BULK_HASHSIZE: i64 = 64 << 20;
+const FTS_DEFAULT_HASHSIZE: i64 = 1 << 20;
 const UPSERT_CURSOR: &str = "INSERT INTO audit_cursors (backend_id, cursor, updated_at) VALUES (?1, ?2, ?3)
      ON CONFLICT (backend_id) DO UPDATE SET cursor = excluded.cursor, updated_at = excluded.updated_at";
 
@@ -287,17 +318,19 @@ impl AuditWriter {
             let rows = rows.max(0) as u64;
             if self.expected.saturating_mul(2) >= rows {
                 target = rows.saturating_mul(BULK_GROWTH);
-                let mut list = self.db.prepare(
-                    "SELECT name, sql FROM sqlite_master
-                     WHERE type = 'index' AND tbl_name = 'audit_events' AND sql IS NOT NULL",
-                )?;
+                let mut list = self.db.prepare(BULK_DROPPED)?;
                 dropped = list
-                    .query_map((), |r| Ok((r.get(0)?, r.get(1)?)))?
-                    .collect::<rusqlite::Result<Vec<(String, String)>>>()?;
+                    .query_map((), |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))?
+                    .collect::<rusqlite::Result<Vec<(String, String, String)>>>()?;
                 drop(list);
-                for (name, _) in &dropped {
+                for (kind, name, _) in &dropped {
+                    let kind = if kind == "trigger" {
+                        "TRIGGER"
+                    } else {
+                        "INDEX"
+                    };
                     self.db
-                        .execute_batch(&format!("DROP INDEX \"{}\"", name.replace('"', "\"\"")))?;
+                        .execute_batch(&format!("DROP {kind} \"{}\"", name.replace('"', "\"\"")))?;
                 }
             }
         }
@@ -327,6 +360,7 @@ impl AuditWriter {
             return Ok(0);
         };
         let before = open.new_ids.len();
+        let started = std::time::Instant::now();
         let mut insert = self.db.prepare_cached(INSERT_EVENT)?;
         let mut last_in_slot = self.db.prepare_cached(LAST_IN_SLOT)?;
         for p in events {
@@ -363,6 +397,7 @@ impl AuditWriter {
                 open.next_free.insert(base, id);
             }
         }
+        self.spent.rows += started.elapsed();
         Ok((open.new_ids.len() - before) as u64)
     }
 
@@ -381,12 +416,22 @@ impl AuditWriter {
         };
         let result = (|| {
             // Bulk mode: the indexes come back before anything else reads the table.
-            for (_, sql) in &open.dropped {
+            let t = std::time::Instant::now();
+            for (_, _, sql) in &open.dropped {
                 self.db.execute_batch(sql)?;
             }
+            self.spent.indexes += t.elapsed();
+            let t = std::time::Instant::now();
             if !open.new_ids.is_empty() {
                 let ids = serde_json::to_string(&open.new_ids).unwrap_or_else(|_| "[]".into());
+                let big = open.new_ids.len() >= FTS_BULK_MIN_EVENTS;
+                if big {
+                    self.db.execute(FTS_HASHSIZE, [FTS_BULK_HASHSIZE])?;
+                }
                 self.db.execute(INDEX_NEW, [ids])?;
+                if big {
+                    self.db.execute(FTS_HASHSIZE, [FTS_DEFAULT_HASHSIZE])?;
+                }
                 if self.has_generation {
                     self.db.execute(
                         "UPDATE access_generation SET gen = gen + 1 WHERE id = 1",
@@ -394,6 +439,7 @@ impl AuditWriter {
                     )?;
                 }
             }
+            self.spent.full_text += t.elapsed();
             self.db
                 .execute("UPDATE audit_writer SET deferred = 0 WHERE id = 1", ())?;
             if let Some(cursor) = cursor {
@@ -402,9 +448,21 @@ impl AuditWriter {
                     (open.backend_id, cursor, ts(chrono::Utc::now())),
                 )?;
             }
+            let t = std::time::Instant::now();
             self.db.execute_batch("COMMIT")?;
+            self.spent.commit += t.elapsed();
             Ok(())
         })();
+        let spent = std::mem::take(&mut self.spent);
+        tracing::debug!(
+            events = open.new_ids.len(),
+            bulk = !open.dropped.is_empty(),
+            rows_ms = spent.rows.as_millis() as u64,
+            indexes_ms = spent.indexes.as_millis() as u64,
+            full_text_ms = spent.full_text.as_millis() as u64,
+            commit_ms = spent.commit.as_millis() as u64,
+            "audit transaction"
+        );
         if result.is_err() {
             self.rollback();
         }
@@ -459,6 +517,7 @@ impl Store {
                 has_generation,
                 open: None,
                 expected: 0,
+                spent: Spent::default(),
             };
             let result = f(&mut writer);
             writer.rollback();
@@ -794,7 +853,7 @@ mod tests {
     async fn index_sql(s: &Store) -> Vec<(String, String)> {
         sqlx::query_as(
             "SELECT name, sql FROM sqlite_master
-             WHERE type = 'index' AND tbl_name = 'audit_events' ORDER BY name",
+             WHERE type IN ('index', 'trigger') AND tbl_name = 'audit_events' ORDER BY name",
         )
         .fetch_all(s.pool())
         .await
@@ -851,6 +910,56 @@ mod tests {
             .await
             .unwrap();
         assert_eq!(s.audit_cursor(b).await.unwrap().as_deref(), Some("bulk"));
+        // The insert triggers are back: a plain INSERT reaches the index and the counter.
+        let gen = || async {
+            let (g,): (i64,) = sqlx::query_as("SELECT gen FROM access_generation")
+                .fetch_one(s.pool())
+                .await
+                .unwrap();
+            g
+        };
+        let before = gen().await;
+        sqlx::query(
+            "INSERT INTO audit_events (id, backend_id, dedup_key, at, action, outcome, raw, summary)
+             VALUES (1, ?, 'plain', '2026-01-01T00:00:00.000Z', 'zebra', 'allow', '{}', '')",
+        )
+        .bind(b)
+        .execute(s.pool())
+        .await
+        .unwrap();
+        assert_eq!(gen().await, before + 1);
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM audit_fts WHERE audit_fts MATCH 'zebra'")
+                .fetch_one(s.pool())
+                .await
+                .unwrap();
+        assert_eq!(n, 1);
+    }
+
+    #[tokio::test]
+    async fn a_big_transaction_indexes_with_a_larger_fts_hash_and_sets_it_back() {
+        let s = Store::in_memory().await.unwrap();
+        let b = backend(&s).await;
+        let n = FTS_BULK_MIN_EVENTS;
+        let batch: Vec<PreparedAuditEvent> = (0..n)
+            .map(|i| PreparedAuditEvent::new(ev(&format!("k{i}"), &format!("c{}", i % 7))))
+            .collect();
+        s.with_audit_writer(|w| w.insert(b, &batch, None))
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO audit_fts (audit_fts) VALUES ('integrity-check')")
+            .execute(s.pool())
+            .await
+            .unwrap();
+        let (hits, hashsize): (i64, i64) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM audit_fts WHERE audit_fts MATCH 'c3'),
+                    (SELECT v FROM audit_fts_config WHERE k = 'hashsize')",
+        )
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+        assert_eq!(hits as usize, (0..n).filter(|i| i % 7 == 3).count());
+        assert_eq!(hashsize, FTS_DEFAULT_HASHSIZE);
     }
 
     #[tokio::test]

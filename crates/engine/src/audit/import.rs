@@ -253,6 +253,66 @@ fn mib(bytes: u64) -> String {
     format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
+/// A progress line of a running import: events so far, bytes of the file, the rate since the
+/// import started and, for a file, the time left at that rate. The rate is measured over
+/// everything done so far, index builds of committed transactions included, so the estimate
+/// does not promise the speed of the cheap part of a transaction.
+fn advance_message(events: u64, imported: u64, done: u64, size: Option<u64>, secs: f64) -> String {
+    let mut m = format!(
+        "{events} events ({imported} new), {} of {}",
+        mib(done),
+        size.map_or_else(|| "a stream".into(), mib)
+    );
+    if secs > 0.0 && events > 0 {
+        m.push_str(&format!(", {:.0} events/s", events as f64 / secs));
+        if let Some(size) = size.filter(|_| done > 0) {
+            let left = size.saturating_sub(done) as f64 * secs / done as f64;
+            m.push_str(&format!(", about {} left", duration_words(left)));
+        }
+    }
+    m
+}
+
+/// A commit of at least this many events gets a progress line of its own: it indexes them all
+/// at once, which takes seconds with no bytes read meanwhile.
+const INDEXING_NOTE_EVENTS: u64 = 50_000;
+
+fn advanced(task: &str, done: u64, total: Option<u64>, message: String) -> Progress {
+    Progress::Advanced {
+        task: task.to_string(),
+        done,
+        total,
+        message,
+    }
+}
+
+/// Says that a big commit is under way (same `done` as the line before it: no bytes are read
+/// while it runs, which is how the CLI tells it is a step, not a batch).
+fn note_indexing(
+    progress: &(dyn Fn(Progress) + Send + Sync),
+    task: &str,
+    (done, size): (u64, Option<u64>),
+    events: u64,
+    pending: u64,
+) {
+    if pending >= INDEXING_NOTE_EVENTS {
+        let message = format!(
+            "{events} events read; indexing {pending} of them (indexes and full-text index in one pass, then commit)…"
+        );
+        progress(advanced(task, done, size, message));
+    }
+}
+
+/// `42 s`, `3 min 05 s`, `1 h 02 min`.
+fn duration_words(secs: f64) -> String {
+    let s = secs.round().max(0.0) as u64;
+    match s {
+        0..=59 => format!("{s} s"),
+        60..=3599 => format!("{} min {:02} s", s / 60, s % 60),
+        _ => format!("{} h {:02} min", s / 3600, s % 3600 / 60),
+    }
+}
+
 /// The line counts of a report: the reader's, with the last line's fate added. The other fields
 /// are the caller's to fill.
 fn with_tail(summary: ReadSummary, tail: Option<TailOutcome>) -> ImportReport {
@@ -363,31 +423,26 @@ impl Workspace {
                         writer.expect(events_left(size.unwrap_or(0), done, events));
                         events += group.len() as u64;
                         done = offset;
-                        let step = writer.add(backend_id, &group).and_then(|n| {
-                            if writer.transaction_full(EVENTS_PER_TRANSACTION) {
-                                writer.commit(None)?;
-                            }
-                            Ok(n)
-                        });
-                        match step {
+                        match writer.add(backend_id, &group) {
                             Ok(n) => imported += n,
                             Err(e) => {
                                 failure = Some(e);
                                 break;
                             }
                         }
-                        progress(Progress::Advanced {
-                            task: task.clone(),
-                            done: offset,
-                            total: size,
-                            message: format!(
-                                "{events} events ({imported} new), {} of {}",
-                                mib(offset),
-                                size.map_or_else(|| "a stream".into(), mib)
-                            ),
-                        });
+                        let secs = started.elapsed().as_secs_f64();
+                        let message = advance_message(events, imported, done, size, secs);
+                        progress(advanced(&task, done, size, message));
+                        if writer.transaction_full(EVENTS_PER_TRANSACTION) {
+                            note_indexing(progress, &task, (done, size), events, writer.pending());
+                            if let Err(e) = writer.commit(None) {
+                                failure = Some(e);
+                                break;
+                            }
+                        }
                     }
                     if failure.is_none() {
+                        note_indexing(progress, &task, (done, size), events, writer.pending());
                         if let Err(e) = writer.commit(None) {
                             failure = Some(e);
                         }
@@ -460,7 +515,23 @@ impl Workspace {
 
 #[cfg(test)]
 mod tests {
-    use super::events_left;
+    use super::{advance_message, events_left};
+
+    #[test]
+    fn progress_says_the_rate_and_the_time_left() {
+        // 100,000 events in 2 s, a quarter of the file: 6 s left at that pace.
+        let m = advance_message(100_000, 90_000, 1 << 20, Some(4 << 20), 2.0);
+        assert_eq!(
+            m,
+            "100000 events (90000 new), 1.0 MiB of 4.0 MiB, 50000 events/s, about 6 s left"
+        );
+        let m = advance_message(10, 10, 1, Some(1000), 1.0);
+        assert!(m.ends_with("about 16 min 39 s left"), "{m}");
+        // A stream has no size, so no time left; nothing done yet, no rate.
+        let m = advance_message(10, 10, 1000, None, 1.0);
+        assert!(m.ends_with("of a stream, 10 events/s"), "{m}");
+        assert!(!advance_message(0, 0, 0, Some(10), 0.0).contains("/s"));
+    }
 
     #[test]
     fn events_left_follow_the_average_line_and_never_divide_by_zero() {
