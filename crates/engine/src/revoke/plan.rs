@@ -182,6 +182,7 @@ pub(super) fn credential_item(
     let lapsed_login = row.kind == BackendKind::Postgres && c.kind == CredentialKind::Login;
     let inactive = match c.status {
         CredentialStatus::Revoked => Some("the cache records it as revoked already"),
+        CredentialStatus::Deleted => Some("the backend no longer lists it"),
         CredentialStatus::Expired if !lapsed_login => Some("it has expired"),
         _ => None,
     };
@@ -241,7 +242,10 @@ pub(super) fn link_collateral(items: &mut [RevocationPlanItem], snapshot: &Snaps
             if c.id != id
                 && c.backend == grant.0
                 && c.attrs.get("grant_id").and_then(|g| g.as_str()) == Some(grant.1.as_str())
-                && c.status != CredentialStatus::Revoked
+                && !matches!(
+                    c.status,
+                    CredentialStatus::Revoked | CredentialStatus::Deleted
+                )
             {
                 item.collateral.push(Collateral {
                     description: format!(

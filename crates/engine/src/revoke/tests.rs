@@ -1340,3 +1340,32 @@ mod agreement {
         }
     }
 }
+
+#[tokio::test]
+async fn a_credential_the_backend_no_longer_lists_is_not_sent() {
+    let (_d, ws) = workspace().await;
+    let mut bao = Inventory::default();
+    bao.principals
+        .push(principal("ent-1", "alice", PrincipalKind::User));
+    let mut gone = credential("acc-gone", CredentialKind::Accessor, "ent-1");
+    gone.status = CredentialStatus::Deleted;
+    bao.credentials.push(gone);
+    bao.credentials
+        .push(credential("acc-live", CredentialKind::Accessor, "ent-1"));
+    add(&ws, "bao", BackendKind::Vault, "http://127.0.0.1:1", bao).await;
+    let plan = ws
+        .plan_incident(&select("principal=alice"), &[])
+        .await
+        .unwrap();
+    let item = |k: &str| plan.items.iter().find(|i| i.key == k).unwrap();
+    assert_eq!(
+        item("bao:accessor:acc-gone").readiness,
+        Readiness::AlreadyInactive
+    );
+    assert!(item("bao:accessor:acc-gone")
+        .blocked_reason
+        .as_deref()
+        .is_some_and(|r| r.contains("no longer lists")));
+    assert_eq!(item("bao:accessor:acc-live").readiness, Readiness::Ready);
+    assert_eq!(plan.ready, 1);
+}
