@@ -533,6 +533,14 @@ fn matrix_view(
     }
     let cols = p.columns.len();
     let t = &p.totals;
+    let shared_row = |n: &portcullis_model::AccessNode| {
+        n.external_id != n.label
+            && p.rows
+                .iter()
+                .filter(|r| r.principal.label == n.label && r.principal.backend == n.backend)
+                .count()
+                > 1
+    };
     html! {
         <div class="matrix" data-testid="matrix">
             <p class="legend">
@@ -551,6 +559,11 @@ fn matrix_view(
                         <tbody>{ for p.rows.iter().enumerate().map(|(r, row)| html! {
                             <tr>
                                 <th title={row.principal.id.clone()}>{ crate::components::copy::short(&row.principal.label, 16) }
+                                    // Rows sharing a name (an entity and the account that logs in
+                                    // as it) are told apart by their ids.
+                                    if shared_row(&row.principal) {
+                                        <span class="muted">{ format!(" ({})", crate::components::copy::short(&row.principal.external_id, 14)) }</span>
+                                    }
                                     <span class="muted">{ format!(" {}", row.principal.backend) }</span></th>
                                 { for p.columns.iter().enumerate().map(|(c, col)| {
                                     let s = state[r * cols + c];

@@ -984,12 +984,14 @@ impl<'a> BackendModel<'a> {
                 (!broad, p.hops.len())
             });
             out.extend(paths);
-            if hold.to_kind == NodeKind::Permission && out.is_empty() {
+            // A grant that reaches no listed permission (a predefined role whose rights no
+            // catalog states) is still explained by its own edge.
+            if out.is_empty() {
                 out.push(GrantPath {
                     permission: hold.to_id.clone(),
                     hops: vec![
                         format!("principal {}", e.from_id),
-                        format!("permission {}", hold.to_id),
+                        format!("{} {}", hold.to_kind.as_str(), hold.to_id),
                     ],
                 });
             }
