@@ -56,7 +56,7 @@ impl Usage {
     ) -> Usage {
         let calls = function_calls(g, statements, backend_of);
         let mut usage = Usage::default();
-        let mut attribution = Attribution::new(g);
+        let attribution = Attribution::new(g);
         for row in rows.iter().chain(&calls) {
             let Some(&backend) = backend_of.get(&row.backend_id) else {
                 continue;
@@ -100,7 +100,8 @@ pub struct Attribution<'g> {
     by_suffix: HashMap<(u16, &'g str), Vec<NodeId>>,
     /// (backend, name) → principals with that name.
     by_name: HashMap<(u16, &'g str), Vec<NodeId>>,
-    buckets: HashMap<NodeId, Buckets>,
+    /// Each source's permissions by bucket, built on its first event.
+    buckets: std::cell::RefCell<HashMap<NodeId, Buckets>>,
 }
 
 impl<'g> Attribution<'g> {
@@ -110,7 +111,7 @@ impl<'g> Attribution<'g> {
             by_id: HashMap::new(),
             by_suffix: HashMap::new(),
             by_name: HashMap::new(),
-            buckets: HashMap::new(),
+            buckets: Default::default(),
         };
         for (i, n) in g.nodes.iter().enumerate() {
             if n.kind != AccessNodeKind::Principal {
@@ -159,7 +160,7 @@ impl<'g> Attribution<'g> {
     /// because one identity may appear as several principals (a Vault userpass user and the
     /// entity its token belongs to). Only the most specific permissions get the credit.
     pub fn credit(
-        &mut self,
+        &self,
         ev: &UseEvent<'_>,
         eff: &dyn Fn(NodeId) -> Vec<NodeId>,
     ) -> Vec<(NodeId, NodeId)> {
@@ -190,9 +191,9 @@ impl<'g> Attribution<'g> {
         }
         let event = dialect.event(ev.action, ev.resource);
         let mut out = Vec::new();
+        let mut buckets = self.buckets.borrow_mut();
         for (source, credit) in subjects {
-            let b = self
-                .buckets
+            let b = buckets
                 .entry(source)
                 .or_insert_with(|| Buckets::of(g, dialect, &eff(source)));
             let mut candidates = b.wide.clone();

@@ -216,12 +216,11 @@ impl<'a> BackendModel<'a> {
             .collect();
         let synthetic = function_calls(input);
         let node_subject = node_subjects(g, &principal_subject, &creds, &cred_at);
-        let mut attribution = Attribution::new(g);
         let mut uses = Vec::with_capacity(input.usage.len() + synthetic.len());
         for (i, row) in input.usage.iter().chain(&synthetic).enumerate() {
             let mut u = attribute(dialect, row, i, &creds, &cred_at, &resolve);
             if u.class == UseClass::Access {
-                u.perms = exercised(&mut attribution, &rights, &node_subject, &perm_at, row, &u);
+                u.perms = exercised(&attribution, &rights, &node_subject, &perm_at, row, &u);
             }
             uses.push(u);
         }
@@ -633,7 +632,7 @@ fn attribute(
 
 /// The permissions of the use's subject that the use exercised, as the access map credits them.
 fn exercised(
-    attribution: &mut Attribution<'_>,
+    attribution: &Attribution<'_>,
     rights: &LazyRights<'_>,
     node_subject: &HashMap<NodeId, usize>,
     perm_at: &HashMap<NodeId, usize>,
