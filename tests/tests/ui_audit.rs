@@ -153,7 +153,7 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
         fragment(app).await?.contains("credential%3A"),
         "pivot in the URL"
     );
-    assert!(of_cred.iter().any(|(o, _, _)| o == "deny"));
+    assert!(!of_cred.is_empty());
     let input = app
         .wait_css("#audit-search")
         .await?
@@ -166,6 +166,20 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
     );
     let shot = app.screenshot("ui-audit-pivot.png").await?;
     eprintln!("screenshot: {}", shot.display());
+    // The denial the pivot started from is among the credential's events (on whichever page
+    // its time puts it: earlier tests may have added newer events of the same credential).
+    let q = format!("credential:\"{cred}\" outcome:deny")
+        .replace('%', "%25")
+        .replace(' ', "%20")
+        .replace('"', "%22")
+        .replace(':', "%3A");
+    app.driver
+        .execute(&format!("location.hash = '#/audit?q={q}'"), vec![])
+        .await?;
+    wait_rows(app, "the credential's denials", |r| {
+        !r.is_empty() && r.iter().all(|(o, _, c)| o == "deny" && *c == cred)
+    })
+    .await?;
 
     // The route the Credentials page links to opens pre-filtered.
     app.driver
