@@ -41,8 +41,6 @@ pub struct Perm {
     pub wildcard: bool,
     /// Kubernetes: reads Secrets.
     pub secret_reader: bool,
-    /// Exists only by the backend's documented semantics (predefined roles), not the inventory.
-    pub virtual_: bool,
     /// What it means in its backend's terms: the access map's matcher reads the same.
     pub meta: PermMeta,
 }
@@ -309,7 +307,6 @@ fn permissions(input: &BackendInput, g: &Graph) -> (Vec<Perm>, HashMap<NodeId, u
                 all: meta.superuser,
                 wildcard: true,
                 secret_reader: false,
-                virtual_: true,
                 meta: meta.clone(),
             },
         });
@@ -341,7 +338,6 @@ fn perm_of(kind: BackendKind, p: &PermissionIn, meta: &PermMeta) -> Perm {
             && k8s_resource == Some("secrets")
             && matches!(verb, "get" | "list" | "watch" | "*"),
         privilege,
-        virtual_: false,
     }
 }
 
