@@ -1,16 +1,18 @@
 //! Keycloak Admin REST API representations (`keycloak/reps.rs`, `map.rs`, the event mapping of
 //! `audit.rs`) through `keycloak::fuzzing` (feature `fuzzing`): the body is read as every listing
 //! the inventory reads and as pages of user and admin events; a JSON array drawn from the data with
-//! Keycloak's field names is tried too. The inventory is then walked by `effective_access` for every
-//! principal. Invariants: no panic; an access path runs from the principal to what it reaches;
+//! Keycloak's field names is tried too. The inventory is then walked by the access model
+//! (`portcullis_engine::access`, the one every screen reads) for every principal, from the rows a
+//! sync would store (`AccessRows::of_inventory`). Invariants: no panic; every access path runs
+//! from the principal to the permission it explains;
 //! events serialise and carry a key; credential secrets in an
 //! event's representation are redacted.
 #![no_main]
 
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
-use portcullis_connectors::keycloak::effective::effective_access;
 use portcullis_connectors::keycloak::fuzzing::{events_from_body, inventory_from_body};
+use portcullis_engine::access::{AccessBackendRow, AccessIndex, AccessRows};
 use portcullis_fuzz::{object, Vocab};
 use serde_json::Value;
 
@@ -114,14 +116,27 @@ const VOCAB: Vocab = Vocab {
 
 fn check(body: &[u8], planted_secret: bool) {
     let inv = inventory_from_body(body);
+    let backend = AccessBackendRow {
+        id: 1,
+        name: "kc".into(),
+        kind: "keycloak".into(),
+    };
+    let index = AccessIndex::build(&AccessRows::of_inventory(backend, &inv), 0);
+    let g = &index.graph;
     for p in &inv.principals {
-        let e = effective_access(&inv, &p.external_id);
-        for r in e.groups.iter().chain(&e.roles).chain(&e.permissions) {
-            // A path runs from the principal (first) to what it reaches (last).
-            let first = r.path.first().map(|s| s.external_id.as_str());
-            let last = r.path.last().map(|s| s.external_id.as_str());
-            assert_eq!(first, Some(p.external_id.as_str()), "{}", r.describe());
-            assert_eq!(last, Some(r.external_id.as_str()), "{}", r.describe());
+        let Some(n) = g.find_node_id(&format!("kc/principal/{}", p.external_id)) else {
+            panic!("principal {:?} has no node", p.external_id);
+        };
+        let (perms, _) = index.effective(n, None, 4);
+        for e in perms {
+            assert!(!e.paths.is_empty(), "{} held without a path", e.permission.id);
+            for path in &e.paths {
+                let first = path.hops.first().map(|h| h.id.as_str());
+                let last = path.hops.last().map(|h| h.id.as_str());
+                let subject = g.node_id_string(n);
+                assert_eq!(first, Some(subject.as_str()), "{path:?}");
+                assert_eq!(last, Some(e.permission.id.as_str()), "{path:?}");
+            }
         }
     }
     serde_json::to_string(&inv).expect("an inventory serialises");

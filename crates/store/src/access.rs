@@ -334,6 +334,92 @@ async fn access_statements(
     Ok(out)
 }
 
+impl AccessRows {
+    /// The rows a first sync of `inv` into an empty cache would give back, without a cache:
+    /// for fuzzing and property tests that judge a connector's output with the access model at
+    /// thousands of inputs a second. Ids are deduplicated as `replace_inventory` does (the last
+    /// item with an id wins, as `by_id` keeps it) and credentials are numbered from 1 in id order; a test below holds
+    /// it to the round trip through SQLite.
+    pub fn of_inventory(backend: AccessBackendRow, inv: &portcullis_model::Inventory) -> Self {
+        use crate::inventory::by_id;
+        let b = backend.id;
+        let principals = by_id(&inv.principals, |p| &p.external_id);
+        let roles = by_id(&inv.roles, |r| &r.external_id);
+        let permissions = by_id(&inv.permissions, |p| &p.external_id);
+        let credentials = by_id(&inv.credentials, |c| &c.external_id);
+        let grants: std::collections::BTreeSet<_> = inv
+            .grants
+            .iter()
+            .map(|g| {
+                (
+                    g.from_kind.as_str(),
+                    &g.from_id,
+                    g.to_kind.as_str(),
+                    &g.to_id,
+                )
+            })
+            .collect();
+        AccessRows {
+            principals: principals
+                .into_values()
+                .map(|p| AccessPrincipalRow {
+                    backend_id: b,
+                    external_id: p.external_id.clone(),
+                    kind: p.kind.as_str().into(),
+                    name: p.name.clone(),
+                    enabled: p.enabled,
+                })
+                .collect(),
+            roles: roles
+                .into_values()
+                .map(|r| AccessRoleRow {
+                    backend_id: b,
+                    external_id: r.external_id.clone(),
+                    name: r.name.clone(),
+                })
+                .collect(),
+            permissions: permissions
+                .into_values()
+                .map(|p| AccessPermissionRow {
+                    backend_id: b,
+                    external_id: p.external_id.clone(),
+                    name: p.name.clone(),
+                    resource: p.resource.clone(),
+                    action: p.action.as_str().into(),
+                    raw: p.raw.to_string(),
+                })
+                .collect(),
+            grants: grants
+                .into_iter()
+                .map(|(fk, fi, tk, ti)| AccessGrantRow {
+                    backend_id: b,
+                    from_kind: fk.into(),
+                    from_id: fi.clone(),
+                    to_kind: tk.into(),
+                    to_id: ti.clone(),
+                })
+                .collect(),
+            credentials: credentials
+                .into_values()
+                .zip(1..)
+                .map(|(c, id)| AccessCredentialRow {
+                    id,
+                    backend_id: b,
+                    external_id: c.external_id.clone(),
+                    kind: c.kind.as_str().into(),
+                    principal_external_id: c.principal_external_id.clone(),
+                    client: c.client.clone(),
+                    scopes: c.scopes.clone(),
+                    status: c.status.as_str().into(),
+                })
+                .collect(),
+            backends: vec![backend],
+            usage: Vec::new(),
+            statements: Vec::new(),
+        }
+    }
+}
+
 /// One query answering a single JSON array of row tuples, parsed into `T`s.
 async fn json_rows<T: serde::de::DeserializeOwned>(
     tx: &mut sqlx::Transaction<'_, sqlx::Sqlite>,
@@ -411,5 +497,100 @@ mod tests {
         assert_eq!(rows.grants[0].to_id, "r");
         assert_eq!(rows.credentials[0].scopes, vec!["r".to_string()]);
         assert!(rows.usage.is_empty());
+    }
+
+    /// Sorts every table the way neither side promises, so the two can be compared.
+    fn canon(mut r: AccessRows) -> AccessRows {
+        r.principals
+            .sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        r.roles.sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        r.permissions
+            .sort_by(|a, b| a.external_id.cmp(&b.external_id));
+        r.credentials.sort_by_key(|c| c.id);
+        r.grants.sort_by(|a, b| {
+            (&a.from_kind, &a.from_id, &a.to_kind, &a.to_id).cmp(&(
+                &b.from_kind,
+                &b.from_id,
+                &b.to_kind,
+                &b.to_id,
+            ))
+        });
+        r
+    }
+
+    #[tokio::test]
+    async fn rows_of_an_inventory_are_the_rows_a_sync_stores() {
+        let s = Store::in_memory().await.unwrap();
+        let b = s
+            .insert_backend(
+                "kc",
+                BackendKind::Keycloak,
+                "http://x",
+                &CredentialRef::None,
+                &json!({}),
+            )
+            .await
+            .unwrap();
+        let principal = |id: &str, name: &str, enabled| Principal {
+            external_id: id.into(),
+            kind: PrincipalKind::Service,
+            name: name.into(),
+            enabled,
+            attrs: json!({"a": 1}),
+        };
+        let grant = |from: &str, to_kind, to: &str| Grant {
+            from_kind: NodeKind::Principal,
+            from_id: from.into(),
+            to_kind,
+            to_id: to.into(),
+        };
+        let cred = |id: &str, status| Credential {
+            external_id: id.into(),
+            kind: CredentialKind::RefreshToken,
+            principal_external_id: Some("p2".into()),
+            client: Some("app".into()),
+            scopes: vec!["openid".into(), "a b".into()],
+            issued_at: None,
+            expires_at: None,
+            last_used_at: None,
+            status,
+            attrs: json!({}),
+        };
+        // Duplicate ids and edges, out of order, as a hostile or sloppy backend may list them.
+        let inv = Inventory {
+            principals: vec![
+                principal("p2", "old", true),
+                principal("p1", "one", false),
+                principal("p2", "two", true),
+            ],
+            roles: vec![Role {
+                external_id: "r".into(),
+                name: "R".into(),
+                description: None,
+            }],
+            permissions: vec![Permission {
+                external_id: "perm".into(),
+                name: "read x".into(),
+                resource: "x".into(),
+                action: Action::Read,
+                raw: json!({"k": ["v"]}),
+            }],
+            grants: vec![
+                grant("p2", NodeKind::Role, "r"),
+                grant("p1", NodeKind::Permission, "perm"),
+                grant("p2", NodeKind::Role, "r"),
+            ],
+            credentials: vec![
+                cred("t2", CredentialStatus::Active),
+                cred("t1", CredentialStatus::Revoked),
+            ],
+        };
+        s.replace_inventory(b.id, &inv).await.unwrap();
+        let (_, stored) = s.access_rows().await.unwrap();
+        let backend = stored.backends[0].clone();
+        assert_eq!(
+            canon(stored),
+            canon(AccessRows::of_inventory(backend, &inv))
+        );
     }
 }

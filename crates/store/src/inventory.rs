@@ -47,7 +47,7 @@ async fn existing_digests(
 }
 
 /// Deduplicates by external id (last wins) so a connector's repeat cannot fail the insert.
-fn by_id<T>(items: &[T], id: impl Fn(&T) -> &str) -> BTreeMap<&str, &T> {
+pub(crate) fn by_id<T>(items: &[T], id: impl Fn(&T) -> &str) -> BTreeMap<&str, &T> {
     items.iter().map(|i| (id(i), i)).collect()
 }
 

@@ -31,7 +31,7 @@ pub(crate) mod walk;
 pub use holders::{Holders, NamedPrincipal, PrincipalSet};
 pub use index::AccessIndex;
 pub use matrix::matrix_svg;
-pub use portcullis_store::access::AccessRows;
+pub use portcullis_store::access::{AccessBackendRow, AccessRows};
 
 use chrono::Utc;
 use portcullis_model::{
