@@ -7,6 +7,7 @@
 //! are plain configuration, so tests point connectors at local servers.
 
 mod error;
+pub mod gitlab;
 pub mod http;
 pub mod jsonl;
 pub mod keycloak;
@@ -125,6 +126,7 @@ pub fn build(config: BackendConfig) -> Result<Box<dyn Connector>, ConnectorError
         BackendKind::Postgres => Ok(Box::new(postgres::Postgres::new(config)?)),
         BackendKind::Keycloak => Ok(Box::new(keycloak::Keycloak::new(config)?)),
         BackendKind::Kong => Ok(Box::new(kong::Kong::new(config)?)),
+        BackendKind::GitLab => Ok(Box::new(gitlab::GitLab::new(config)?)),
         BackendKind::Kubernetes => Ok(Box::new(kubernetes::Kubernetes::new(config)?)),
     }
 }
@@ -137,6 +139,7 @@ pub fn capabilities_of(kind: BackendKind) -> Capabilities {
         BackendKind::Postgres => postgres::capabilities(),
         BackendKind::Keycloak => keycloak::capabilities(),
         BackendKind::Kong => kong::capabilities(),
+        BackendKind::GitLab => gitlab::capabilities(),
         BackendKind::Kubernetes => kubernetes::capabilities(),
     }
 }

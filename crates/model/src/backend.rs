@@ -21,16 +21,20 @@ pub enum BackendKind {
     Kong,
     /// Kubernetes RBAC.
     Kubernetes,
+    /// A GitLab instance's users, memberships and access tokens (REST API v4).
+    #[serde(rename = "gitlab")]
+    GitLab,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 6] = [
+    pub const ALL: [BackendKind; 7] = [
         BackendKind::Oauth2,
         BackendKind::Vault,
         BackendKind::Postgres,
         BackendKind::Keycloak,
         BackendKind::Kong,
         BackendKind::Kubernetes,
+        BackendKind::GitLab,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +45,7 @@ impl BackendKind {
             BackendKind::Keycloak => "keycloak",
             BackendKind::Kong => "kong",
             BackendKind::Kubernetes => "kubernetes",
+            BackendKind::GitLab => "gitlab",
         }
     }
 
@@ -53,6 +58,7 @@ impl BackendKind {
             BackendKind::Keycloak => "Keycloak",
             BackendKind::Kong => "Kong Gateway",
             BackendKind::Kubernetes => "Kubernetes RBAC",
+            BackendKind::GitLab => "GitLab",
         }
     }
 
@@ -65,6 +71,7 @@ impl BackendKind {
             BackendKind::Keycloak => "client secret of a service-account client (client id in the URL as user)",
             BackendKind::Kong => "an Admin API token (Kong-Admin-Token), if the Admin API requires one",
             BackendKind::Kubernetes => "a bearer token of a ServiceAccount allowed to read RBAC",
+            BackendKind::GitLab => "an administrator's personal access token with scope read_api, and api to revoke (a non-administrator's token lists only its own user's tokens)",
         }
     }
 }

@@ -70,6 +70,7 @@ pub fn url_example(kind: BackendKind) -> &'static str {
         BackendKind::Keycloak => "https://CLIENT_ID@keycloak.example.com/realms/main",
         BackendKind::Kong => "http://127.0.0.1:8001",
         BackendKind::Kubernetes => "https://kubernetes.example.com:6443",
+        BackendKind::GitLab => "https://gitlab.example.com",
     }
 }
 

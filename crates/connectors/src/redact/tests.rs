@@ -417,3 +417,25 @@ proptest! {
         }
     }
 }
+
+#[test]
+fn vendor_prefixed_tokens_go_wherever_they_stand() {
+    let gl = "glpat-abcdefghij0123456789XYZ";
+    let gh = "ghp_0123456789abcdefghijABCDEFGHIJ012345";
+    let (v, marks) = redacted(
+        json!({"event_name": gl, "details": {"custom_message": format!("leaked {gh} in a commit")}}),
+        Format::GitLab,
+    );
+    assert_eq!(v["event_name"], fp_mark(gl));
+    assert_eq!(
+        v["details"]["custom_message"],
+        format!("leaked {} in a commit", fp_mark(gh))
+    );
+    assert_eq!(marks.len(), 2, "{marks:?}");
+    // Prose and ids that only start alike stay.
+    for kept in ["glpat-short", "github", "ghost_user", "glance at acme/api"] {
+        let (v, marks) = redacted(json!({ "name": kept }), Format::GitLab);
+        assert_eq!(v["name"], kept);
+        assert!(marks.is_empty());
+    }
+}

@@ -42,6 +42,7 @@ fn one_pass(s: &str) -> Option<String> {
         basic,
         parameters,
         userinfo,
+        prefixed_tokens,
     ] {
         if let Some(new) = rule(&out) {
             out = Cow::Owned(new);
@@ -53,10 +54,13 @@ fn one_pass(s: &str) -> Option<String> {
     }
 }
 
-/// Every rule needs one of these bytes; most ids, names and paths have none.
+/// Every rule needs one of these bytes, or a token prefix; most ids, names and paths have none.
 fn may_hold_secret(s: &str) -> bool {
     s.bytes()
         .any(|b| matches!(b, b'=' | b':' | b'\'' | b'$' | b' ' | b'\t'))
+        || s.contains("gl")
+        || s.contains("gh")
+        || s.contains("github_pat_")
 }
 
 /// `PASSWORD '…'` (`''` escaped), `PASSWORD E'…'` (backslash escapes too), `PASSWORD $t$…$t$`,
@@ -267,6 +271,19 @@ fn bearer(s: &str) -> Option<String> {
     replace(&BEARER, s, |c| {
         Some(format!("{}{}", &c[1], token_value(&c[2])))
     })
+}
+
+pub(super) static PREFIXED_TOKEN: LazyLock<Option<Regex>> = LazyLock::new(|| {
+    regex(
+        r"\b(?:(?:glpat|gldt|glrt|glptt|glsoat|glcbt|glimt|glagent|glffct|gloas|glft|glwt)-[A-Za-z0-9_\-.]{20,}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
+    )
+});
+
+/// Tokens that say what they are by their prefix, wherever they stand, even alone: GitLab's
+/// (`glpat-` personal, `gldt-` deploy, `glrt-` runner …) and GitHub's (`ghp_`, `gho_`, `ghu_`,
+/// `ghs_`, `ghr_`, `github_pat_`), as their vendors document them for secret detection.
+fn prefixed_tokens(s: &str) -> Option<String> {
+    replace(&PREFIXED_TOKEN, s, |c| Some(token_value(&c[0])))
 }
 
 pub(super) static BASIC: LazyLock<Option<Regex>> =

@@ -23,15 +23,19 @@ pub enum Dialect {
     Kubernetes,
     /// Keycloak: realm and client roles are rights of their realm or client, asked by role name.
     Keycloak,
+    /// GitLab: a group's rights reach everything under its path; a token's scopes are classes
+    /// of API access to its user's rights.
+    GitLab,
     Generic,
 }
 
 impl Dialect {
     /// Whether the backend refuses every credential of a disabled principal: OpenBao answers
     /// "invalid token" for a disabled entity's tokens, Keycloak ends a disabled user's sessions.
-    /// PostgreSQL keeps a NOLOGIN role's open sessions running, so there they stay live.
+    /// PostgreSQL keeps a NOLOGIN role's open sessions running, so there they stay live. GitLab
+    /// refuses the tokens of a blocked, deactivated or banned user.
     pub fn disabled_principal_voids_credentials(self) -> bool {
-        matches!(self, Dialect::Vault | Dialect::Keycloak)
+        matches!(self, Dialect::Vault | Dialect::Keycloak | Dialect::GitLab)
     }
 
     pub fn for_kind(kind: Option<BackendKind>) -> Dialect {
@@ -41,6 +45,7 @@ impl Dialect {
             Some(BackendKind::Oauth2) => Dialect::Scopes,
             Some(BackendKind::Kubernetes) => Dialect::Kubernetes,
             Some(BackendKind::Keycloak) => Dialect::Keycloak,
+            Some(BackendKind::GitLab) => Dialect::GitLab,
             _ => Dialect::Generic,
         }
     }
@@ -135,6 +140,8 @@ pub struct PermMeta {
     pub sql: Option<SqlName>,
     /// A Keycloak role's right: its realm or client and the role.
     pub keycloak: Option<RoleRight>,
+    /// Covers its resource and every path under it (a GitLab group's subgroups and projects).
+    pub subtree: bool,
     pub risk: Risk,
 }
 
@@ -167,6 +174,7 @@ impl PermMeta {
             vault: None,
             sql: None,
             keycloak: None,
+            subtree: false,
             risk: Risk::Low,
         };
         match dialect {
@@ -204,6 +212,9 @@ impl PermMeta {
                     m.verbs.push(r.role.clone());
                 }
             }
+            Dialect::GitLab => {
+                m.subtree = raw.get("inherited") == Some(&Value::Bool(true));
+            }
             Dialect::Scopes | Dialect::Generic => {}
         }
         m.risk = risk_of(&m);
@@ -215,8 +226,47 @@ impl Dialect {
     /// Whether the backend's audit events can show which right a request used. Keycloak's record
     /// logins, logouts, token issuance and admin operations, never the role or scope a request
     /// needed (`org.keycloak.events.Details`), so "never used" cannot be known of its rights.
+    /// GitLab's audit events record changes (members, tokens, settings), not which right a
+    /// request needed.
     pub fn audit_names_rights_used(self) -> bool {
-        self != Dialect::Keycloak
+        !matches!(self, Dialect::Keycloak | Dialect::GitLab)
+    }
+
+    /// The action classes a credential's scopes let it use of its principal's rights, for a
+    /// backend whose scopes are classes of API access rather than names of roles or
+    /// permissions (GitLab: `read_api` reads, `write_repository` reads and pushes, `api` does
+    /// everything its user may). None: scopes are matched by name, as everywhere else.
+    pub fn scope_actions(self, scopes: &[String]) -> Option<Vec<Action>> {
+        if self != Dialect::GitLab {
+            return None;
+        }
+        let mut out: Vec<Action> = Vec::new();
+        for s in scopes {
+            let classes: &[Action] = match s.as_str() {
+                "api" | "sudo" => &[
+                    Action::Read,
+                    Action::Write,
+                    Action::Admin,
+                    Action::Execute,
+                    Action::Other,
+                ],
+                "read_api" | "read_repository" | "read_registry" | "read_virtual_registry" => {
+                    &[Action::Read]
+                }
+                "write_repository" | "write_registry" | "write_virtual_registry" => {
+                    &[Action::Read, Action::Write]
+                }
+                // read_user, runners, AI features, the Kubernetes proxy, self_rotate,
+                // admin_mode (which only widens `api`): no rights over groups and projects.
+                _ => &[],
+            };
+            for c in classes {
+                if !out.contains(c) {
+                    out.push(*c);
+                }
+            }
+        }
+        Some(out)
     }
 
     /// Whether a credential's scope strings may name roles (a Vault token's policies are its
@@ -274,7 +324,7 @@ impl Dialect {
             Dialect::Vault => to_id == "default",
             Dialect::Postgres => to_id == "PUBLIC",
             Dialect::Scopes | Dialect::Keycloak => PROTOCOL_SCOPES.contains(&to_id),
-            Dialect::Kubernetes | Dialect::Generic => false,
+            Dialect::Kubernetes | Dialect::GitLab | Dialect::Generic => false,
         }
     }
 
@@ -285,7 +335,7 @@ impl Dialect {
             Dialect::Postgres => id == "PUBLIC" || id.starts_with("pg_"),
             Dialect::Vault => id == "root" || id == "default",
             Dialect::Kubernetes => id.starts_with("system:"),
-            _ => false,
+            Dialect::Scopes | Dialect::Keycloak | Dialect::GitLab | Dialect::Generic => false,
         }
     }
 }
@@ -429,7 +479,7 @@ impl Dialect {
                 .then_some(lower.clone()),
             Dialect::Postgres => SQL_PRIVILEGES.contains(&upper.as_str()).then_some(upper),
             Dialect::Kubernetes => K8S_VERBS.contains(&lower.as_str()).then_some(lower.clone()),
-            Dialect::Scopes | Dialect::Generic | Dialect::Keycloak => None,
+            Dialect::Scopes | Dialect::Generic | Dialect::Keycloak | Dialect::GitLab => None,
         };
         let class = action_class(word)?;
         Some(ActionQuery {
@@ -490,6 +540,7 @@ impl Dialect {
             (Dialect::Keycloak, ParsedResource::Keycloak(q)) => {
                 keycloak::resource_match(m, external_id, q, text_match)
             }
+            (Dialect::GitLab, ParsedResource::Text(q)) => gitlab_match(m, external_id, q),
             (_, ParsedResource::Text(q)) => text_match(m, external_id, q),
             _ => None,
         }
@@ -511,7 +562,9 @@ impl Dialect {
             Dialect::Postgres => ParsedResource::Sql(SqlName::parse(text)),
             Dialect::Kubernetes => ParsedResource::Kube(KubeRes::parse_query(text)),
             Dialect::Keycloak => ParsedResource::Keycloak(RoleQuery::parse(text)),
-            Dialect::Scopes | Dialect::Generic => ParsedResource::Text(text.to_string()),
+            Dialect::Scopes | Dialect::Generic | Dialect::GitLab => {
+                ParsedResource::Text(text.trim_matches('/').to_string())
+            }
         }
     }
 
@@ -643,8 +696,8 @@ impl Dialect {
             }
             // Keycloak's events say who logged in to which client from where, and which scopes a
             // token was issued with; none names a role or a scope a request needed, so none
-            // is a use of one.
-            Dialect::Keycloak => None,
+            // is a use of one. GitLab's record changes, never the right a request used.
+            Dialect::Keycloak | Dialect::GitLab => None,
             Dialect::Generic => {
                 let class = action_class(ev.action).flatten()?;
                 if !(m.action == class || m.action == Action::Other || m.superuser) {
@@ -879,6 +932,27 @@ fn kube_match(m: &PermMeta, q: &KubeRes) -> Option<Coverage> {
     } else {
         Coverage::Partial
     })
+}
+
+/// A GitLab right covers its own path and, for a group, every path under it; a question with
+/// `*` covers the rights whose path it matches, partly.
+fn gitlab_match(m: &PermMeta, external_id: &str, q: &str) -> Option<Coverage> {
+    let under = m.subtree
+        && q.len() > m.resource.len()
+        && q.starts_with(m.resource.as_str())
+        && q.as_bytes()[m.resource.len()] == b'/';
+    if m.superuser || m.resource == "*" || m.resource == q || external_id == q || under {
+        return Some(Coverage::Full);
+    }
+    if q.contains('*') && (glob_match(q, &m.resource) || glob_match(q, &format!("{}/", m.resource)))
+    {
+        return Some(Coverage::Partial);
+    }
+    // A question about a group asks about what is under it too.
+    let above = m.resource.len() > q.len()
+        && m.resource.starts_with(q)
+        && m.resource.as_bytes()[q.len()] == b'/';
+    above.then_some(Coverage::Partial)
 }
 
 fn text_match(m: &PermMeta, external_id: &str, q: &str) -> Option<Coverage> {

@@ -35,6 +35,9 @@ pub enum CredMode {
     /// Its scopes name permissions: what it may do is those scopes, limited by its principal's
     /// (or client's) rights where those are known.
     ScopesWithinPrincipal,
+    /// Its scopes are classes of access (GitLab's `read_api`): it acts as its principal, with
+    /// only the principal's rights of the action classes in [`CredInfo::actions`].
+    PrincipalLimited,
 }
 
 #[derive(Debug, Clone)]
@@ -43,6 +46,8 @@ pub struct CredInfo {
     pub principal: Option<NodeId>,
     pub client: Option<NodeId>,
     pub mode: CredMode,
+    /// [`CredMode::PrincipalLimited`]: the action classes its scopes allow.
+    pub actions: Vec<portcullis_model::Action>,
     /// Active (not revoked or expired): only these carry rights.
     pub live: bool,
 }
@@ -290,7 +295,9 @@ impl Graph {
                 .copied();
             let mut roles = 0;
             let mut perms = 0;
-            for s in &c.scopes {
+            // Scopes that are classes of access name no node, whatever a node is called.
+            let limits = b.g.backends[bi as usize].dialect.scope_actions(&c.scopes);
+            for s in c.scopes.iter().filter(|_| limits.is_none()) {
                 if let Some(&t) = scopes.get(&(bi, s.clone())) {
                     match b.g.nodes[t as usize].kind {
                         AccessNodeKind::Role => roles += 1,
@@ -302,7 +309,9 @@ impl Graph {
             if let Some(p) = principal {
                 b.edge(id, p);
             }
-            let mode = if roles > 0 {
+            let mode = if limits.is_some() {
+                CredMode::PrincipalLimited
+            } else if roles > 0 {
                 CredMode::Scopes
             } else if perms > 0 {
                 CredMode::ScopesWithinPrincipal
@@ -315,6 +324,7 @@ impl Graph {
                 principal,
                 client,
                 mode,
+                actions: limits.unwrap_or_default(),
                 live: c.status == "active"
                     && !(principal.is_some_and(|p| !b.g.nodes[p as usize].enabled)
                         && b.g.backends[bi as usize]

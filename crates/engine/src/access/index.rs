@@ -228,8 +228,10 @@ pub fn credential_rights<R: std::borrow::Borrow<[NodeId]>>(
     let Some(info) = g.nodes[cred as usize].cred.as_ref() else {
         return Vec::new();
     };
-    if info.mode != CredMode::ScopesWithinPrincipal {
-        return permissions_of(g, cred);
+    match info.mode {
+        CredMode::ScopesWithinPrincipal => {}
+        CredMode::PrincipalLimited => return limited(g, info, permissions_of(g, cred)),
+        CredMode::Principal | CredMode::Scopes => return permissions_of(g, cred),
     }
     let held: Vec<R> = [info.principal, info.client]
         .into_iter()
@@ -247,6 +249,12 @@ pub fn credential_rights<R: std::borrow::Borrow<[NodeId]>>(
     out.sort_unstable();
     out.dedup();
     out
+}
+
+/// The permissions among `perms` whose action class the credential's scopes allow.
+fn limited(g: &Graph, info: &super::graph::CredInfo, mut perms: Vec<NodeId>) -> Vec<NodeId> {
+    perms.retain(|&p| g.perm(p).is_some_and(|m| info.actions.contains(&m.action)));
+    perms
 }
 
 /// [`AccessIndex::rights`] for a graph without an index, computed on demand and kept: a review
@@ -309,6 +317,10 @@ pub fn credential_permissions(
     };
     match info.mode {
         CredMode::Principal | CredMode::Scopes => permissions_of(g, cred)
+            .into_iter()
+            .map(|p| (p, Vec::new()))
+            .collect(),
+        CredMode::PrincipalLimited => limited(g, info, permissions_of(g, cred))
             .into_iter()
             .map(|p| (p, Vec::new()))
             .collect(),

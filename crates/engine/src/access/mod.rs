@@ -14,6 +14,8 @@
 //! dialect of its own.
 
 pub(crate) mod dialect;
+#[cfg(test)]
+mod gitlab_tests;
 pub(crate) mod graph;
 mod holders;
 pub(crate) mod index;

@@ -127,6 +127,7 @@ impl AccessIndex {
                     CredMode::Principal => "principal",
                     CredMode::Scopes => "scopes",
                     CredMode::ScopesWithinPrincipal => "scopes ∩ principal",
+                    CredMode::PrincipalLimited => "principal, limited by scopes",
                 }
                 .to_string()
             });

@@ -45,7 +45,8 @@ fn step_with(g: &Graph, n: NodeId, origin: NodeId, tokens: bool, out: &mut Vec<N
                 let follow = if via_principal {
                     // A credential acting as its principal: through the principal. (Scoped-within
                     // credentials are intersected by the caller, not walked.)
-                    k == AccessEdgeKind::HeldBy && mode == Some(CredMode::Principal)
+                    k == AccessEdgeKind::HeldBy
+                        && matches!(mode, Some(CredMode::Principal | CredMode::PrincipalLimited))
                 } else {
                     k == AccessEdgeKind::ScopedTo
                 };

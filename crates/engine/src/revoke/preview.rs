@@ -72,6 +72,7 @@ pub(crate) fn knowledge(kind: BackendKind, spec: &TargetSpec, has_value: bool) -
         BackendKind::Keycloak => keycloak(spec, has_value),
         BackendKind::Kong => kong(spec),
         BackendKind::Kubernetes => kubernetes(spec),
+        BackendKind::GitLab => gitlab(spec),
     }
 }
 
@@ -381,6 +382,46 @@ fn kong(spec: &TargetSpec) -> Knowledge {
             Readiness::Unsupported,
             "Kong revokes credentials by id only; consumers have no login".into(),
             &["revoke each of the consumer's credentials"],
+        ),
+    }
+}
+
+fn gitlab(spec: &TargetSpec) -> Knowledge {
+    match spec {
+        TargetSpec::Credential { external_id, .. } => ready(
+            format!("DELETE /personal_access_tokens/{external_id}"),
+            &["the token (personal, project or group access token) is revoked: GitLab refuses it at once, for the API and for Git over HTTPS"],
+            &[
+                "the user keeps their other tokens, SSH keys and browser sessions",
+                "tokens rotated from this one earlier are separate tokens and stay valid",
+            ],
+            "GET /personal_access_tokens/ID must answer revoked or inactive (or 404)",
+            // Revoking twice answers an error, never harm: verify first all the same.
+            ResendPolicy::VerifyFirst,
+        ),
+        TargetSpec::Login { principal } => ready(
+            format!("POST /users/{principal}/block"),
+            &["the user cannot sign in, and GitLab refuses their tokens and SSH keys while blocked"],
+            &["unblocking the user restores their tokens: revoke the tokens too to end them for good"],
+            "GET /users/ID must answer state \"blocked\"",
+            ResendPolicy::Idempotent,
+        ),
+        TargetSpec::Grant { grant } if grant.to_id.starts_with("group:") || grant.to_id.starts_with("project:") => ready(
+            format!("DELETE the membership of user {} in {}", grant.from_id, grant.to_id),
+            &["the user leaves the group or project, with the rights of that membership"],
+            &["memberships of parent groups and of other groups shared with it still grant their rights", "the user's tokens keep working within what is left"],
+            "GET …/members/USER must answer 404",
+            ResendPolicy::VerifyFirst,
+        ),
+        TargetSpec::Grant { grant } => blocked(
+            Readiness::Unsupported,
+            format!("`{} → {}` is not a membership (administrator status is an account setting)", grant.from_id, grant.to_id),
+            &["remove administrator status from the user in GitLab's Admin area"],
+        ),
+        TargetSpec::Token { .. } => blocked(
+            Readiness::Unsupported,
+            "GitLab revokes a token by its id; Portcullis does not take token values here".into(),
+            &["revoke it by its id from the credentials list"],
         ),
     }
 }
