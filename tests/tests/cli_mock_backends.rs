@@ -393,3 +393,182 @@ async fn keycloak_roles_are_asked_by_name_and_sessions_selected_by_address() {
         "a session of two clients: {keys:?}"
     );
 }
+
+/// GitLab: a local mock (wiremock) serving the example answers of GitLab's API documentation
+/// (crates/connectors/tests/fixtures/gitlab, see PROVENANCE.md). Hand-made on top, and said so:
+/// a second token for john_smith with scope read_api (the listing's example with another id,
+/// user and scope), and the revoked answer after the DELETE.
+async fn mock_gitlab() -> (MockServer, Value) {
+    let server = MockServer::start().await;
+    let token = || header("PRIVATE-TOKEN", "gitlab-token");
+    let get = |p: &str, body: Value| {
+        Mock::given(method("GET"))
+            .and(path(format!("/api/v4{p}")))
+            .and(token())
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+    };
+    let listed = fixture("gitlab/personal_access_tokens.list.json");
+    let mut read_only = listed[0].clone();
+    read_only["id"] = json!(5);
+    read_only["user_id"] = json!(1);
+    read_only["scopes"] = json!(["read_api"]);
+    let tokens = json!([listed[0], read_only]);
+    for (p, body) in [
+        (
+            "/user",
+            fixture("gitlab/user.current-as-administrator.json"),
+        ),
+        ("/personal_access_tokens/self", listed[0].clone()),
+        ("/users", fixture("gitlab/users.list-as-administrator.json")),
+        ("/groups", fixture("gitlab/groups.list.json")),
+        (
+            "/groups/1/members",
+            fixture("gitlab/members.list-direct.json"),
+        ),
+        ("/projects", json!([])),
+        ("/personal_access_tokens", tokens),
+        (
+            "/audit_events",
+            fixture("gitlab/audit_events.instance-list.json"),
+        ),
+    ] {
+        get(p, body).mount(&server).await;
+    }
+    // The DELETE must be sent once (checked when the server drops); after it token 4 reads
+    // back revoked.
+    Mock::given(method("DELETE"))
+        .and(path("/api/v4/personal_access_tokens/4"))
+        .and(token())
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut revoked = listed[0].clone();
+    revoked["revoked"] = json!(true);
+    revoked["active"] = json!(false);
+    get("/personal_access_tokens/4", revoked)
+        .mount(&server)
+        .await;
+    (server, listed)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn gitlab_tokens_are_reviewed_asked_about_and_revoked_with_proof() {
+    let (server, _) = mock_gitlab().await;
+    let ws = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(repo_root().join("target/debug/portcullis"))
+            .arg("--workspace")
+            .arg(ws.path())
+            .arg("--json")
+            .args(args)
+            .env("T_GL_TOKEN", "gitlab-token")
+            .env_remove("PORTCULLIS_WORKSPACE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            out.status.code().unwrap_or(-1),
+            v,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let uri = server.uri();
+    let add = [
+        "backend",
+        "add",
+        "gl",
+        "--kind",
+        "gitlab",
+        "--url",
+        &uri,
+        "--credential-env",
+        "T_GL_TOKEN",
+    ];
+    let (code, _, err) = run(&add);
+    assert_eq!(code, 0, "{err}");
+    let (code, report, err) = run(&["backend", "check", "gl"]);
+    assert_eq!(code, 0, "{report} {err}");
+    let (code, sync, err) = run(&["sync"]);
+    assert_eq!(code, 0, "{sync} {err}");
+
+    // Both members are Developers of foo-bar, so both may write to a project under it; only
+    // john_smith's api token (his read_api one does not write) is listed, and jack_smith, blocked,
+    // has no live token.
+    let (code, who, err) = run(&["who-can", "write", "foo-bar/web"]);
+    assert_eq!(code, 0, "{who} {err}");
+    let names: Vec<&str> = who["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["principal"]["label"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["jack_smith", "john_smith"], "{who}");
+    let (code, readers, _) = run(&["who-can", "read", "foo-bar/web"]);
+    assert_eq!(code, 0);
+    let john = readers["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["principal"]["label"] == "john_smith")
+        .unwrap();
+    assert_eq!(
+        john["credentials"].as_array().map(Vec::len),
+        Some(1),
+        "{john}"
+    );
+    assert_eq!(
+        john["credentials"][0]["external_id"], "5",
+        "the read_api token reads"
+    );
+    let writers = who["allowed"].as_array().unwrap();
+    assert!(
+        writers
+            .iter()
+            .all(|e| e["credentials"].as_array().is_none_or(|c| c.is_empty())),
+        "{who}"
+    );
+
+    // The review sees the documented token that never expires.
+    let (_, review, err) = run(&["review", "run"]);
+    let findings = review["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{review} {err}"));
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "never-expiring-credential" && f.to_string().contains("\"4\"")),
+        "{review}"
+    );
+
+    // The audit trail came in with the sync.
+    let (code, events, err) = run(&["audit", "search", "resource:flightjs"]);
+    assert_eq!(code, 0, "{events} {err}");
+    let found = events["events"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{events}");
+    assert_eq!(
+        (found[0]["backend"].as_str(), found[0]["action"].as_str()),
+        (Some("gl"), Some("add group"))
+    );
+
+    // One-click revocation of the token, proved by GitLab's answer.
+    let (_, creds, _) = run(&["credentials", "--backend", "gl"]);
+    let id = creds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["external_id"] == "4")
+        .map(|c| c["id"].as_i64().unwrap().to_string())
+        .unwrap_or_else(|| panic!("{creds}"));
+    let (code, outcome, err) = run(&["revoke", &id, "--yes"]);
+    assert_eq!(code, 0, "{outcome} {err}");
+    assert_eq!(outcome[0]["verification"]["dead"], true, "{outcome}");
+    assert!(
+        outcome[0]["verification"]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("revoked=true"),
+        "{outcome}"
+    );
+}

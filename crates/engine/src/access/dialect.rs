@@ -232,12 +232,18 @@ impl Dialect {
         !matches!(self, Dialect::Keycloak | Dialect::GitLab)
     }
 
+    /// Whether a credential's scopes name roles or permissions of the graph at all; GitLab's
+    /// are classes of access ([`Dialect::scope_actions`]), whatever a node is called.
+    pub fn scopes_name_nodes(self) -> bool {
+        self != Dialect::GitLab
+    }
+
     /// The action classes a credential's scopes let it use of its principal's rights, for a
     /// backend whose scopes are classes of API access rather than names of roles or
     /// permissions (GitLab: `read_api` reads, `write_repository` reads and pushes, `api` does
     /// everything its user may). None: scopes are matched by name, as everywhere else.
     pub fn scope_actions(self, scopes: &[String]) -> Option<Vec<Action>> {
-        if self != Dialect::GitLab {
+        if self.scopes_name_nodes() {
             return None;
         }
         let mut out: Vec<Action> = Vec::new();

@@ -804,6 +804,9 @@ impl HoldCtx<'_> {
     /// What a credential's scope names in the graph (a role, else a permission), as the access
     /// graph links it.
     fn scope_target(&self, scope: &str) -> Option<(NodeKind, String)> {
+        if !self.dialect.scopes_name_nodes() {
+            return None;
+        }
         let role = self.dialect.scopes_name_roles() && self.node(NodeKind::Role, scope).is_some();
         if role {
             Some((NodeKind::Role, scope.to_string()))
