@@ -43,6 +43,7 @@ fn meaning(q: &Query) -> Query {
             .collect(),
         since: ms(q.since),
         until: ms(q.until),
+        console: q.console,
     }
 }
 

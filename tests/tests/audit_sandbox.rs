@@ -383,3 +383,44 @@ fn the_sandbox_log_files_import_once_and_reimport_adds_nothing() {
     assert!(String::from_utf8_lossy(&out.stderr).contains("import"));
     assert!(String::from_utf8_lossy(&out.stdout).contains("0 imported"));
 }
+
+#[test]
+fn the_consoles_own_requests_are_hidden_unless_the_query_asks_for_them() {
+    let ws = Ws::new();
+    ws.add_and_sync();
+    let total = |query: &str| -> u64 {
+        let p = ws.json(&["audit", "search", query, "--limit", "1"]);
+        assert_eq!(p["total"]["exact"], true, "{p}");
+        p["total"]["count"].as_u64().unwrap()
+    };
+    // The sync itself talked to OpenBao (audited by its file device) and PostgreSQL (pgaudit):
+    // those requests carry the console's token accessor and role.
+    let own = ws.search_all("console:only", 500);
+    let own_bao: Vec<&Value> = own.iter().filter(|e| e["backend"] == "openbao").collect();
+    assert!(
+        !own_bao.is_empty(),
+        "the console's own OpenBao requests are recognised"
+    );
+    assert!(
+        own.iter().any(|e| e["backend"] == "postgres"),
+        "and its PostgreSQL ones"
+    );
+    let accessors: BTreeSet<&str> = own_bao
+        .iter()
+        .filter_map(|e| e["credential"].as_str())
+        .collect();
+    assert_eq!(accessors.len(), 1, "one console token: {accessors:?}");
+    let accessor = accessors.into_iter().next().unwrap();
+    // Hidden by default, and only those: the default and console:show differ by exactly them.
+    assert_eq!(total(""), total("console:show") - own.len() as u64);
+    assert_eq!(total(&q("credential", accessor)), 0);
+    assert_eq!(
+        total(&format!("{} console:show", q("credential", accessor))),
+        own_bao.len() as u64
+    );
+    // A seeded principal's requests are not the console's.
+    assert_eq!(
+        total("console:only backend:openbao outcome:deny actor:bob"),
+        0
+    );
+}

@@ -140,7 +140,9 @@ pub enum AuditCommand {
     /// actor (user), credential (cred), action, resource, outcome (allow|deny|error), source (ip),
     /// since, until. "Quote values" with spaces; `-` negates a term; a trailing `*` is a prefix
     /// (resource:secret/billing/*); the same field twice means either. Times: RFC 3339,
-    /// 2026-11-22, today, now, or relative -30m, -1h, -7d.
+    /// 2026-11-22, today, now, or relative -30m, -1h, -7d. The console's own requests (its
+    /// syncs, checks and verification lookups) are left out unless the query says console:show
+    /// (or console:only).
     Search(AuditSearchArgs),
     /// Show one event with the raw record its backend delivered.
     Show { id: i64 },

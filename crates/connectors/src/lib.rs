@@ -82,6 +82,13 @@ pub trait Connector: Send + Sync {
 
     async fn revoke(&self, target: &RevokeTarget) -> Result<RevokeReceipt, ConnectorError>;
 
+    /// The ids the console's own requests carry in this backend's audit trail beyond the account
+    /// its URL names (a Vault token's accessor, a GitLab user id), read from the backend. The
+    /// audit browser hides those requests by default.
+    async fn console_identity(&self) -> Result<Vec<String>, ConnectorError> {
+        Ok(Vec::new())
+    }
+
     /// Asks the backend whether a revoked target is really dead.
     async fn verify_revoked(&self, target: &RevokeTarget) -> Result<Verification, ConnectorError>;
 

@@ -188,6 +188,8 @@ impl Workspace {
         let changes = self.store.replace_inventory(row.id, &inventory).await?;
         counts.rows_written = changes.written;
         counts.rows_deleted = changes.deleted;
+        self.record_console_identity(row, connector.as_ref())
+            .await?;
         match self
             .sync_audit(row, connector.as_ref(), counts, on_progress, cancel, task)
             .await
@@ -200,6 +202,28 @@ impl Workspace {
             ) => Err(e),
             Err(e) => Ok(Some(e)),
         }
+    }
+
+    /// Records who the console is on the backend (the account its URL names, and what the
+    /// backend says its credential is), so its own requests can be told from everyone else's. A
+    /// backend that cannot say keeps what an earlier sync recorded.
+    async fn record_console_identity(
+        &self,
+        row: &BackendRow,
+        connector: &dyn portcullis_connectors::Connector,
+    ) -> Result<()> {
+        let mut ids: Vec<String> = crate::revoke::plan::console_identity(row)
+            .into_iter()
+            .collect();
+        match connector.console_identity().await {
+            Ok(more) => ids.extend(more),
+            Err(e) => {
+                tracing::info!(backend = %row.name, error = %e, "the console's own identity could not be read; keeping the last one");
+                return Ok(());
+            }
+        }
+        self.store.set_console_identity(row.id, &ids).await?;
+        Ok(())
     }
 
     async fn sync_audit(

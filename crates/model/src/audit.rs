@@ -25,10 +25,12 @@ pub enum AuditField {
     Source,
     Since,
     Until,
+    /// The console's own requests: `console:hide` (the default), `show`, `only`.
+    Console,
 }
 
 impl AuditField {
-    pub const ALL: [AuditField; 9] = [
+    pub const ALL: [AuditField; 10] = [
         AuditField::Backend,
         AuditField::Actor,
         AuditField::Credential,
@@ -38,6 +40,7 @@ impl AuditField {
         AuditField::Source,
         AuditField::Since,
         AuditField::Until,
+        AuditField::Console,
     ];
 
     /// The name used in query strings.
@@ -52,6 +55,7 @@ impl AuditField {
             AuditField::Source => "source",
             AuditField::Since => "since",
             AuditField::Until => "until",
+            AuditField::Console => "console",
         }
     }
 
@@ -68,6 +72,7 @@ impl AuditField {
             "source" | "ip" | "src" => AuditField::Source,
             "since" | "from" => AuditField::Since,
             "until" | "to" => AuditField::Until,
+            "console" => AuditField::Console,
             _ => return None,
         })
     }

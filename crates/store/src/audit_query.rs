@@ -73,7 +73,33 @@ pub struct AuditFilter {
     /// The backends named hold few events ([`Store::audit_backends_hold_few`]): a page walks
     /// their rows by backend and sorts them, rather than walking every event newest first.
     pub few_in_backends: bool,
+    /// The console's own requests ([`CONSOLE_OWN`]).
+    pub console: ConsoleFilter,
 }
+
+/// What a filter does with the console's own requests.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum ConsoleFilter {
+    /// Everything, whoever made it.
+    #[default]
+    Any,
+    /// Not the console's own requests.
+    Hide,
+    /// Only the console's own requests.
+    Only,
+}
+
+/// An event `e` made by the console itself: its actor or credential is one the backend's sync
+/// recorded as the console's (`console_identity`). Two primary-key probes per row.
+pub const CONSOLE_OWN: &str = console_own!();
+
+/// [`CONSOLE_OWN`] as a literal, for static query strings.
+macro_rules! console_own {
+    () => {
+        "EXISTS (SELECT 1 FROM console_identity ci WHERE ci.backend_id = e.backend_id AND ci.value IN (e.actor, e.credential))"
+    };
+}
+use console_own;
 
 /// How a page query reaches its rows. SQLite's planner, without statistics, often picks the
 /// outcome index (or a covering index of another feature) and then sorts every match; a page
@@ -193,6 +219,15 @@ impl AuditFilter {
             q.push(" AND e.id NOT IN (SELECT rowid FROM audit_fts WHERE audit_fts MATCH ")
                 .push_bind(ex.clone())
                 .push(")");
+        }
+        match self.console {
+            ConsoleFilter::Any => {}
+            ConsoleFilter::Hide => {
+                q.push(format!(" AND NOT {CONSOLE_OWN}"));
+            }
+            ConsoleFilter::Only => {
+                q.push(format!(" AND {CONSOLE_OWN}"));
+            }
         }
     }
 
@@ -481,13 +516,16 @@ impl Store {
             .collect()
     }
 
-    /// Denied events (id, backend, actor), by actor then time: the denial-burst detector's input.
+    /// Denied events (id, backend, actor), by actor then time, the console's own left out (its
+    /// verification lookups of revoked tokens are denials by design): the denial-burst
+    /// detector's input.
     pub async fn audit_denials(&self, min_id: Option<i64>) -> Result<Vec<(i64, i64, String)>> {
-        Ok(sqlx::query_as(
-            "SELECT id, backend_id, actor FROM audit_events INDEXED BY audit_events_outcome_id
-             WHERE outcome = 'deny' AND actor IS NOT NULL AND id >= ?1
-             ORDER BY backend_id, actor, id",
-        )
+        Ok(sqlx::query_as(concat!(
+            "SELECT id, backend_id, actor FROM audit_events e INDEXED BY audit_events_outcome_id
+                 WHERE outcome = 'deny' AND actor IS NOT NULL AND id >= ?1 AND NOT ",
+            console_own!(),
+            " ORDER BY backend_id, actor, id"
+        ))
         .bind(min_id.unwrap_or(0))
         .fetch_all(&self.pool)
         .await?)
@@ -558,16 +596,17 @@ impl Store {
         Ok((n.max(0) as u64, lo, hi))
     }
 
-    /// Per (backend, credential, source address): events, first and last id. The new-address
-    /// detector's input.
+    /// Per (backend, credential, source address): events, first and last id, the console's own
+    /// credentials left out. The new-address detector's input.
     pub async fn credential_sources(&self) -> Result<Vec<(i64, String, String, u64, i64, i64)>> {
-        let rows: Vec<(i64, String, String, i64, i64, i64)> = sqlx::query_as(
+        let rows: Vec<(i64, String, String, i64, i64, i64)> = sqlx::query_as(concat!(
             "SELECT backend_id, credential, source_ip, COUNT(*), MIN(id), MAX(id)
-             FROM audit_events
-             WHERE credential IS NOT NULL AND source_ip IS NOT NULL AND source_ip != ''
-               AND outcome = 'allow'
-             GROUP BY backend_id, credential, source_ip",
-        )
+                 FROM audit_events e
+                 WHERE credential IS NOT NULL AND source_ip IS NOT NULL AND source_ip != ''
+                   AND outcome = 'allow' AND NOT ",
+            console_own!(),
+            " GROUP BY backend_id, credential, source_ip"
+        ))
         .fetch_all(&self.pool)
         .await?;
         Ok(rows

@@ -69,6 +69,36 @@ fn row_to_backend(row: &sqlx::sqlite::SqliteRow) -> Result<BackendRow> {
 }
 
 impl Store {
+    /// Records who the console is on a backend (see the `console_identity` table), replacing
+    /// what an earlier sync recorded; empty values are ignored.
+    pub async fn set_console_identity(&self, backend_id: i64, values: &[String]) -> Result<()> {
+        let mut tx = self.pool.begin().await?;
+        sqlx::query("DELETE FROM console_identity WHERE backend_id = ?")
+            .bind(backend_id)
+            .execute(&mut *tx)
+            .await?;
+        for v in values.iter().filter(|v| !v.is_empty()) {
+            sqlx::query("INSERT OR IGNORE INTO console_identity (backend_id, value) VALUES (?, ?)")
+                .bind(backend_id)
+                .bind(v)
+                .execute(&mut *tx)
+                .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Who the console is on a backend, as its last sync recorded it.
+    pub async fn console_identity(&self, backend_id: i64) -> Result<Vec<String>> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT value FROM console_identity WHERE backend_id = ? ORDER BY value",
+        )
+        .bind(backend_id)
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(v,)| v).collect())
+    }
+
     pub async fn insert_backend(
         &self,
         name: &str,

@@ -24,7 +24,8 @@ pub use audit::{
     key_time, summary_of, time_key, AuditWriter, PreparedAuditEvent, SEQ_BITS, WRITER_PRAGMAS,
 };
 pub use audit_query::{
-    AuditColumn, AuditFilter, AuditRecord, AuditRow, BucketCounts, ColumnCond, ValueMatch,
+    AuditColumn, AuditFilter, AuditRecord, AuditRow, BucketCounts, ColumnCond, ConsoleFilter,
+    ValueMatch, CONSOLE_OWN,
 };
 pub use backends::{BackendRow, CheckRecord};
 pub use inventory::InventoryChanges;

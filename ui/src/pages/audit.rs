@@ -410,6 +410,16 @@ pub fn AuditPage(props: &AuditProps) -> Html {
     };
     let height =
         (results.rows.len() + usize::from(results.next_cursor.is_some())) as f64 * ROW_HEIGHT;
+    let shows_own = console_shown(&props.query);
+    let toggle_own = {
+        let (search, q) = (search.clone(), props.query.clone());
+        Callback::from(move |_| search.emit(with_console_shown(&q, !shows_own)))
+    };
+    let hidden_note = if shows_own {
+        ""
+    } else {
+        " The console's own requests are hidden: tick “Show the console's own requests” to see them too."
+    };
 
     let table = if let Some(e) = &results.error {
         html! { <ErrorNote error={e.clone()} context="Search failed" /> }
@@ -417,13 +427,13 @@ pub fn AuditPage(props: &AuditProps) -> Html {
         if props.query.trim().is_empty() {
             html! {
                 <EmptyState title="No audit events in the cache" testid="audit-empty">
-                    <p>{ "Sync a backend that has an audit trail (Backends page → Sync all), or import an audit file with “Import audit file…”." }</p>
+                    <p>{ "Sync a backend that has an audit trail (Backends page → Sync all), or import an audit file with “Import audit file…”." }{ hidden_note }</p>
                 </EmptyState>
             }
         } else {
             html! {
                 <EmptyState title="No event matches this search" testid="audit-no-match">
-                    <p>{ "Remove a filter, widen the time range (since:-1d), or check the spelling; click “denied” or “last hour” to start from a simple search." }</p>
+                    <p>{ "Remove a filter, widen the time range (since:-1d), or check the spelling; click “denied” or “last hour” to start from a simple search." }{ hidden_note }</p>
                 </EmptyState>
             }
         }
@@ -543,7 +553,7 @@ pub fn AuditPage(props: &AuditProps) -> Html {
                 <button class="primary" type="submit" id="audit-search-go">{ "Search" }</button>
             </form>
             <div class="audit-help">
-                <span class="muted">{ "Syntax: " }<code>{ SYNTAX }</code>{ " · fields: backend actor credential action resource outcome source since until · " }<code>{ "-" }</code>{ " negates · " }<code>{ "*" }</code>{ " is a prefix" }</span>
+                <span class="muted">{ "Syntax: " }<code>{ SYNTAX }</code>{  " · fields: backend actor credential action resource outcome source since until console · " }<code>{ "-" }</code>{ " negates · " }<code>{ "*" }</code>{ " is a prefix" }</span>
                 <span class="chips">
                     { for chips.iter().map(|(label, term)| {
                         let (on_pivot, term) = (on_pivot.clone(), term.to_string());
@@ -558,6 +568,10 @@ pub fn AuditPage(props: &AuditProps) -> Html {
             { timeline }
             <div class="audit-count">
                 <strong data-testid="audit-count">{ count }</strong>
+                <label class="own-toggle" title="Requests the console itself made to the backends: syncs, checks, verification lookups (console:show in the query)">
+                    <input type="checkbox" id="audit-show-console" checked={shows_own} onchange={toggle_own} />
+                    { " Show the console's own requests" }
+                </label>
                 if !results.normalised.is_empty() && results.normalised != props.query.trim() {
                     <span class="muted">{ " · understood as " }<code>{ &results.normalised }</code></span>
                 }
@@ -569,4 +583,31 @@ pub fn AuditPage(props: &AuditProps) -> Html {
             { target_revoke_dialog(&revoke) }
         </>
     }
+}
+
+/// Whether a query shows the console's own requests (`console:show` or `console:only`).
+fn console_shown(query: &str) -> bool {
+    query.split_whitespace().any(|t| {
+        let t = t.to_ascii_lowercase();
+        t == "console:show" || t == "console:only"
+    })
+}
+
+/// `query` with its `console:` terms replaced by `console:show`, or dropped (the default hides).
+fn with_console_shown(query: &str, show: bool) -> String {
+    let mut out = query.to_string();
+    for term in query
+        .split_whitespace()
+        .filter(|t| t.to_ascii_lowercase().starts_with("console:"))
+    {
+        out = out.replacen(term, "", 1);
+    }
+    let mut out = out.trim().to_string();
+    if show {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str("console:show");
+    }
+    out
 }

@@ -59,6 +59,12 @@ struct Me {
     is_admin: Option<bool>,
 }
 
+/// `GET /user`, for the id the audit events name the console by.
+#[derive(Debug, Deserialize)]
+struct MeId {
+    id: u64,
+}
+
 /// `GET /personal_access_tokens/self`: the console's own token.
 #[derive(Debug, Deserialize)]
 struct SelfToken {
@@ -302,6 +308,11 @@ impl Connector for GitLab {
             }
         }
         Ok(cursor)
+    }
+
+    async fn console_identity(&self) -> Result<Vec<String>, ConnectorError> {
+        let me: MeId = self.api.get(&["user"], &[], "GET /user").await?;
+        Ok(vec![me.id.to_string()])
     }
 
     async fn revoke(&self, target: &RevokeTarget) -> Result<RevokeReceipt, ConnectorError> {

@@ -99,6 +99,8 @@ struct LookupSelf {
 #[derive(Debug, Deserialize)]
 struct LookupSelfData {
     #[serde(default)]
+    accessor: String,
+    #[serde(default)]
     display_name: String,
     #[serde(default)]
     policies: Vec<String>,
@@ -360,6 +362,16 @@ impl Connector for Vault {
         hint: VerifyHint,
     ) -> Vec<Result<Verification, ConnectorError>> {
         self.verify_many(targets, hint).await
+    }
+
+    async fn console_identity(&self) -> Result<Vec<String>, ConnectorError> {
+        let me: LookupSelf = self
+            .get_json("auth/token/lookup-self", "a valid token")
+            .await?;
+        Ok(vec![me.data.accessor]
+            .into_iter()
+            .filter(|a| !a.is_empty())
+            .collect())
     }
 
     async fn check(&self) -> Result<CheckReport, ConnectorError> {

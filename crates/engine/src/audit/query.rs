@@ -5,6 +5,7 @@
 //! query  := term*                        terms are separated by whitespace; all must hold
 //! term   := ["-"] (field ":" value | text)
 //! field  := backend | actor | credential | action | resource | outcome | source | since | until
+//!           | console
 //!           (aliases: user, principal → actor; cred → credential; ip, src → source;
 //!            from → since; to → until; case-insensitive)
 //! value  := bare | quoted                bare: up to the next whitespace; quoted: "..." with \" and \\
@@ -26,6 +27,10 @@
 //!   (`2026-11-22`, midnight UTC), a date and time in UTC (`2026-11-22T07:00`), `now`, `today`,
 //!   `yesterday`, or a relative time before now: `-90s`, `-30m`, `-1h`, `-2d`, `-1w` (the `-` may be
 //!   left out). They cannot be negated; given twice, the narrower one wins.
+//! - `console:` says what to do with the console's own requests (its sync, checks and
+//!   verification lookups, known by the identity each backend's sync records): `hide` (the
+//!   default, when the query does not say), `show`, or `only`. It cannot be negated; the last one
+//!   given wins.
 //! - A word with a colon that does not start with a known field (`login:alice`) is an error that
 //!   says to quote it; one whose prefix is not a plain word (`10.0.0.1:443`) is free text.
 //!
@@ -65,6 +70,26 @@ pub struct Query {
     pub terms: Vec<Term>,
     pub since: Option<DateTime<Utc>>,
     pub until: Option<DateTime<Utc>>,
+    /// `console:` as written; None reads as [`ConsoleTraffic::Hide`].
+    pub console: Option<ConsoleTraffic>,
+}
+
+/// What a query does with the console's own requests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ConsoleTraffic {
+    Hide,
+    Show,
+    Only,
+}
+
+impl ConsoleTraffic {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ConsoleTraffic::Hide => "hide",
+            ConsoleTraffic::Show => "show",
+            ConsoleTraffic::Only => "only",
+        }
+    }
 }
 
 /// A query that cannot be parsed: what is wrong and where (0-based character offset; the message
@@ -267,6 +292,25 @@ fn add_field(
                 query.until = Some(query.until.map_or(t, |u| u.min(t)));
             }
         }
+        AuditField::Console => {
+            if negated {
+                return err(
+                    start,
+                    "`console:` cannot be negated; use console:hide, show or only",
+                );
+            }
+            query.console = Some(match value.text.to_ascii_lowercase().as_str() {
+                "hide" if !value.prefix && !value.wildcard => ConsoleTraffic::Hide,
+                "show" if !value.prefix && !value.wildcard => ConsoleTraffic::Show,
+                "only" if !value.prefix && !value.wildcard => ConsoleTraffic::Only,
+                _ => {
+                    return err(
+                        value_start,
+                        format!("`console:` takes hide, show or only, not `{}`", value.text),
+                    )
+                }
+            });
+        }
         AuditField::Outcome => {
             if value.prefix || value.wildcard {
                 return err(value_start, "`outcome:` takes allow, deny or error, no `*`");
@@ -433,6 +477,10 @@ impl fmt::Display for Query {
         if let Some(u) = &self.until {
             sep(f)?;
             write!(f, "until:{}", fmt_t(u))?;
+        }
+        if let Some(c) = self.console {
+            sep(f)?;
+            write!(f, "console:{}", c.as_str())?;
         }
         Ok(())
     }
@@ -686,5 +734,20 @@ mod tests {
                 let _ = parse(&cut, now());
             }
         }
+    }
+
+    #[test]
+    fn console_traffic_is_a_setting_of_the_query() {
+        assert_eq!(p("bob").console, None);
+        assert_eq!(p("console:show bob").console, Some(ConsoleTraffic::Show));
+        assert_eq!(
+            p("console:ONLY console:hide").console,
+            Some(ConsoleTraffic::Hide),
+            "the last wins"
+        );
+        assert_eq!(p("bob console:only").to_string(), "bob console:only");
+        assert!(e("-console:show").message.contains("cannot be negated"));
+        assert!(e("console:maybe").message.contains("hide, show or only"));
+        assert!(e("console:sh*").message.contains("hide, show or only"));
     }
 }

@@ -5,10 +5,12 @@ use chrono::{DateTime, Utc};
 use portcullis_model::{
     AuditEventDetail, AuditEventView, AuditField, AuditPage, BackendKind, Pivot, TotalEstimate,
 };
-use portcullis_store::{time_key, AuditColumn, AuditFilter, AuditRow, ColumnCond, ValueMatch};
+use portcullis_store::{
+    time_key, AuditColumn, AuditFilter, AuditRow, ColumnCond, ConsoleFilter, ValueMatch,
+};
 use std::collections::HashMap;
 
-use super::query::{parse, Query, Term, Value};
+use super::query::{parse, ConsoleTraffic, Query, Term, Value};
 use crate::{EngineError, Result, Workspace};
 
 /// Largest page a search returns.
@@ -172,7 +174,10 @@ pub(crate) fn to_filter(q: &Query, backends: &HashMap<String, i64>) -> Result<Au
                     AuditField::Resource => AuditColumn::Resource,
                     AuditField::Outcome => AuditColumn::Outcome,
                     AuditField::Source => AuditColumn::SourceIp,
-                    AuditField::Backend | AuditField::Since | AuditField::Until => continue,
+                    AuditField::Backend
+                    | AuditField::Since
+                    | AuditField::Until
+                    | AuditField::Console => continue,
                 };
                 let m = value_match(*field, value);
                 if *negated {
@@ -262,6 +267,11 @@ pub(crate) fn to_filter(q: &Query, backends: &HashMap<String, i64>) -> Result<Au
     }
     f.min_id = q.since.map(time_key);
     f.max_id = q.until.map(time_key);
+    f.console = match q.console.unwrap_or(ConsoleTraffic::Hide) {
+        ConsoleTraffic::Hide => ConsoleFilter::Hide,
+        ConsoleTraffic::Show => ConsoleFilter::Any,
+        ConsoleTraffic::Only => ConsoleFilter::Only,
+    };
     Ok(f)
 }
 

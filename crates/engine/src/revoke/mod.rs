@@ -13,7 +13,7 @@
 mod exec;
 mod incident;
 mod journal_writer;
-mod plan;
+pub(crate) mod plan;
 mod preview;
 mod spec;
 

@@ -72,7 +72,7 @@ impl Snapshot {
 }
 
 /// The role (or client id) a backend's URL names as the console's own identity.
-fn console_identity(row: &BackendRow) -> Option<String> {
+pub(crate) fn console_identity(row: &BackendRow) -> Option<String> {
     let url = url::Url::parse(&row.url).ok()?;
     Some(url.username().to_string()).filter(|u| !u.is_empty())
 }
