@@ -447,3 +447,23 @@ pub struct MatrixPage {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hint: Option<String>,
 }
+
+/// Scopes that are part of the OAuth 2.0 / OpenID Connect protocol (and Keycloak's default
+/// client scopes), not API permissions: every client gets them, so holding one is never a
+/// finding, and apart from `offline_access` they only ask for identity claims. One list for the
+/// Keycloak mapping and the access dialect.
+pub const PROTOCOL_SCOPES: &[&str] = &[
+    "openid",
+    "offline_access",
+    "profile",
+    "email",
+    "address",
+    "phone",
+    "roles",
+    "web-origins",
+    "microprofile-jwt",
+    "acr",
+    "basic",
+    "role_list",
+    "organization",
+];

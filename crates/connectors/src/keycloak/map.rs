@@ -6,9 +6,8 @@
 //! - A client scope is a Permission `scope:NAME` (resource = the scope name). Its action follows
 //!   [`scope_action`]: words meaning administration (`admin`, `manage`) → admin; changes
 //!   (`write`, `create`, `update`, `delete`, `edit`) → write; reading (`read`, `view`, `get`,
-//!   `list`, `query`) and the standard OIDC identity scopes (`openid`, `profile`, `email`,
-//!   `address`, `phone`, `roles`, `web-origins`, `microprofile-jwt`, `acr`, `basic`,
-//!   `role_list`, `organization`) → read; anything else, `offline_access` included → other.
+//!   `list`, `query`) and the protocol scopes (`model::PROTOCOL_SCOPES`: `openid`, `profile`,
+//!   `email` …) → read; anything else, `offline_access` included → other.
 //!   A role in the scope's role scope mappings gets a grant role → scope; a client gets a grant
 //!   client → scope for each default and optional client scope (the principal's attrs say which).
 //! - Each role of the `realm-management` client (in the master realm also of each `REALM-realm`
@@ -28,7 +27,7 @@
 use chrono::{DateTime, Utc};
 use portcullis_model::{
     Action, Credential, CredentialKind, CredentialStatus, Grant, Inventory, NodeKind, Permission,
-    Principal, PrincipalKind, Role,
+    Principal, PrincipalKind, Role, PROTOCOL_SCOPES,
 };
 use serde_json::json;
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -50,21 +49,7 @@ pub fn scope_action(name: &str) -> Action {
     ]) {
         Action::Write
     } else if has(&["read", "view", "get", "list", "query"])
-        || [
-            "openid",
-            "profile",
-            "email",
-            "address",
-            "phone",
-            "roles",
-            "web-origins",
-            "microprofile-jwt",
-            "acr",
-            "basic",
-            "role_list",
-            "organization",
-        ]
-        .contains(&lower.as_str())
+        || (lower != "offline_access" && PROTOCOL_SCOPES.contains(&lower.as_str()))
     {
         Action::Read
     } else {

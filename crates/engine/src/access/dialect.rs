@@ -8,7 +8,7 @@
 //! and id, the normalised action), so a connector added later works in the access map unchanged
 //! and can gain precise matching here later.
 
-use portcullis_model::{Action, BackendKind, Coverage, Risk};
+use portcullis_model::{Action, BackendKind, Coverage, Risk, PROTOCOL_SCOPES};
 use serde_json::Value;
 
 use super::keycloak::{self, RoleQuery, RoleRight};
@@ -356,20 +356,6 @@ pub enum UseClass {
     /// Not a use (issuance, introspection, the server's own bookkeeping).
     None,
 }
-
-/// Scopes that are part of the OAuth/OIDC protocol, not API permissions.
-const PROTOCOL_SCOPES: &[&str] = &[
-    "openid",
-    "offline_access",
-    "profile",
-    "email",
-    "address",
-    "phone",
-    "roles",
-    "web-origins",
-    "acr",
-    "basic",
-];
 
 /// `auth/<mount>/login[/...]`: an authentication, not a request.
 fn is_vault_login(path: &str) -> bool {
