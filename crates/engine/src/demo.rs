@@ -828,40 +828,41 @@ fn pg_inventory(org: &PgOrg, rng: &mut ChaCha8Rng, now: DateTime<Utc>) -> Invent
         });
         perms.entry(p.external_id.clone()).or_insert(p);
     };
-    let mut role_principal =
-        |inv: &mut Inventory, name: &str, login: bool, inherit: bool, superuser: bool| {
-            // One login role in five has a VALID UNTIL, some of them already past.
-            let valid_until =
-                (login && rng.gen_bool(0.2)).then(|| now + Duration::days(rng.gen_range(-60..240)));
-            inv.principals.push(Principal {
-            external_id: name.to_string(),
-            kind: if login { PrincipalKind::User } else { PrincipalKind::Group },
+    // The connector's own mapping of a pg_roles row, so the demo cannot drift from a sync.
+    let mut role_principal = |inv: &mut Inventory,
+                              name: &str,
+                              login: bool,
+                              inherit: bool,
+                              superuser: bool|
+     -> Vec<Permission> {
+        // One login role in five has a VALID UNTIL, some of them already past.
+        let valid_until =
+            (login && rng.gen_bool(0.2)).then(|| now + Duration::days(rng.gen_range(-60..240)));
+        let role = portcullis_connectors::postgres::PgRole {
             name: name.to_string(),
-            enabled: login,
-            attrs: json!({
-                "login": login, "superuser": superuser, "createrole": false, "bypassrls": false,
-                "createdb": false, "replication": false, "inherit": inherit,
-                "valid_until": valid_until.map(|t| t.format("%Y-%m-%d %H:%M:%S+00").to_string()),
-                "connection_limit": -1,
-            }),
-        });
-            if login {
-                let mut c = portcullis_connectors::postgres::login_credential(
-                    name,
-                    valid_until,
-                    json!(valid_until.map(|t| t.to_rfc3339())),
-                    now,
-                );
-                c.attrs["demo"] = json!(true);
-                inv.credentials.push(c);
-            }
+            login,
+            superuser,
+            inherit,
+            connection_limit: Some(-1),
+            valid_until: valid_until.map(|t| t.format("%Y-%m-%d %H:%M:%S+00").to_string()),
+            ..Default::default()
         };
-    role_principal(&mut inv, LOADER, true, true, true);
-    grant(&mut inv, LOADER, "cluster", "cluster", "SUPERUSER");
+        let (principal, rights, credential) =
+            portcullis_connectors::postgres::role_principal(&role, now);
+        inv.principals.push(principal);
+        if let Some(mut c) = credential {
+            c.attrs["demo"] = json!(true);
+            inv.credentials.push(c);
+        }
+        rights
+    };
+    let mut attribute_grants = Vec::new();
+    for p in role_principal(&mut inv, LOADER, true, true, true) {
+        attribute_grants.push((LOADER.to_string(), p));
+    }
     for r in &org.roles {
-        role_principal(&mut inv, &r.name, r.login, r.inherit, r.superuser);
-        if r.superuser {
-            grant(&mut inv, &r.name, "cluster", "cluster", "SUPERUSER");
+        for p in role_principal(&mut inv, &r.name, r.login, r.inherit, r.superuser) {
+            attribute_grants.push((r.name.clone(), p));
         }
         for pre in &r.predefined {
             inv.grants.push(Grant {
@@ -871,6 +872,10 @@ fn pg_inventory(org: &PgOrg, rng: &mut ChaCha8Rng, now: DateTime<Utc>) -> Invent
                 to_id: pre.clone(),
             });
         }
+    }
+    for (role, p) in attribute_grants {
+        let privilege = p.raw["privilege"].as_str().unwrap_or_default().to_string();
+        grant(&mut inv, &role, "cluster", "cluster", &privilege);
     }
     let role_name = |i: Option<usize>| -> String {
         i.and_then(|i| org.roles.get(i))

@@ -89,13 +89,67 @@ pub fn privilege_permission(object_kind: &str, object: &str, privilege: &str) ->
     }
 }
 
-const ROLE_ATTRIBUTES: [(&str, &str); 5] = [
-    ("rolsuper", "SUPERUSER"),
-    ("rolcreaterole", "CREATEROLE"),
-    ("rolbypassrls", "BYPASSRLS"),
-    ("rolcreatedb", "CREATEDB"),
-    ("rolreplication", "REPLICATION"),
-];
+/// One row of `pg_roles` as the mapping reads it.
+#[derive(Debug, Clone, Default)]
+pub struct PgRole {
+    pub name: String,
+    pub login: bool,
+    pub superuser: bool,
+    pub inherit: bool,
+    pub createrole: bool,
+    pub createdb: bool,
+    pub replication: bool,
+    pub bypassrls: bool,
+    pub connection_limit: Option<i32>,
+    /// `rolvaliduntil::text` (`2026-12-31 00:00:00+00`, `infinity`).
+    pub valid_until: Option<String>,
+}
+
+/// A role as the model has it: the principal (a login role is a user, any other a group), the
+/// cluster rights its attributes give (SUPERUSER, CREATEROLE …), and its password login as a
+/// credential. The one mapping of a role, for the connector and the demo organisation alike.
+pub fn role_principal(
+    r: &PgRole,
+    now: DateTime<Utc>,
+) -> (Principal, Vec<Permission>, Option<Credential>) {
+    let principal = Principal {
+        external_id: r.name.clone(),
+        kind: if r.login {
+            PrincipalKind::User
+        } else {
+            PrincipalKind::Group
+        },
+        name: r.name.clone(),
+        enabled: r.login,
+        attrs: json!({
+            "login": r.login,
+            "superuser": r.superuser,
+            "createrole": r.createrole,
+            "bypassrls": r.bypassrls,
+            "createdb": r.createdb,
+            "replication": r.replication,
+            "inherit": r.inherit,
+            "valid_until": r.valid_until,
+            "connection_limit": r.connection_limit,
+        }),
+    };
+    let rights = [
+        (r.superuser, "SUPERUSER"),
+        (r.createrole, "CREATEROLE"),
+        (r.bypassrls, "BYPASSRLS"),
+        (r.createdb, "CREATEDB"),
+        (r.replication, "REPLICATION"),
+    ]
+    .into_iter()
+    .filter(|(on, _)| *on)
+    .map(|(_, attr)| privilege_permission("cluster", "cluster", attr))
+    .collect();
+    let login = r.login.then(|| {
+        let expires = r.valid_until.as_deref().and_then(parse_pg_timestamp);
+        login_credential(&r.name, expires, json!(r.valid_until), now)
+    });
+    (principal, rights, login)
+}
 
 impl Postgres {
     pub(crate) async fn read_inventory(
@@ -130,46 +184,26 @@ impl Postgres {
         let now = Utc::now();
         for r in &roles {
             let get_b = |c: &str| r.try_get::<bool, _>(c).unwrap_or(false);
-            let name: String = r
-                .try_get("rolname")
-                .map_err(|e| self.map_error(e, "pg_roles"))?;
-            let can_login = get_b("rolcanlogin");
-            let valid_until: Option<String> = r.try_get("valid_until").ok().flatten();
-            let expires = valid_until.as_deref().and_then(parse_pg_timestamp);
-            inv.principals.push(Principal {
-                external_id: name.clone(),
-                kind: if can_login {
-                    PrincipalKind::User
-                } else {
-                    PrincipalKind::Group
-                },
-                name: name.clone(),
-                enabled: can_login,
-                attrs: json!({
-                    "login": can_login,
-                    "superuser": get_b("rolsuper"),
-                    "createrole": get_b("rolcreaterole"),
-                    "bypassrls": get_b("rolbypassrls"),
-                    "createdb": get_b("rolcreatedb"),
-                    "replication": get_b("rolreplication"),
-                    "inherit": get_b("rolinherit"),
-                    "valid_until": valid_until,
-                    "connection_limit": r.try_get::<i32, _>("rolconnlimit").ok(),
-                }),
-            });
-            for (col, attr) in ROLE_ATTRIBUTES {
-                if get_b(col) {
-                    grant(
-                        &mut inv,
-                        &name,
-                        privilege_permission("cluster", "cluster", attr),
-                    );
-                }
+            let role = PgRole {
+                name: r
+                    .try_get("rolname")
+                    .map_err(|e| self.map_error(e, "pg_roles"))?,
+                login: get_b("rolcanlogin"),
+                superuser: get_b("rolsuper"),
+                inherit: get_b("rolinherit"),
+                createrole: get_b("rolcreaterole"),
+                createdb: get_b("rolcreatedb"),
+                replication: get_b("rolreplication"),
+                bypassrls: get_b("rolbypassrls"),
+                connection_limit: r.try_get::<i32, _>("rolconnlimit").ok(),
+                valid_until: r.try_get("valid_until").ok().flatten(),
+            };
+            let (principal, rights, login) = role_principal(&role, now);
+            inv.principals.push(principal);
+            for p in rights {
+                grant(&mut inv, &role.name, p);
             }
-            if can_login {
-                inv.credentials
-                    .push(login_credential(&name, expires, json!(valid_until), now));
-            }
+            inv.credentials.extend(login);
         }
         progress(Progress::Advanced {
             task: task.clone(),

@@ -18,7 +18,7 @@ mod logread;
 mod revoke;
 
 pub use audit::parse_line as parse_jsonlog_line;
-pub use inventory::{login_credential, privilege_permission};
+pub use inventory::{login_credential, privilege_permission, role_principal, PgRole};
 
 use crate::jsonl::{read_jsonl, FileCursor};
 use crate::{
