@@ -432,7 +432,12 @@ fn table(
                     if c.scopes.is_empty() { <span class="muted">{ "—" }</span> }
                 </td>
                 { date_cell(c.issued_at, html! { <span class="muted">{ "—" }</span> }, "row-issued") }
-                { date_cell(c.expires_at, html! { <span class="pill warn never">{ "never" }</span> }, "row-expires") }
+                if ended(c.status) {
+                    // Its expiry no longer matters: it is over.
+                    <td data-testid="row-expires"><span class="muted">{ "—" }</span></td>
+                } else {
+                    { date_cell(c.expires_at, html! { <span class="pill warn never">{ "never" }</span> }, "row-expires") }
+                }
                 { date_cell(c.last_used_at, html! { <span class="muted">{ if audit == Some(false) { "no audit trail" } else { "never used" } }</span> }, "row-last-used") }
                 <td class="status-cell" data-testid="row-status">
                     { status_pill(c.status) }
@@ -440,6 +445,9 @@ fn table(
                 </td>
                 <td class="row-actions">{
                     match revocable(c) {
+                        Err(_) if ended(c.status) => html! {
+                            <span class="muted small" data-testid="row-ended">{ "ended" }</span>
+                        },
                         Ok(()) => html! {
                             <button type="button" class="ghost danger small" data-testid="revoke-credential" disabled={running}
                                     title={format!("Revoke this {} on {}", kind_label(c.kind).to_lowercase(), c.backend)} onclick={revoke}>
@@ -489,4 +497,9 @@ fn table(
             }
         </>
     }
+}
+
+/// Revoked or no longer listed: over for good, so nothing about its future applies.
+fn ended(status: CredentialStatus) -> bool {
+    matches!(status, CredentialStatus::Revoked | CredentialStatus::Deleted)
 }
