@@ -361,11 +361,26 @@ impl App {
     }
 
     /// Types into the (cleared) input matching `css`.
+    /// Replaces the text of the input `css` with `text`, and waits until the input holds it.
+    /// The old text is removed with keystrokes (select all, delete), not WebDriver's clear(): that
+    /// sets the DOM value without an input event, so a controlled input's state keeps the old
+    /// text and the next render puts it back in front of what is typed.
     pub async fn type_into(&self, css: &str, text: &str) -> Result<()> {
         let input = self.wait_css(css).await?;
-        input.clear().await?;
+        input.focus().await?;
+        input.send_keys(Key::Control + "a").await?;
+        input.send_keys(Key::Backspace).await?;
+        wait_until(&format!("{css} to be empty"), UI_TIMEOUT, || async {
+            let v = self.wait_css(css).await?.prop("value").await?;
+            Ok(v.unwrap_or_default().is_empty().then_some(()))
+        })
+        .await?;
         input.send_keys(text).await?;
-        Ok(())
+        wait_until(&format!("{css} to hold {text:?}"), UI_TIMEOUT, || async {
+            let v = self.wait_css(css).await?.prop("value").await?;
+            Ok((v.as_deref() == Some(text)).then_some(()))
+        })
+        .await
     }
 
     /// The theme in force (`light` or `dark`), as the app's toggle set it.

@@ -78,6 +78,33 @@ async fn scenario(app: &App, sb: &Sandbox, workspace: &Path) -> Result<()> {
     app.click("#nav-audit").await?;
     app.wait_css("[data-testid=audit-row]").await?;
 
+    // The console's own requests (its sync of the sandbox) are hidden until asked for: the
+    // toggle puts console:show into the search and the count grows by them; unticked, it is back.
+    let events = |text: String| -> u64 {
+        text.split_whitespace()
+            .find_map(|w| w.parse().ok())
+            .unwrap_or_default()
+    };
+    let hidden = events(app.text("[data-testid=audit-count]").await?);
+    app.click("#audit-show-console").await?;
+    let shown = wait_until("the console's own requests to show", UI_TIMEOUT, || async {
+        let n = events(app.text("[data-testid=audit-count]").await?);
+        let query = app.wait_css("#audit-search").await?.prop("value").await?;
+        Ok((n > hidden && query.as_deref() == Some("console:show")).then_some(n))
+    })
+    .await?;
+    app.click("#audit-show-console").await?;
+    wait_until(
+        "the console's own requests to hide again",
+        UI_TIMEOUT,
+        || async {
+            let n = events(app.text("[data-testid=audit-count]").await?);
+            Ok((n == hidden).then_some(()))
+        },
+    )
+    .await?;
+    assert!(shown > hidden, "{shown} > {hidden}");
+
     // `/` focuses the search; one principal's denials in a couple of keystrokes.
     app.driver.action_chain().send_keys("/").perform().await?;
     let active = app.driver.active_element().await?.id().await?;

@@ -92,13 +92,22 @@ pub fn use_now(period_ms: i32) -> f64 {
     *now
 }
 
-/// True when focus is in a text field, where single-key shortcuts must not fire.
+/// True when focus is in a text field, where single-key shortcuts must not fire. A checkbox,
+/// radio button or button takes no text, so `/` and `T` still work from one.
 pub fn typing_in_field(e: &web_sys::KeyboardEvent) -> bool {
     e.target()
         .and_then(|t| t.dyn_into::<web_sys::Element>().ok())
         .map(|el| {
             let tag = el.tag_name().to_ascii_lowercase();
-            tag == "input"
+            let kind = el
+                .get_attribute("type")
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            let takes_text = !matches!(
+                kind.as_str(),
+                "checkbox" | "radio" | "button" | "submit" | "reset" | "range" | "color" | "file"
+            );
+            (tag == "input" && takes_text)
                 || tag == "textarea"
                 || tag == "select"
                 || el.has_attribute("contenteditable")

@@ -501,5 +501,8 @@ fn table(
 
 /// Revoked or no longer listed: over for good, so nothing about its future applies.
 fn ended(status: CredentialStatus) -> bool {
-    matches!(status, CredentialStatus::Revoked | CredentialStatus::Deleted)
+    matches!(
+        status,
+        CredentialStatus::Revoked | CredentialStatus::Deleted
+    )
 }
