@@ -6,6 +6,7 @@
 //! through [`http::Http`] so that status mapping, timeouts and retries live in one place. Base URLs
 //! are plain configuration, so tests point connectors at local servers.
 
+pub mod aws_iam;
 mod error;
 pub mod http;
 pub mod jsonl;
@@ -126,6 +127,7 @@ pub fn build(config: BackendConfig) -> Result<Box<dyn Connector>, ConnectorError
         BackendKind::Keycloak => Ok(Box::new(keycloak::Keycloak::new(config)?)),
         BackendKind::Kong => Ok(Box::new(kong::Kong::new(config)?)),
         BackendKind::Kubernetes => Ok(Box::new(kubernetes::Kubernetes::new(config)?)),
+        BackendKind::AwsIam => Ok(Box::new(aws_iam::AwsIam::new(config)?)),
     }
 }
 
@@ -138,6 +140,7 @@ pub fn capabilities_of(kind: BackendKind) -> Capabilities {
         BackendKind::Keycloak => keycloak::capabilities(),
         BackendKind::Kong => kong::capabilities(),
         BackendKind::Kubernetes => kubernetes::capabilities(),
+        BackendKind::AwsIam => aws_iam::capabilities(),
     }
 }
 

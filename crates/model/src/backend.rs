@@ -21,16 +21,20 @@ pub enum BackendKind {
     Kong,
     /// Kubernetes RBAC.
     Kubernetes,
+    /// AWS Identity and Access Management (the AWS Query API, SigV4-signed).
+    #[serde(rename = "aws-iam")]
+    AwsIam,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 6] = [
+    pub const ALL: [BackendKind; 7] = [
         BackendKind::Oauth2,
         BackendKind::Vault,
         BackendKind::Postgres,
         BackendKind::Keycloak,
         BackendKind::Kong,
         BackendKind::Kubernetes,
+        BackendKind::AwsIam,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -41,6 +45,7 @@ impl BackendKind {
             BackendKind::Keycloak => "keycloak",
             BackendKind::Kong => "kong",
             BackendKind::Kubernetes => "kubernetes",
+            BackendKind::AwsIam => "aws-iam",
         }
     }
 
@@ -53,6 +58,7 @@ impl BackendKind {
             BackendKind::Keycloak => "Keycloak",
             BackendKind::Kong => "Kong Gateway",
             BackendKind::Kubernetes => "Kubernetes RBAC",
+            BackendKind::AwsIam => "AWS IAM",
         }
     }
 
@@ -65,6 +71,7 @@ impl BackendKind {
             BackendKind::Keycloak => "client secret of a service-account client (client id in the URL as user)",
             BackendKind::Kong => "an Admin API token (Kong-Admin-Token), if the Admin API requires one",
             BackendKind::Kubernetes => "a bearer token of a ServiceAccount allowed to read RBAC",
+            BackendKind::AwsIam => "the secret access key of the console's IAM user (its access key id goes in the URL as user: https://AKIA…@iam.amazonaws.com/)",
         }
     }
 }
