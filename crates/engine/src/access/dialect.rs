@@ -1,6 +1,8 @@
 //! What a permission means in its backend's own terms: which actions and resources it covers
 //! (Vault path globs and `+` segments, SQL objects and columns, Kubernetes RBAC wildcards, scopes,
-//! Keycloak roles as rights of their realm or client, in `keycloak`),
+//! Keycloak roles as rights of their realm or client, in `keycloak`, AWS IAM statements with
+//! their `*`/`?` wildcards, `NotAction` and `NotResource`, in `iam`), how explicit denies
+//! override grants ([`DenyRule`]),
 //! which audit events exercise it, and how risky it is.
 //!
 //! The graph itself is backend-agnostic; only this module knows backend syntax. A backend kind
@@ -11,6 +13,7 @@
 use portcullis_model::{Action, BackendKind, Coverage, Risk};
 use serde_json::Value;
 
+use super::iam::{self, IamRule};
 use super::keycloak::{self, RoleQuery, RoleRight};
 use super::pattern::{glob_match, VaultPattern};
 
@@ -23,7 +26,23 @@ pub enum Dialect {
     Kubernetes,
     /// Keycloak: realm and client roles are rights of their realm or client, asked by role name.
     Keycloak,
+    /// AWS IAM: policy statements (Allow/Deny, Action/NotAction, Resource/NotResource).
+    Iam,
     Generic,
+}
+
+/// How an explicit deny overrides grants in one evaluation context; `query.rs` reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyRule {
+    /// Vault/OpenBao: the most specific matching path rule decides, and a `deny` in it wins
+    /// whatever the capability asked.
+    MostSpecificPath,
+    /// A deny covering the asked resource wins, whatever the action (Kong's acl plugin deny
+    /// lists, every dialect without a deny syntax of its own).
+    ResourceDeny,
+    /// AWS IAM: any matching explicit Deny (its actions and its resources) wins; else any
+    /// matching Allow; else nothing (the implicit deny).
+    AnyMatchingDeny,
 }
 
 impl Dialect {
@@ -41,8 +60,25 @@ impl Dialect {
             Some(BackendKind::Oauth2) => Dialect::Scopes,
             Some(BackendKind::Kubernetes) => Dialect::Kubernetes,
             Some(BackendKind::Keycloak) => Dialect::Keycloak,
+            Some(BackendKind::AwsIam) => Dialect::Iam,
             _ => Dialect::Generic,
         }
+    }
+
+    /// How explicit denies override grants in this backend.
+    pub fn deny_rule(self) -> DenyRule {
+        match self {
+            Dialect::Vault => DenyRule::MostSpecificPath,
+            Dialect::Iam => DenyRule::AnyMatchingDeny,
+            _ => DenyRule::ResourceDeny,
+        }
+    }
+
+    /// Whether a question's resource is written in this backend's own syntax, so that a
+    /// backend-wide grant (`Resource: *`) answers it even without a narrower grant on it: an
+    /// ARN is an AWS resource.
+    pub fn owns_resource(self, text: &str) -> bool {
+        self == Dialect::Iam && text.starts_with("arn:")
     }
 }
 
@@ -135,6 +171,8 @@ pub struct PermMeta {
     pub sql: Option<SqlName>,
     /// A Keycloak role's right: its realm or client and the role.
     pub keycloak: Option<RoleRight>,
+    /// An AWS IAM statement's patterns.
+    pub iam: Option<IamRule>,
     pub risk: Risk,
 }
 
@@ -167,6 +205,7 @@ impl PermMeta {
             vault: None,
             sql: None,
             keycloak: None,
+            iam: None,
             risk: Risk::Low,
         };
         match dialect {
@@ -204,6 +243,7 @@ impl PermMeta {
                     m.verbs.push(r.role.clone());
                 }
             }
+            Dialect::Iam => m.iam = IamRule::from_raw(raw),
             Dialect::Scopes | Dialect::Generic => {}
         }
         m.risk = risk_of(&m);
@@ -274,7 +314,7 @@ impl Dialect {
             Dialect::Vault => to_id == "default",
             Dialect::Postgres => to_id == "PUBLIC",
             Dialect::Scopes | Dialect::Keycloak => PROTOCOL_SCOPES.contains(&to_id),
-            Dialect::Kubernetes | Dialect::Generic => false,
+            Dialect::Kubernetes | Dialect::Iam | Dialect::Generic => false,
         }
     }
 
@@ -408,6 +448,16 @@ pub fn action_class(word: &str) -> Option<Option<Action>> {
 impl Dialect {
     /// The question's action in this backend's terms; None when the word means nothing here.
     pub fn parse_action(self, word: &str) -> Option<ActionQuery> {
+        if self == Dialect::Iam {
+            // `service:Action` (patterns allowed) is IAM's own verb; read/write/… ask by class.
+            if iam::is_action(word) {
+                return Some(ActionQuery {
+                    class: None,
+                    verb: Some(word.to_string()),
+                });
+            }
+            return action_class(word).map(|class| ActionQuery { class, verb: None });
+        }
         if self == Dialect::Keycloak {
             // Any word may be a role's name; "read" and the like also ask by action class.
             return Some(match action_class(word) {
@@ -429,7 +479,7 @@ impl Dialect {
                 .then_some(lower.clone()),
             Dialect::Postgres => SQL_PRIVILEGES.contains(&upper.as_str()).then_some(upper),
             Dialect::Kubernetes => K8S_VERBS.contains(&lower.as_str()).then_some(lower.clone()),
-            Dialect::Scopes | Dialect::Generic | Dialect::Keycloak => None,
+            Dialect::Scopes | Dialect::Generic | Dialect::Keycloak | Dialect::Iam => None,
         };
         let class = action_class(word)?;
         Some(ActionQuery {
@@ -467,6 +517,9 @@ impl Dialect {
         action: &ActionQuery,
         resource: &ParsedResource,
     ) -> Option<Coverage> {
+        if let (Dialect::Iam, ParsedResource::Text(q)) = (self, resource) {
+            return iam::statement_match(m.iam.as_ref()?, m.action, action, q);
+        }
         let deny = m.action == Action::Deny;
         if !deny && !self.action_ok(m, action) {
             return None;
@@ -511,7 +564,9 @@ impl Dialect {
             Dialect::Postgres => ParsedResource::Sql(SqlName::parse(text)),
             Dialect::Kubernetes => ParsedResource::Kube(KubeRes::parse_query(text)),
             Dialect::Keycloak => ParsedResource::Keycloak(RoleQuery::parse(text)),
-            Dialect::Scopes | Dialect::Generic => ParsedResource::Text(text.to_string()),
+            Dialect::Scopes | Dialect::Iam | Dialect::Generic => {
+                ParsedResource::Text(text.to_string())
+            }
         }
     }
 
@@ -645,6 +700,9 @@ impl Dialect {
             // token was issued with; none names a role or a scope a request needed, so none
             // is a use of one.
             Dialect::Keycloak => None,
+            // IAM has no audit trail here (CloudTrail is another service): a key's last use
+            // comes from GetAccessKeyLastUsed and names no action.
+            Dialect::Iam => None,
             Dialect::Generic => {
                 let class = action_class(ev.action).flatten()?;
                 if !(m.action == class || m.action == Action::Other || m.superuser) {
