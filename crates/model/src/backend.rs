@@ -76,6 +76,63 @@ impl BackendKind {
     }
 }
 
+/// What the console calls on AWS IAM, and what for: `backend check` probes each, and the
+/// least-privilege policy shown in the Add-backend dialog and the README
+/// ([`aws_iam_console_policy`]) grants exactly these.
+pub const AWS_IAM_RIGHTS: &[(&str, &str)] = &[
+    ("iam:GetUser", "naming the console's own IAM user"),
+    ("iam:ListUsers", "listing users"),
+    ("iam:ListGroups", "listing groups"),
+    ("iam:ListRoles", "listing roles"),
+    ("iam:ListGroupsForUser", "reading group memberships"),
+    (
+        "iam:ListAttachedUserPolicies",
+        "reading users' managed policies",
+    ),
+    ("iam:ListUserPolicies", "listing users' inline policies"),
+    ("iam:GetUserPolicy", "reading users' inline policies"),
+    (
+        "iam:ListAttachedGroupPolicies",
+        "reading groups' managed policies",
+    ),
+    ("iam:ListGroupPolicies", "listing groups' inline policies"),
+    ("iam:GetGroupPolicy", "reading groups' inline policies"),
+    (
+        "iam:ListAttachedRolePolicies",
+        "reading roles' managed policies",
+    ),
+    ("iam:ListRolePolicies", "listing roles' inline policies"),
+    ("iam:GetRolePolicy", "reading roles' inline policies"),
+    (
+        "iam:GetPolicy",
+        "finding a managed policy's default version",
+    ),
+    ("iam:GetPolicyVersion", "reading managed policy documents"),
+    (
+        "iam:ListAccessKeys",
+        "listing access keys (and verifying a revocation)",
+    ),
+    (
+        "iam:GetAccessKeyLastUsed",
+        "last use of each key (and finding a key's user)",
+    ),
+    ("iam:UpdateAccessKey", "revocation: deactivating a key"),
+    ("iam:DeleteAccessKey", "revocation: deleting a key"),
+];
+
+/// The IAM policy granting exactly [`AWS_IAM_RIGHTS`] (IAM answers list calls only for
+/// `Resource: *`; the revocation rights could be narrowed to `arn:aws:iam::ACCOUNT:user/*`).
+pub fn aws_iam_console_policy() -> String {
+    let actions: Vec<String> = AWS_IAM_RIGHTS
+        .iter()
+        .map(|(a, _)| format!("\"{a}\""))
+        .collect();
+    format!(
+        "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{{\n    \"Sid\": \"PortcullisConsole\",\n    \"Effect\": \"Allow\",\n    \"Action\": [\n      {}\n    ],\n    \"Resource\": \"*\"\n  }}]\n}}",
+        actions.join(",\n      ")
+    )
+}
+
 impl fmt::Display for BackendKind {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.as_str())
@@ -269,4 +326,23 @@ pub struct SyncReport {
     /// of this backend is then unknown past what the cache already held.
     #[serde(default)]
     pub audit_gap: Option<crate::IpcError>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_aws_console_policy_is_json_naming_every_right() {
+        let v: serde_json::Value = serde_json::from_str(&super::aws_iam_console_policy()).unwrap();
+        let actions = v["Statement"][0]["Action"].as_array().unwrap();
+        assert_eq!(actions.len(), super::AWS_IAM_RIGHTS.len());
+        assert_eq!(v["Statement"][0]["Resource"], "*");
+    }
+
+    #[test]
+    fn the_aws_kind_is_spelled_with_a_dash_everywhere() {
+        let k = super::BackendKind::AwsIam;
+        assert_eq!(k.as_str(), "aws-iam");
+        assert_eq!(serde_json::to_string(&k).unwrap(), "\"aws-iam\"");
+        assert_eq!("aws-iam".parse::<super::BackendKind>().unwrap(), k);
+    }
 }

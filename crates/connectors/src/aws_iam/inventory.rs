@@ -115,7 +115,7 @@ pub fn statement_action(s: &Statement) -> Action {
     };
     let admin = actions.iter().any(|a| {
         let l = a.to_ascii_lowercase();
-        l == "*" || l.starts_with("iam:*") || l.ends_with(":*") && l.starts_with("iam")
+        l == "*" || l.starts_with("iam:*")
     });
     if admin {
         return Action::Admin;

@@ -50,57 +50,8 @@ pub fn capabilities() -> Capabilities {
     }
 }
 
-/// What the console calls, and what for: the least-privilege policy in the README and the
-/// Add-backend dialog is exactly this list.
-pub const RIGHTS: &[(&str, &str)] = &[
-    ("iam:GetUser", "naming the console's own IAM user"),
-    ("iam:ListUsers", "listing users"),
-    ("iam:ListGroups", "listing groups"),
-    ("iam:ListRoles", "listing roles"),
-    ("iam:ListGroupsForUser", "reading group memberships"),
-    (
-        "iam:ListAttachedUserPolicies",
-        "reading users' managed policies",
-    ),
-    ("iam:ListUserPolicies", "listing users' inline policies"),
-    ("iam:GetUserPolicy", "reading users' inline policies"),
-    (
-        "iam:ListAttachedGroupPolicies",
-        "reading groups' managed policies",
-    ),
-    ("iam:ListGroupPolicies", "listing groups' inline policies"),
-    ("iam:GetGroupPolicy", "reading groups' inline policies"),
-    (
-        "iam:ListAttachedRolePolicies",
-        "reading roles' managed policies",
-    ),
-    ("iam:ListRolePolicies", "listing roles' inline policies"),
-    ("iam:GetRolePolicy", "reading roles' inline policies"),
-    (
-        "iam:GetPolicy",
-        "finding a managed policy's default version",
-    ),
-    ("iam:GetPolicyVersion", "reading managed policy documents"),
-    (
-        "iam:ListAccessKeys",
-        "listing access keys (and verifying a revocation)",
-    ),
-    (
-        "iam:GetAccessKeyLastUsed",
-        "last use of each key (and finding a key's user)",
-    ),
-    ("iam:UpdateAccessKey", "revocation: deactivating a key"),
-    ("iam:DeleteAccessKey", "revocation: deleting a key"),
-];
-
-/// The IAM policy granting exactly [`RIGHTS`], as shown to the person adding the backend.
-pub fn console_policy() -> String {
-    let actions: Vec<String> = RIGHTS.iter().map(|(a, _)| format!("\"{a}\"")).collect();
-    format!(
-        "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{{\n    \"Sid\": \"PortcullisConsole\",\n    \"Effect\": \"Allow\",\n    \"Action\": [{}],\n    \"Resource\": \"*\"\n  }}]\n}}",
-        actions.join(", ")
-    )
-}
+/// What the console calls, and what for (one list, in the model: the UI shows the policy too).
+pub use portcullis_model::{aws_iam_console_policy as console_policy, AWS_IAM_RIGHTS as RIGHTS};
 
 /// An access key id that cannot exist: rights on keys are probed with it (`NoSuchEntity` means
 /// the call was authorised and found nothing; nothing is changed).

@@ -255,8 +255,10 @@ impl Dialect {
     /// Whether the backend's audit events can show which right a request used. Keycloak's record
     /// logins, logouts, token issuance and admin operations, never the role or scope a request
     /// needed (`org.keycloak.events.Details`), so "never used" cannot be known of its rights.
+    /// AWS IAM has no audit events here at all (CloudTrail is another service); a key's last use
+    /// names no action.
     pub fn audit_names_rights_used(self) -> bool {
-        self != Dialect::Keycloak
+        !matches!(self, Dialect::Keycloak | Dialect::Iam)
     }
 
     /// Whether a credential's scope strings may name roles (a Vault token's policies are its
