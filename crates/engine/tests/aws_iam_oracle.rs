@@ -169,7 +169,9 @@ async fn load(admin: &Api, seed: u64) -> (BTreeMap<String, (String, String)>, St
             .call("CreateGroup", &[("GroupName", g)], Call::Change)
             .await
             .unwrap();
-        for arn in arns.choose_multiple(&mut rng, rng.gen_range(0..=2)) {
+        let k = rng.gen_range(0..=2);
+        let picked: Vec<String> = arns.choose_multiple(&mut rng, k).cloned().collect();
+        for arn in &picked {
             story.push_str(&format!("group {g} ← {arn}\n"));
             admin
                 .call(
@@ -204,7 +206,9 @@ async fn load(admin: &Api, seed: u64) -> (BTreeMap<String, (String, String)>, St
             .call("CreateUser", &[("UserName", &u)], Call::Change)
             .await
             .unwrap();
-        for g in groups.choose_multiple(&mut rng, rng.gen_range(0..=2)) {
+        let k = rng.gen_range(0..=2);
+        let picked: Vec<String> = groups.choose_multiple(&mut rng, k).cloned().collect();
+        for g in &picked {
             story.push_str(&format!("user {u} ∈ {g}\n"));
             admin
                 .call(
@@ -215,7 +219,9 @@ async fn load(admin: &Api, seed: u64) -> (BTreeMap<String, (String, String)>, St
                 .await
                 .unwrap();
         }
-        for arn in arns.choose_multiple(&mut rng, rng.gen_range(0..=1)) {
+        let k = rng.gen_range(0..=1);
+        let picked: Vec<String> = arns.choose_multiple(&mut rng, k).cloned().collect();
+        for arn in &picked {
             story.push_str(&format!("user {u} ← {arn}\n"));
             admin
                 .call(
