@@ -108,7 +108,6 @@ fn index() -> AccessIndex {
             },
             None,
         )],
-        ..Snapshot::default()
     };
     let (inv, notes) = map_inventory(&s);
     assert!(notes.is_empty(), "{notes:?}");
