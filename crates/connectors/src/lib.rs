@@ -6,6 +6,7 @@
 //! through [`http::Http`] so that status mapping, timeouts and retries live in one place. Base URLs
 //! are plain configuration, so tests point connectors at local servers.
 
+pub mod aws_iam;
 mod error;
 pub mod gitlab;
 pub mod http;
@@ -135,6 +136,7 @@ pub fn build(config: BackendConfig) -> Result<Box<dyn Connector>, ConnectorError
         BackendKind::Kong => Ok(Box::new(kong::Kong::new(config)?)),
         BackendKind::GitLab => Ok(Box::new(gitlab::GitLab::new(config)?)),
         BackendKind::Kubernetes => Ok(Box::new(kubernetes::Kubernetes::new(config)?)),
+        BackendKind::AwsIam => Ok(Box::new(aws_iam::AwsIam::new(config)?)),
     }
 }
 
@@ -148,6 +150,7 @@ pub fn capabilities_of(kind: BackendKind) -> Capabilities {
         BackendKind::Kong => kong::capabilities(),
         BackendKind::GitLab => gitlab::capabilities(),
         BackendKind::Kubernetes => kubernetes::capabilities(),
+        BackendKind::AwsIam => aws_iam::capabilities(),
     }
 }
 

@@ -24,10 +24,13 @@ pub enum BackendKind {
     /// A GitLab instance's users, memberships and access tokens (REST API v4).
     #[serde(rename = "gitlab")]
     GitLab,
+    /// AWS Identity and Access Management (the AWS Query API, SigV4-signed).
+    #[serde(rename = "aws-iam")]
+    AwsIam,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 7] = [
+    pub const ALL: [BackendKind; 8] = [
         BackendKind::Oauth2,
         BackendKind::Vault,
         BackendKind::Postgres,
@@ -35,6 +38,7 @@ impl BackendKind {
         BackendKind::Kong,
         BackendKind::Kubernetes,
         BackendKind::GitLab,
+        BackendKind::AwsIam,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -46,6 +50,7 @@ impl BackendKind {
             BackendKind::Kong => "kong",
             BackendKind::Kubernetes => "kubernetes",
             BackendKind::GitLab => "gitlab",
+            BackendKind::AwsIam => "aws-iam",
         }
     }
 
@@ -59,6 +64,7 @@ impl BackendKind {
             BackendKind::Kong => "Kong Gateway",
             BackendKind::Kubernetes => "Kubernetes RBAC",
             BackendKind::GitLab => "GitLab",
+            BackendKind::AwsIam => "AWS IAM",
         }
     }
 
@@ -72,8 +78,92 @@ impl BackendKind {
             BackendKind::Kong => "an Admin API token (Kong-Admin-Token), if the Admin API requires one",
             BackendKind::Kubernetes => "a bearer token of a ServiceAccount allowed to read RBAC",
             BackendKind::GitLab => "an administrator's personal access token with scope read_api, and api to revoke (a non-administrator's token lists only its own user's tokens)",
+            BackendKind::AwsIam => "the secret access key of the console's IAM user (its access key id goes in the URL as user: https://AKIA…@iam.amazonaws.com/)",
         }
     }
+}
+
+/// What the console calls on AWS IAM, and what for: `backend check` probes each, and the
+/// least-privilege policy shown in the Add-backend dialog and the README
+/// ([`aws_iam_console_policy`]) grants exactly these.
+pub const AWS_IAM_RIGHTS: &[(&str, &str)] = &[
+    ("iam:GetUser", "naming the console's own IAM user"),
+    ("iam:ListUsers", "listing users"),
+    ("iam:ListGroups", "listing groups"),
+    ("iam:ListRoles", "listing roles"),
+    ("iam:ListGroupsForUser", "reading group memberships"),
+    (
+        "iam:ListAttachedUserPolicies",
+        "reading users' managed policies",
+    ),
+    ("iam:ListUserPolicies", "listing users' inline policies"),
+    ("iam:GetUserPolicy", "reading users' inline policies"),
+    (
+        "iam:ListAttachedGroupPolicies",
+        "reading groups' managed policies",
+    ),
+    ("iam:ListGroupPolicies", "listing groups' inline policies"),
+    ("iam:GetGroupPolicy", "reading groups' inline policies"),
+    (
+        "iam:ListAttachedRolePolicies",
+        "reading roles' managed policies",
+    ),
+    ("iam:ListRolePolicies", "listing roles' inline policies"),
+    ("iam:GetRolePolicy", "reading roles' inline policies"),
+    (
+        "iam:GetPolicy",
+        "finding a managed policy's default version",
+    ),
+    ("iam:GetPolicyVersion", "reading managed policy documents"),
+    (
+        "iam:ListAccessKeys",
+        "listing access keys (and verifying a revocation)",
+    ),
+    (
+        "iam:GetAccessKeyLastUsed",
+        "last use of each key (and finding a key's user)",
+    ),
+    ("iam:UpdateAccessKey", "revocation: deactivating a key"),
+    ("iam:DeleteAccessKey", "revocation: deleting a key"),
+];
+
+/// What the console's GitLab token needs, what for, and whether the console works without it
+/// (right, needed for, optional): `backend check` reports each, the Add-backend dialog lists
+/// them. A personal access token of an administrator; only `read_api` is needed to review.
+pub const GITLAB_RIGHTS: &[(&str, &str, bool)] = &[
+    (
+        "read_api scope (or api)",
+        "reading users, memberships and tokens",
+        false,
+    ),
+    (
+        "administrator",
+        "listing every user's tokens and who is an administrator",
+        false,
+    ),
+    (
+        "api scope",
+        "revoking tokens, blocking users, removing members",
+        true,
+    ),
+    (
+        "GET /audit_events",
+        "reading audit events (GitLab Premium / Ultimate)",
+        true,
+    ),
+];
+
+/// The IAM policy granting exactly [`AWS_IAM_RIGHTS`] (IAM answers list calls only for
+/// `Resource: *`; the revocation rights could be narrowed to `arn:aws:iam::ACCOUNT:user/*`).
+pub fn aws_iam_console_policy() -> String {
+    let actions: Vec<String> = AWS_IAM_RIGHTS
+        .iter()
+        .map(|(a, _)| format!("\"{a}\""))
+        .collect();
+    format!(
+        "{{\n  \"Version\": \"2012-10-17\",\n  \"Statement\": [{{\n    \"Sid\": \"PortcullisConsole\",\n    \"Effect\": \"Allow\",\n    \"Action\": [\n      {}\n    ],\n    \"Resource\": \"*\"\n  }}]\n}}",
+        actions.join(",\n      ")
+    )
 }
 
 impl fmt::Display for BackendKind {
@@ -269,4 +359,23 @@ pub struct SyncReport {
     /// of this backend is then unknown past what the cache already held.
     #[serde(default)]
     pub audit_gap: Option<crate::IpcError>,
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_aws_console_policy_is_json_naming_every_right() {
+        let v: serde_json::Value = serde_json::from_str(&super::aws_iam_console_policy()).unwrap();
+        let actions = v["Statement"][0]["Action"].as_array().unwrap();
+        assert_eq!(actions.len(), super::AWS_IAM_RIGHTS.len());
+        assert_eq!(v["Statement"][0]["Resource"], "*");
+    }
+
+    #[test]
+    fn the_aws_kind_is_spelled_with_a_dash_everywhere() {
+        let k = super::BackendKind::AwsIam;
+        assert_eq!(k.as_str(), "aws-iam");
+        assert_eq!(serde_json::to_string(&k).unwrap(), "\"aws-iam\"");
+        assert_eq!("aws-iam".parse::<super::BackendKind>().unwrap(), k);
+    }
 }

@@ -71,6 +71,7 @@ pub fn url_example(kind: BackendKind) -> &'static str {
         BackendKind::Kong => "http://127.0.0.1:8001",
         BackendKind::Kubernetes => "https://kubernetes.example.com:6443",
         BackendKind::GitLab => "https://gitlab.example.com",
+        BackendKind::AwsIam => "https://AKIA…@iam.amazonaws.com/",
     }
 }
 
@@ -123,8 +124,19 @@ pub fn validate(form: &Form) -> Result<NewBackend, FieldErrors> {
                 let rest = &url[s.len()..];
                 let authority = rest.split(['/', '?', '#']).next().unwrap_or("");
                 let host = authority.rsplit('@').next().unwrap_or("");
+                let user = authority.rsplit_once('@').map(|(u, _)| u);
                 if host.is_empty() || host.starts_with(':') {
                     errors.url = Some("The URL needs a host, e.g. 127.0.0.1:8200.".into());
+                } else if form.kind == BackendKind::AwsIam {
+                    match user {
+                        None | Some("") => {
+                            errors.url = Some("Put the console's access key id in the URL as user, e.g. https://AKIA…@iam.amazonaws.com/.".into())
+                        }
+                        Some(u) if u.contains(':') => {
+                            errors.url = Some("Leave the secret access key out of the URL: it goes in the credential below.".into())
+                        }
+                        Some(_) => {}
+                    }
                 }
             }
         }
@@ -351,6 +363,26 @@ pub fn AddBackendDialog(props: &AddBackendProps) -> Html {
                     }
                 </fieldset>
 
+                if f.kind == BackendKind::GitLab {
+                    <details class="more" data-testid="gitlab-rights">
+                        <summary>{ "What the console's GitLab token needs" }</summary>
+                        <p class="hint">{ "A personal access token of an administrator (Admin area → Users → the console's user → Impersonation tokens, or the user's own Access tokens page). Give it an expiry; Check backend names any right that is missing." }</p>
+                        <ul class="hint">
+                            { for portcullis_model::GITLAB_RIGHTS.iter().map(|(right, why, optional)| html! {
+                                <li><code>{ *right }</code>{ format!(" — {why}{}", if *optional { " (optional)" } else { "" }) }</li>
+                            }) }
+                        </ul>
+                    </details>
+                }
+
+                if f.kind == BackendKind::AwsIam {
+                    <details class="more" data-testid="aws-policy">
+                        <summary>{ "Least-privilege IAM policy for the console's user" }</summary>
+                        <p class="hint">{ "Attach this policy to the IAM user whose access key the console uses; Check backend names any right that is missing. IAM has no audit trail of its own here (that is CloudTrail): last use comes from each key's GetAccessKeyLastUsed." }</p>
+                        <pre class="policy">{ portcullis_model::aws_iam_console_policy() }</pre>
+                    </details>
+                }
+
                 <details class="more" open={!f.audit_log.is_empty()}>
                     <summary>{ "Audit log file (optional)" }</summary>
                     <label for="backend-audit-log" class="sr-only">{ "Audit log file" }</label>
@@ -435,5 +467,21 @@ mod tests {
             validate(&f).unwrap().audit_log.as_deref(),
             Some("/var/log/pg.json")
         );
+    }
+
+    #[test]
+    fn aws_iam_needs_the_key_id_in_the_url_and_not_the_secret() {
+        let mut f = form();
+        f.kind = BackendKind::AwsIam;
+        f.url = "https://iam.amazonaws.com/".into();
+        assert!(validate(&f)
+            .unwrap_err()
+            .url
+            .unwrap()
+            .contains("access key id"));
+        f.url = "https://AKIAX:secret@iam.amazonaws.com/".into();
+        assert!(validate(&f).unwrap_err().url.unwrap().contains("secret"));
+        f.url = "http://AKIAX@127.0.0.1:5050".into();
+        assert!(validate(&f).is_ok());
     }
 }

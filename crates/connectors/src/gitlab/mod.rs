@@ -16,7 +16,7 @@ use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use portcullis_model::{
     BackendKind, Capabilities, CheckReport, Inventory, Progress, RevokeReceipt, RightCheck,
-    Verification,
+    Verification, GITLAB_RIGHTS,
 };
 use serde::Deserialize;
 use std::time::Instant;
@@ -226,32 +226,12 @@ impl Connector for GitLab {
         let has = |s: &str| scopes.iter().any(|x| x == s);
         let admin = me.is_admin == Some(true);
         let audit = self.probe(&["audit_events"], "GET /audit_events").await?;
-        let rights = vec![
-            right(
-                "read_api scope (or api)",
-                "reading users, memberships and tokens",
-                has("read_api") || has("api"),
-                false,
-            ),
-            right(
-                "administrator",
-                "listing every user's tokens and who is an administrator",
-                admin,
-                false,
-            ),
-            right(
-                "api scope",
-                "revoking tokens, blocking users, removing members",
-                has("api"),
-                true,
-            ),
-            right(
-                "GET /audit_events",
-                "reading audit events (GitLab Premium / Ultimate)",
-                audit,
-                true,
-            ),
-        ];
+        let granted = [has("read_api") || has("api"), admin, has("api"), audit];
+        let rights = GITLAB_RIGHTS
+            .iter()
+            .zip(granted)
+            .map(|((r, why, optional), granted)| right(r, why, granted, *optional))
+            .collect();
         let name = token.as_ref().and_then(|t| t.name.clone());
         Ok(CheckReport {
             backend: String::new(),

@@ -1,6 +1,8 @@
 //! What a permission means in its backend's own terms: which actions and resources it covers
 //! (Vault path globs and `+` segments, SQL objects and columns, Kubernetes RBAC wildcards, scopes,
-//! Keycloak roles as rights of their realm or client, in `keycloak`),
+//! Keycloak roles as rights of their realm or client, in `keycloak`, AWS IAM statements with
+//! their `*`/`?` wildcards, `NotAction` and `NotResource`, in `iam`), how explicit denies
+//! override grants ([`DenyRule`]),
 //! which audit events exercise it, and how risky it is.
 //!
 //! The graph itself is backend-agnostic; only this module knows backend syntax. A backend kind
@@ -11,6 +13,7 @@
 use portcullis_model::{Action, BackendKind, Coverage, Risk, PROTOCOL_SCOPES};
 use serde_json::Value;
 
+use super::iam::{self, IamRule};
 use super::keycloak::{self, RoleQuery, RoleRight};
 use super::pattern::{glob_match, VaultPattern};
 
@@ -26,7 +29,23 @@ pub enum Dialect {
     /// GitLab: a group's rights reach everything under its path; a token's scopes are classes
     /// of API access to its user's rights.
     GitLab,
+    /// AWS IAM: policy statements (Allow/Deny, Action/NotAction, Resource/NotResource).
+    Iam,
     Generic,
+}
+
+/// How an explicit deny overrides grants in one evaluation context; `query.rs` reads it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DenyRule {
+    /// Vault/OpenBao: the most specific matching path rule decides, and a `deny` in it wins
+    /// whatever the capability asked.
+    MostSpecificPath,
+    /// A deny covering the asked resource wins, whatever the action (Kong's acl plugin deny
+    /// lists, every dialect without a deny syntax of its own).
+    ResourceDeny,
+    /// AWS IAM: any matching explicit Deny (its actions and its resources) wins; else any
+    /// matching Allow; else nothing (the implicit deny).
+    AnyMatchingDeny,
 }
 
 impl Dialect {
@@ -46,8 +65,25 @@ impl Dialect {
             Some(BackendKind::Kubernetes) => Dialect::Kubernetes,
             Some(BackendKind::Keycloak) => Dialect::Keycloak,
             Some(BackendKind::GitLab) => Dialect::GitLab,
+            Some(BackendKind::AwsIam) => Dialect::Iam,
             _ => Dialect::Generic,
         }
+    }
+
+    /// How explicit denies override grants in this backend.
+    pub fn deny_rule(self) -> DenyRule {
+        match self {
+            Dialect::Vault => DenyRule::MostSpecificPath,
+            Dialect::Iam => DenyRule::AnyMatchingDeny,
+            _ => DenyRule::ResourceDeny,
+        }
+    }
+
+    /// Whether a question's resource is written in this backend's own syntax, so that a
+    /// backend-wide grant (`Resource: *`) answers it even without a narrower grant on it: an
+    /// ARN is an AWS resource.
+    pub fn owns_resource(self, text: &str) -> bool {
+        self == Dialect::Iam && text.starts_with("arn:")
     }
 }
 
@@ -142,6 +178,8 @@ pub struct PermMeta {
     pub keycloak: Option<RoleRight>,
     /// Covers its resource and every path under it (a GitLab group's subgroups and projects).
     pub subtree: bool,
+    /// An AWS IAM statement's patterns.
+    pub iam: Option<IamRule>,
     pub risk: Risk,
 }
 
@@ -175,6 +213,7 @@ impl PermMeta {
             sql: None,
             keycloak: None,
             subtree: false,
+            iam: None,
             risk: Risk::Low,
         };
         match dialect {
@@ -215,6 +254,7 @@ impl PermMeta {
             Dialect::GitLab => {
                 m.subtree = raw.get("inherited") == Some(&Value::Bool(true));
             }
+            Dialect::Iam => m.iam = IamRule::from_raw(raw),
             Dialect::Scopes | Dialect::Generic => {}
         }
         m.risk = risk_of(&m);
@@ -227,9 +267,10 @@ impl Dialect {
     /// logins, logouts, token issuance and admin operations, never the role or scope a request
     /// needed (`org.keycloak.events.Details`), so "never used" cannot be known of its rights.
     /// GitLab's audit events record changes (members, tokens, settings), not which right a
-    /// request needed.
+    /// request needed; AWS IAM has no audit events here at all (CloudTrail is another service)
+    /// and a key's last use names no action.
     pub fn audit_names_rights_used(self) -> bool {
-        !matches!(self, Dialect::Keycloak | Dialect::GitLab)
+        !matches!(self, Dialect::Keycloak | Dialect::GitLab | Dialect::Iam)
     }
 
     /// Whether a credential's scopes name roles or permissions of the graph at all; GitLab's
@@ -330,7 +371,7 @@ impl Dialect {
             Dialect::Vault => to_id == "default",
             Dialect::Postgres => to_id == "PUBLIC",
             Dialect::Scopes | Dialect::Keycloak => PROTOCOL_SCOPES.contains(&to_id),
-            Dialect::Kubernetes | Dialect::GitLab | Dialect::Generic => false,
+            Dialect::Kubernetes | Dialect::GitLab | Dialect::Iam | Dialect::Generic => false,
         }
     }
 
@@ -341,7 +382,11 @@ impl Dialect {
             Dialect::Postgres => id == "PUBLIC" || id.starts_with("pg_"),
             Dialect::Vault => id == "root" || id == "default",
             Dialect::Kubernetes => id.starts_with("system:"),
-            Dialect::Scopes | Dialect::Keycloak | Dialect::GitLab | Dialect::Generic => false,
+            Dialect::Scopes
+            | Dialect::Keycloak
+            | Dialect::GitLab
+            | Dialect::Iam
+            | Dialect::Generic => false,
         }
     }
 }
@@ -450,6 +495,16 @@ pub fn action_class(word: &str) -> Option<Option<Action>> {
 impl Dialect {
     /// The question's action in this backend's terms; None when the word means nothing here.
     pub fn parse_action(self, word: &str) -> Option<ActionQuery> {
+        if self == Dialect::Iam {
+            // `service:Action` (patterns allowed) is IAM's own verb; read/write/… ask by class.
+            if iam::is_action(word) {
+                return Some(ActionQuery {
+                    class: None,
+                    verb: Some(word.to_string()),
+                });
+            }
+            return action_class(word).map(|class| ActionQuery { class, verb: None });
+        }
         if self == Dialect::Keycloak {
             // Any word may be a role's name; "read" and the like also ask by action class.
             return Some(match action_class(word) {
@@ -471,7 +526,11 @@ impl Dialect {
                 .then_some(lower.clone()),
             Dialect::Postgres => SQL_PRIVILEGES.contains(&upper.as_str()).then_some(upper),
             Dialect::Kubernetes => K8S_VERBS.contains(&lower.as_str()).then_some(lower.clone()),
-            Dialect::Scopes | Dialect::Generic | Dialect::Keycloak | Dialect::GitLab => None,
+            Dialect::Scopes
+            | Dialect::Generic
+            | Dialect::Keycloak
+            | Dialect::GitLab
+            | Dialect::Iam => None,
         };
         let class = action_class(word)?;
         Some(ActionQuery {
@@ -509,6 +568,9 @@ impl Dialect {
         action: &ActionQuery,
         resource: &ParsedResource,
     ) -> Option<Coverage> {
+        if let (Dialect::Iam, ParsedResource::Text(q)) = (self, resource) {
+            return iam::statement_match(m.iam.as_ref()?, m.action, action, q);
+        }
         let deny = m.action == Action::Deny;
         if !deny && !self.action_ok(m, action) {
             return None;
@@ -554,9 +616,10 @@ impl Dialect {
             Dialect::Postgres => ParsedResource::Sql(SqlName::parse(text)),
             Dialect::Kubernetes => ParsedResource::Kube(KubeRes::parse_query(text)),
             Dialect::Keycloak => ParsedResource::Keycloak(RoleQuery::parse(text)),
-            Dialect::Scopes | Dialect::Generic | Dialect::GitLab => {
-                ParsedResource::Text(text.trim_matches('/').to_string())
+            Dialect::Scopes | Dialect::Iam | Dialect::Generic => {
+                ParsedResource::Text(text.to_string())
             }
+            Dialect::GitLab => ParsedResource::Text(text.trim_matches('/').to_string()),
         }
     }
 
@@ -690,6 +753,9 @@ impl Dialect {
             // token was issued with; none names a role or a scope a request needed, so none
             // is a use of one. GitLab's record changes, never the right a request used.
             Dialect::Keycloak | Dialect::GitLab => None,
+            // IAM has no audit trail here (CloudTrail is another service): a key's last use
+            // comes from GetAccessKeyLastUsed and names no action.
+            Dialect::Iam => None,
             Dialect::Generic => {
                 let class = action_class(ev.action).flatten()?;
                 if !(m.action == class || m.action == Action::Other || m.superuser) {

@@ -8,8 +8,8 @@
 //! any write to those tables, whoever makes it) has moved, so a UI asking many questions pays the
 //! build once per sync.
 //!
-//! Backend syntax (Vault globs, SQL objects, Kubernetes RBAC, scopes, Keycloak roles) lives in
-//! `dialect` (and its `keycloak` part); the graph, walks, matrix and questions are
+//! Backend syntax (Vault globs, SQL objects, Kubernetes RBAC, scopes, Keycloak roles, AWS IAM
+//! statements) lives in `dialect` (and its `keycloak` and `iam` parts); the graph, walks, matrix and questions are
 //! backend-agnostic, so a backend added later is mapped with generic matching until it gets a
 //! dialect of its own.
 
@@ -18,6 +18,9 @@ pub(crate) mod dialect;
 mod gitlab_tests;
 pub(crate) mod graph;
 mod holders;
+mod iam;
+#[cfg(test)]
+mod iam_tests;
 pub(crate) mod index;
 mod keycloak;
 #[cfg(test)]

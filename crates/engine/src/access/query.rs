@@ -10,7 +10,7 @@ use portcullis_model::{
 use std::cmp::Ordering;
 use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet, VecDeque};
 
-use super::dialect::{ActionQuery, Dialect};
+use super::dialect::{ActionQuery, DenyRule, Dialect};
 use super::graph::{CredMode, NodeId};
 use super::index::{AccessIndex, PATH_BUDGET};
 use super::walk::{bfs_parents, enumerate_paths, path_from_parents};
@@ -342,7 +342,10 @@ impl AccessIndex {
                     .is_some_and(|m| !m.backend_wide() && m.action != Action::Deny)
             });
             if touching.is_empty()
-                || !(evidence || asked_everything || only.is_some())
+                || !(evidence
+                    || asked_everything
+                    || only.is_some()
+                    || dialect.owns_resource(&q.resource))
                 || !dialect.plausible(&q.resource)
             {
                 continue;
@@ -394,7 +397,7 @@ impl AccessIndex {
             Some("no backends in the cache yet: add one (portcullis backend add) and sync".into())
         } else if allowed.is_empty() && denied.is_empty() {
             Some(format!(
-                "nobody can {} `{}` in the cached inventory of {}. Check the resource syntax of the backend (Vault path, e.g. secret/data/APP/* for kv-v2; schema.table; a scope name; ns:NAMESPACE/GROUP/RESOURCE[#NAME] for Kubernetes; for Keycloak the role as the action on its client or realm, e.g. who-can orders-editor 'client hx-portal', or any on 'client hx-portal: orders-editor'), or sync to refresh the cache",
+                "nobody can {} `{}` in the cached inventory of {}. Check the resource syntax of the backend (Vault path, e.g. secret/data/APP/* for kv-v2; schema.table; a scope name; ns:NAMESPACE/GROUP/RESOURCE[#NAME] for Kubernetes; an ARN and an action such as s3:GetObject for AWS IAM; for Keycloak the role as the action on its client or realm, e.g. who-can orders-editor 'client hx-portal', or any on 'client hx-portal: orders-editor'), or sync to refresh the cache",
                 q.action,
                 q.resource,
                 if searched.is_empty() { "any backend".to_string() } else { searched.join(", ") }
@@ -511,9 +514,13 @@ impl AccessIndex {
     ) -> Verdict {
         let g = &self.graph;
         let is_deny = |p: NodeId| g.perm(p).is_some_and(|m| m.action == Action::Deny);
-        let held_grants: Vec<(NodeId, Coverage)> = eff
+        let held_matching: Vec<(NodeId, Coverage)> = eff
             .iter()
             .filter_map(|p| grants.get(p).map(|c| (*p, *c)))
+            .collect();
+        let held_grants: Vec<(NodeId, Coverage)> = held_matching
+            .iter()
+            .copied()
             .filter(|(p, _)| !is_deny(*p))
             .collect();
         let held_touch: Vec<(NodeId, Coverage)> = eff
@@ -565,15 +572,21 @@ impl AccessIndex {
                     // granted something there, which it was not.
                     return Verdict::None;
                 }
-                let denies: Vec<(NodeId, Coverage)> = held_touch
+                // Which denies count: IAM's reach only their own actions; the others' reach the
+                // resource whatever the action.
+                let deny_source = match dialect.deny_rule() {
+                    DenyRule::AnyMatchingDeny => &held_matching,
+                    DenyRule::MostSpecificPath | DenyRule::ResourceDeny => &held_touch,
+                };
+                let denies: Vec<(NodeId, Coverage)> = deny_source
                     .iter()
                     .copied()
                     .filter(|(p, _)| is_deny(*p))
                     .collect();
                 let pattern = |p: NodeId| g.perm(p).and_then(|m| m.vault.clone());
-                let wins = |d: NodeId| match dialect {
+                let wins = |d: NodeId| match dialect.deny_rule() {
                     // A deny covering the whole question overrides grants no more specific.
-                    Dialect::Vault => {
+                    DenyRule::MostSpecificPath => {
                         held_grants
                             .iter()
                             .all(|(a, _)| match (pattern(d), pattern(*a)) {

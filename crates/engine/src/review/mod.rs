@@ -281,15 +281,23 @@ fn backend_coverage(
     let mut notes = Vec::new();
     let mut unavailable = Vec::new();
     let level = if events == 0 && !input.has_older_events {
-        notes.push(format!(
-            "no audit data for this backend: {} findings unavailable (give the backend an audit \
-             log and sync)",
-            if usage_rules.is_empty() {
-                "usage-based".to_string()
-            } else {
-                usage_rules.join(", ")
-            }
-        ));
+        let which = if usage_rules.is_empty() {
+            "usage-based".to_string()
+        } else {
+            usage_rules.join(", ")
+        };
+        if portcullis_connectors::capabilities_of(input.kind).audit {
+            notes.push(format!(
+                "no audit data for this backend: {which} findings unavailable (give the backend \
+                 an audit log and sync)"
+            ));
+        } else {
+            notes.push(format!(
+                "no audit API here ({} keeps no request history the console can read): {which} \
+                 findings unavailable; credentials' last use is the backend's own",
+                input.kind.label()
+            ));
+        }
         unavailable = usage_rules;
         ConfidenceLevel::Unavailable
     } else if events == 0 {

@@ -209,6 +209,8 @@ pub(super) fn protect(
     let own = match row.kind {
         BackendKind::Postgres => owner == Some(me.as_str()),
         BackendKind::Oauth2 | BackendKind::Keycloak => client == Some(me.as_str()),
+        // The URL names the console's own access key id, which is the credential's id.
+        BackendKind::AwsIam => item.key.rsplit(':').next() == Some(me.as_str()),
         _ => false,
     };
     if own && item.readiness != Readiness::AlreadyInactive {

@@ -73,6 +73,7 @@ pub(crate) fn knowledge(kind: BackendKind, spec: &TargetSpec, has_value: bool) -
         BackendKind::Kong => kong(spec),
         BackendKind::Kubernetes => kubernetes(spec),
         BackendKind::GitLab => gitlab(spec),
+        BackendKind::AwsIam => aws_iam(spec),
     }
 }
 
@@ -457,6 +458,37 @@ fn kubernetes(spec: &TargetSpec) -> Knowledge {
     }
 }
 
+const AWS_STS_STAY: &str = "STS sessions already made with the key (AssumeRole, GetSessionToken) are not ended: they stay valid until they expire";
+
+fn aws_iam(spec: &TargetSpec) -> Knowledge {
+    match spec {
+        TargetSpec::Credential { external_id, .. } => ready(
+            format!("UpdateAccessKey Status=Inactive, then DeleteAccessKey (access key {external_id}; its user found with GetAccessKeyLastUsed)"),
+            &[
+                "the access key is deactivated first, so it stops signing requests even if the delete fails",
+                "the access key is then deleted",
+            ],
+            &[
+                AWS_STS_STAY,
+                "the user keeps its other access keys, its console password and any role it may assume",
+            ],
+            "GetAccessKeyLastUsed must answer NoSuchEntity, or the user's ListAccessKeys must no longer list the key",
+            // A second send finds no key (NoSuchEntity): verify first, resend only if still there.
+            ResendPolicy::VerifyFirst,
+        ),
+        TargetSpec::Grant { grant } => blocked(
+            Readiness::Unsupported,
+            format!("Portcullis revokes AWS IAM access keys only; `{} → {}` is a group membership or policy attachment", grant.from_id, grant.to_id),
+            &["remove the user from the group or detach the policy in IAM", "revoke the user's access keys"],
+        ),
+        TargetSpec::Token { .. } | TargetSpec::Login { .. } => blocked(
+            Readiness::Unsupported,
+            "AWS IAM revokes access keys by their AccessKeyId; it cannot look a key up by its secret, and a console login is not a key".into(),
+            &["revoke each of the user's access keys", "delete the user's login profile in IAM"],
+        ),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -568,6 +600,13 @@ mod tests {
                 BackendKind::Kubernetes,
                 grant(NodeKind::Role, "ClusterRoleBinding/x"),
             ),
+            (
+                BackendKind::AwsIam,
+                TargetSpec::Credential {
+                    kind: CredentialKind::ApiKey,
+                    external_id: "AKIAEXAMPLE".into(),
+                },
+            ),
         ];
         for (kind, spec) in cases {
             let k = knowledge(kind, &spec, false);
@@ -586,6 +625,22 @@ mod tests {
             false,
         );
         assert_eq!(nologin.action, "ALTER ROLE alice NOLOGIN");
+        let aws = knowledge(
+            BackendKind::AwsIam,
+            &TargetSpec::Credential {
+                kind: CredentialKind::ApiKey,
+                external_id: "AKIAEXAMPLE".into(),
+            },
+            false,
+        );
+        assert!(aws
+            .action
+            .starts_with("UpdateAccessKey Status=Inactive, then DeleteAccessKey"));
+        assert!(
+            aws.will_not.iter().any(|w| w.contains("STS sessions")),
+            "{:?}",
+            aws.will_not
+        );
         assert!(nologin.will_not[0].contains("sessions already open"));
     }
 
