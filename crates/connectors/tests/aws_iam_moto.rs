@@ -325,3 +325,42 @@ async fn an_unauthorised_revocation_is_forbidden_and_changes_nothing() {
     let console = connector(&s(&aws["url"]), &s(&aws["secret_access_key"]));
     assert!(!console.verify_revoked(&target).await.unwrap().dead);
 }
+
+#[tokio::test]
+async fn an_inactive_key_is_not_live_but_still_revocable() {
+    let aws = sandbox_or_skip!();
+    let admin_api = admin(&aws);
+    let (user, key, _) = user_with_key(&admin_api, "dormant").await;
+    admin_api
+        .call(
+            "UpdateAccessKey",
+            &[
+                ("UserName", &user),
+                ("AccessKeyId", &key),
+                ("Status", "Inactive"),
+            ],
+            Call::Change,
+        )
+        .await
+        .unwrap();
+    let c = connector(&s(&aws["url"]), &s(&aws["secret_access_key"]));
+    let inv = c.inventory(&|_| {}).await.unwrap();
+    let cred = inv
+        .credentials
+        .iter()
+        .find(|c| c.external_id == key)
+        .unwrap();
+    assert_eq!(cred.status, CredentialStatus::Unknown);
+    assert_eq!(cred.attrs["aws_status"], "Inactive");
+    let target = RevokeTarget::Credential {
+        kind: CredentialKind::ApiKey,
+        external_id: key,
+    };
+    let before = c.verify_revoked(&target).await.unwrap();
+    assert!(
+        !before.dead && before.evidence.contains("Inactive"),
+        "{before:?}"
+    );
+    c.revoke(&target).await.unwrap();
+    assert!(c.verify_revoked(&target).await.unwrap().dead);
+}

@@ -12,8 +12,10 @@
 //!   `NotResource`, `Condition`, `Sid`, lists as arrays); `Deny` statements have action `deny`;
 //!   what the patterns mean is the engine's access dialect's business;
 //! - an **access key** is an `api_key` credential whose external id is its `AccessKeyId` (an id,
-//!   not a secret: the secret is never readable after creation); `Inactive` keys are `revoked`
-//!   with `attrs.aws_status`; last use from `GetAccessKeyLastUsed`.
+//!   not a secret: the secret is never readable after creation); an `Inactive` key is `unknown`
+//!   with `attrs.aws_status = "Inactive"`: it signs nothing (so it carries no rights), but it is
+//!   not dead either (anyone allowed `iam:UpdateAccessKey` can switch it back on), so a
+//!   revocation still deletes it; last use from `GetAccessKeyLastUsed`.
 
 use chrono::{DateTime, Utc};
 use portcullis_model::{
@@ -234,7 +236,7 @@ fn credential(key: &AccessKey, used: Option<&LastUsed>) -> Credential {
         status: if active {
             CredentialStatus::Active
         } else {
-            CredentialStatus::Revoked
+            CredentialStatus::Unknown
         },
         attrs: json!({
             "aws_status": key.status,
@@ -443,7 +445,7 @@ mod tests {
             .grants
             .iter()
             .any(|g| g.from_id == "group/ops" && g.to_id == "arn:aws:iam::1:policy/p"));
-        assert_eq!(inv.credentials[0].status, CredentialStatus::Revoked);
+        assert_eq!(inv.credentials[0].status, CredentialStatus::Unknown);
         assert_eq!(
             inv.credentials[0].principal_external_id.as_deref(),
             Some("user/ana")

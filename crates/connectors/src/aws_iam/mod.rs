@@ -44,6 +44,7 @@ pub fn capabilities() -> Capabilities {
             "no audit API here: IAM keeps no request history (that is CloudTrail); each access key's last use comes from GetAccessKeyLastUsed".into(),
             "access keys are kept by their AccessKeyId; secret access keys are never readable after creation and never stored".into(),
             "revoking a key deactivates it, then deletes it; STS sessions already made with it are not ended".into(),
+            "an Inactive key is listed with status unknown: it signs nothing, but it can be switched back on, so a revocation deletes it".into(),
             "policy conditions are kept but not evaluated: a statement with a Condition is shown as granted where its patterns match".into(),
             "no token triage: IAM cannot look a key up by its secret".into(),
         ],
