@@ -16,6 +16,8 @@ pub struct BackendRow {
     pub config: serde_json::Value,
     pub created_at: DateTime<Utc>,
     pub last_check: Option<CheckSummary>,
+    /// Who the console is on the backend, as its last sync recorded it (`console_identity`).
+    pub console_ids: Vec<String>,
 }
 
 /// The outcome of a check, as remembered for the Backends page.
@@ -31,7 +33,9 @@ macro_rules! select_backends {
     ($tail:literal) => {
         concat!(
             "SELECT id, name, kind, url, credential_ref, config, created_at, ",
-            "last_check_at, last_check_ok, last_check_msg FROM backends ",
+            "last_check_at, last_check_ok, last_check_msg, ",
+            "(SELECT json_group_array(value) FROM console_identity ci WHERE ci.backend_id = backends.id) AS console_ids ",
+            "FROM backends ",
             $tail
         )
     };
@@ -46,6 +50,7 @@ fn row_to_backend(row: &sqlx::sqlite::SqliteRow) -> Result<BackendRow> {
     let check_at: Option<String> = row.try_get("last_check_at")?;
     let check_ok: Option<bool> = row.try_get("last_check_ok")?;
     let check_msg: Option<String> = row.try_get("last_check_msg")?;
+    let console_ids: String = row.try_get("console_ids")?;
     let last_check = match (check_at.as_deref().and_then(parse_ts), check_ok) {
         (Some(at), Some(ok)) => Some(CheckSummary {
             at,
@@ -65,6 +70,8 @@ fn row_to_backend(row: &sqlx::sqlite::SqliteRow) -> Result<BackendRow> {
             .map_err(|e| corrupt("backends.config", e.to_string()))?,
         created_at: parse_ts(&created).ok_or_else(|| corrupt("backends.created_at", created))?,
         last_check,
+        console_ids: serde_json::from_str(&console_ids)
+            .map_err(|e| corrupt("console_identity", e.to_string()))?,
     })
 }
 

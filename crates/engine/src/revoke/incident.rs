@@ -366,6 +366,7 @@ mod tests {
             config: json!({}),
             created_at: chrono::Utc::now(),
             last_check: None,
+            console_ids: Vec::new(),
         }
     }
 

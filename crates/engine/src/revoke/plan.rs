@@ -196,27 +196,43 @@ pub(super) fn credential_item(
     item
 }
 
-/// Marks the console's own access (by the identity in the backend URL) as protected.
+/// Marks the console's own access (by the identity in the backend URL, or the one its last sync
+/// recorded from the backend) as protected.
 pub(super) fn protect(
     row: &BackendRow,
     item: &mut RevocationPlanItem,
     owner: Option<&str>,
     client: Option<&str>,
 ) {
-    let Some(me) = console_identity(row) else {
+    // What the last sync learnt from the backend itself (a Vault token's accessor, a GitLab
+    // user id): the credential itself, or for a login the account, is the console's. Another
+    // token of the same account is not: revoking it leaves the console working.
+    let login = item.key.contains(":login:");
+    let recorded = item
+        .key
+        .rsplit(':')
+        .next()
+        .into_iter()
+        .chain(owner.filter(|_| login))
+        .find(|id| row.console_ids.iter().any(|c| c == id));
+    let Some(me) = recorded
+        .map(str::to_string)
+        .or_else(|| console_identity(row))
+    else {
         return;
     };
-    let own = match row.kind {
-        BackendKind::Postgres => owner == Some(me.as_str()),
-        BackendKind::Oauth2 | BackendKind::Keycloak => client == Some(me.as_str()),
-        // The URL names the console's own access key id, which is the credential's id.
-        BackendKind::AwsIam => item.key.rsplit(':').next() == Some(me.as_str()),
-        _ => false,
-    };
+    let own = recorded.is_some()
+        || match row.kind {
+            BackendKind::Postgres => owner == Some(me.as_str()),
+            BackendKind::Oauth2 | BackendKind::Keycloak => client == Some(me.as_str()),
+            // The URL names the console's own access key id, which is the credential's id.
+            BackendKind::AwsIam => item.key.rsplit(':').next() == Some(me.as_str()),
+            _ => false,
+        };
     if own && item.readiness != Readiness::AlreadyInactive {
         item.readiness = Readiness::Protected;
         item.blocked_reason = Some(format!(
-            "this is the console's own access to {} (`{me}` in its URL): revoking it would lock Portcullis out in the middle of the incident; revoke it last, by hand",
+            "this is the console's own access to {} (`{me}`): revoking it would lock Portcullis out in the middle of the incident; revoke it last, by hand",
             row.name
         ));
     }

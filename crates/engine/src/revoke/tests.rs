@@ -255,6 +255,27 @@ async fn the_consoles_own_access_is_protected_and_selections_narrow() {
         .find(|i| i.key == "pg:login:portcullis")
         .unwrap();
     assert_eq!(own.readiness, Readiness::Protected);
+    // On Vault the URL names nobody: the accessor the last sync recorded as the console's own
+    // protects that token, and only it.
+    let bao = ws.store().backend_by_name("bao").await.unwrap();
+    let plan = ws.plan_incident(&select("backend=bao"), &[]).await.unwrap();
+    assert!(plan
+        .items
+        .iter()
+        .all(|i| i.readiness != Readiness::Protected));
+    ws.store()
+        .set_console_identity(bao.id, &["acc-bob".to_string()])
+        .await
+        .unwrap();
+    let plan = ws.plan_incident(&select("backend=bao"), &[]).await.unwrap();
+    let readiness = |key: &str| {
+        plan.items
+            .iter()
+            .find(|i| i.key.ends_with(key))
+            .map(|i| i.readiness)
+    };
+    assert_eq!(readiness(":acc-bob"), Some(Readiness::Protected));
+    assert_eq!(readiness(":acc-alice"), Some(Readiness::Ready));
     let plan = ws
         .plan_incident(&select("client=dashboard backend=oidc"), &[])
         .await
