@@ -122,23 +122,24 @@ impl Api {
 
     /// DELETE; any 2xx is success, anything else is a typed error (404 = `NotFound`).
     pub async fn delete(&self, segments: &[&str], right: &str) -> Result<(), ConnectorError> {
-        let resp = self
-            .http
-            .send(self.request(Method::DELETE, self.url(segments)))
-            .await?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body = self.http.read_body(resp).await?;
-        Err(self.http.status_error(status, None, &body, right))
+        self.send_ok(Method::DELETE, segments, right).await
     }
 
     /// POST without a body; any 2xx is success (`201 Created` for `block`).
     pub async fn post(&self, segments: &[&str], right: &str) -> Result<(), ConnectorError> {
+        self.send_ok(Method::POST, segments, right).await
+    }
+
+    /// Sends once (a change is never retried blindly) and wants a 2xx.
+    async fn send_ok(
+        &self,
+        method: Method,
+        segments: &[&str],
+        right: &str,
+    ) -> Result<(), ConnectorError> {
         let resp = self
             .http
-            .send(self.request(Method::POST, self.url(segments)))
+            .send(self.request(method, self.url(segments)))
             .await?;
         let status = resp.status();
         if status.is_success() {
