@@ -137,6 +137,17 @@ impl Http {
         })
     }
 
+    /// A response whose body nobody needs: any 2xx is success, anything else the matching
+    /// error (the body read, capped, for its message). `right` as in [`Http::json`].
+    pub async fn expect_success(&self, resp: Response, right: &str) -> Result<(), ConnectorError> {
+        let status = resp.status();
+        if status.is_success() {
+            return Ok(());
+        }
+        let body = self.read_body(resp).await?;
+        Err(self.status_error(status, None, &body, right))
+    }
+
     /// Reads the body with the size cap.
     pub async fn read_body(&self, mut resp: Response) -> Result<Vec<u8>, ConnectorError> {
         let mut body = Vec::new();

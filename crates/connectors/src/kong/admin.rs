@@ -157,12 +157,7 @@ impl Admin {
             .http
             .send(self.request(Method::DELETE, self.url(segments)))
             .await?;
-        let status = resp.status();
-        if status.is_success() {
-            return Ok(());
-        }
-        let body = self.http.read_body(resp).await?;
-        Err(self.http.status_error(status, None, &body, right))
+        self.http.expect_success(resp, right).await
     }
 
     pub fn malformed(&self, what: &str, detail: String) -> ConnectorError {

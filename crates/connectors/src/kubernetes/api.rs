@@ -218,13 +218,7 @@ impl Api {
 
     pub async fn delete(&self, url: Url, right: &str) -> Result<(), ConnectorError> {
         let resp = self.http.send(self.request(Method::DELETE, url)).await?;
-        let status = resp.status();
-        let body = self.http.read_body(resp).await?;
-        if status.is_success() {
-            Ok(())
-        } else {
-            Err(self.http.status_error(status, None, &body, right))
-        }
+        self.http.expect_success(resp, right).await
     }
 
     /// Every item of a list endpoint, following `metadata.continue`. Items get `kind` (the API
