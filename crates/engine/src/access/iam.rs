@@ -56,28 +56,8 @@ impl IamRule {
 }
 
 /// IAM's wildcard match: `*` any run of characters (`:` and `/` included), `?` one character.
-/// Linear in practice: the classic two-pointer match with one backtrack point.
 pub fn wildcard_match(pattern: &str, text: &str) -> bool {
-    let p: Vec<char> = pattern.chars().collect();
-    let t: Vec<char> = text.chars().collect();
-    let (mut pi, mut ti) = (0usize, 0usize);
-    let mut star: Option<(usize, usize)> = None;
-    while ti < t.len() {
-        if pi < p.len() && p[pi] == '*' {
-            star = Some((pi, ti));
-            pi += 1;
-        } else if pi < p.len() && (p[pi] == '?' || p[pi] == t[ti]) {
-            pi += 1;
-            ti += 1;
-        } else if let Some((sp, st)) = star {
-            pi = sp + 1;
-            ti = st + 1;
-            star = Some((sp, st + 1));
-        } else {
-            return false;
-        }
-    }
-    p[pi..].iter().all(|c| *c == '*')
+    super::pattern::star_match(pattern, text, true)
 }
 
 /// How much of `asked` (itself maybe a pattern) the pattern list covers: Full when one pattern

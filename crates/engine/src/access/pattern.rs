@@ -204,6 +204,12 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
     if !pattern.contains('*') {
         return pattern == text;
     }
+    star_match(pattern, text, false)
+}
+
+/// The one wildcard matcher: `*` any run of characters, and with `any_one` also `?` any one
+/// character (IAM). The classic two-pointer match with one backtrack point: linear in practice.
+pub fn star_match(pattern: &str, text: &str, any_one: bool) -> bool {
     let p: Vec<char> = pattern.chars().collect();
     let t: Vec<char> = text.chars().collect();
     let (mut pi, mut ti) = (0usize, 0usize);
@@ -212,7 +218,7 @@ pub fn glob_match(pattern: &str, text: &str) -> bool {
         if pi < p.len() && p[pi] == '*' {
             star = Some((pi, ti));
             pi += 1;
-        } else if pi < p.len() && p[pi] == t[ti] {
+        } else if pi < p.len() && ((any_one && p[pi] == '?') || p[pi] == t[ti]) {
             pi += 1;
             ti += 1;
         } else if let Some((sp, st)) = star {
