@@ -286,6 +286,18 @@ fn error_chain(e: &dyn std::error::Error) -> String {
     parts.join(": ")
 }
 
+/// `base` with `segments` appended, each percent-encoded as one segment (`a b/c` stays one
+/// segment, `a%20b%2Fc`), so a name from a backend can never step into another path. A base
+/// that cannot take a path (`mailto:`) is returned unchanged; the request then fails as a 404.
+pub fn url_under<'a>(base: &url::Url, segments: impl IntoIterator<Item = &'a str>) -> url::Url {
+    let mut url = base.clone();
+    if let Ok(mut path) = url.path_segments_mut() {
+        path.pop_if_empty();
+        path.extend(segments);
+    }
+    url
+}
+
 /// A short, single-line excerpt of an error body, preferring the usual JSON error fields.
 pub fn summarize_body(body: &[u8]) -> String {
     if let Ok(v) = serde_json::from_slice::<serde_json::Value>(body) {

@@ -46,12 +46,7 @@ impl Api {
     /// `base` + path segments, each percent-encoded as one segment (`acme/api` → `acme%2Fapi`,
     /// as GitLab wants a namespaced path used as an id).
     pub fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty();
-            path.extend(segments);
-        }
-        url
+        crate::http::url_under(&self.base, segments.iter().copied())
     }
 
     fn request(&self, method: Method, url: Url) -> RequestBuilder {

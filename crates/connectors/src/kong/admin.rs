@@ -62,12 +62,7 @@ impl Admin {
 
     /// `base` + path segments, each percent-encoded as one segment.
     pub fn url(&self, segments: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut path) = url.path_segments_mut() {
-            path.pop_if_empty();
-            path.extend(segments);
-        }
-        url
+        crate::http::url_under(&self.base, segments.iter().copied())
     }
 
     /// Resolves a `next` link against the base: only its path and query are taken, so the token

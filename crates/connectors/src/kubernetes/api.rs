@@ -160,13 +160,8 @@ impl Api {
     /// `base` + `path` (a literal API path such as `/apis/rbac.authorization.k8s.io/v1`) + name
     /// segments, each percent-encoded.
     pub fn url(&self, path: &str, names: &[&str]) -> Url {
-        let mut url = self.base.clone();
-        if let Ok(mut p) = url.path_segments_mut() {
-            p.pop_if_empty();
-            p.extend(path.split('/').filter(|s| !s.is_empty()));
-            p.extend(names);
-        }
-        url
+        let literal = path.split('/').filter(|s| !s.is_empty());
+        crate::http::url_under(&self.base, literal.chain(names.iter().copied()))
     }
 
     fn request(&self, method: Method, url: Url) -> RequestBuilder {
