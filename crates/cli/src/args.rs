@@ -10,7 +10,7 @@ use std::path::PathBuf;
     version,
     about = "Who can do what with your API credentials — and revoke it fast",
     long_about = "Portcullis pulls principals, roles, scopes, credentials and audit events from OAuth 2.0 servers, \
-                  Vault/OpenBao, PostgreSQL, Keycloak, Kong, Kubernetes, AWS IAM and GitLab into a local cache, and reviews and \
+                  Vault/OpenBao, PostgreSQL, Keycloak, Kong, Kubernetes, AWS IAM, GitLab and hoop.dev into a local cache, and reviews and \
                   revokes access from there.\n\nExit codes: 0 ok, 1 negative verdict (e.g. a failed check), \
                   2 usage error, 3 could not run."
 )]

@@ -29,7 +29,7 @@
 //! | after start, `?&#;,(`, quotes or whitespace: `access_token=`, `refresh_token=`, `id_token=`, `token=`, `subject_token=`, `actor_token=`, `device_code=`, `assertion=`, `client_assertion=`, `code=` (this one not after whitespace) | token, percent-decoded | `name=redacted:<sha256>` |
 //! | same places: `client_secret=`, `password=`, `passwd=`, `pwd=`, `secret=`, `api_key=`, `apikey=`, `private_key=`, libpq `'quoted values'` too | secret | `name=redacted` |
 //! | URL userinfo: `scheme://user:password@` | secret | `scheme://user:redacted@` |
-//! | vendor-prefixed tokens anywhere, even alone: GitLab `glpat-`, `gldt-`, `glrt-`, `glptt-` … (20+ characters after), GitHub `ghp_` `gho_` `ghu_` `ghs_` `ghr_` (36+), `github_pat_` (22+) | token | `redacted:<sha256>` |
+//! | vendor-prefixed tokens anywhere, even alone: GitLab `glpat-`, `gldt-`, `glrt-`, `glptt-` … (20+ characters after), GitHub `ghp_` `gho_` `ghu_` `ghs_` `ghr_` (36+), `github_pat_` (22+), hoop `hpk_` (40+) | token | `redacted:<sha256>` |
 //! | pgaudit `AUDIT:` line whose statement sets `PASSWORD $n` | secret | its PARAMETER field `redacted` |
 //!
 //! Per format: pgaudit's statement lives in `message` (`AUDIT: …` CSV), `statement` and
@@ -84,6 +84,7 @@ pub enum Format {
     Kubernetes,
     Keycloak,
     GitLab,
+    Hoop,
 }
 
 impl Format {

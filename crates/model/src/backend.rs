@@ -27,10 +27,12 @@ pub enum BackendKind {
     /// AWS Identity and Access Management (the AWS Query API, SigV4-signed).
     #[serde(rename = "aws-iam")]
     AwsIam,
+    /// A hoop.dev access gateway: users, service accounts, API keys, connections and sessions.
+    Hoop,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 8] = [
+    pub const ALL: [BackendKind; 9] = [
         BackendKind::Oauth2,
         BackendKind::Vault,
         BackendKind::Postgres,
@@ -39,6 +41,7 @@ impl BackendKind {
         BackendKind::Kubernetes,
         BackendKind::GitLab,
         BackendKind::AwsIam,
+        BackendKind::Hoop,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +54,7 @@ impl BackendKind {
             BackendKind::Kubernetes => "kubernetes",
             BackendKind::GitLab => "gitlab",
             BackendKind::AwsIam => "aws-iam",
+            BackendKind::Hoop => "hoop",
         }
     }
 
@@ -65,6 +69,7 @@ impl BackendKind {
             BackendKind::Kubernetes => "Kubernetes RBAC",
             BackendKind::GitLab => "GitLab",
             BackendKind::AwsIam => "AWS IAM",
+            BackendKind::Hoop => "hoop.dev gateway",
         }
     }
 
@@ -79,6 +84,7 @@ impl BackendKind {
             BackendKind::Kubernetes => "a bearer token of a ServiceAccount allowed to read RBAC",
             BackendKind::GitLab => "an administrator's personal access token with scope read_api, and api to revoke (a non-administrator's token lists only its own user's tokens)",
             BackendKind::AwsIam => "the secret access key of the console's IAM user (its access key id goes in the URL as user: https://AKIA…@iam.amazonaws.com/)",
+            BackendKind::Hoop => "a hoop API key (hpk_…) in the auditor group to review; in the admin group to list API keys, read the security audit log and revoke",
         }
     }
 }
@@ -152,6 +158,37 @@ pub const GITLAB_RIGHTS: &[(&str, &str, bool)] = &[
         true,
     ),
 ];
+
+/// What the console's hoop API key needs, what for, and whether the console works without it
+/// (right, needed for, optional). hoop gives an API key the rights of its groups: `auditor`
+/// reads every connection, user and session; only `admin` lists API keys, reads the security
+/// audit log and changes anything. `backend check` probes each; the Add-backend dialog lists them.
+pub const HOOP_RIGHTS: &[(&str, &str, bool)] = &[
+    (
+        "group auditor (or admin): GET /users, /serviceaccounts, /connections, /plugins, /access-requests/rules, /sessions",
+        "reading users, service accounts, connections, who may use them, approval rules and sessions",
+        false,
+    ),
+    (
+        "group admin: GET /api-keys, /ai-agents",
+        "listing API keys and AI agents with their last use",
+        true,
+    ),
+    (
+        "group admin: GET /audit/logs",
+        "reading the security audit log (changes made through the API)",
+        true,
+    ),
+    (
+        "group admin: DELETE /api-keys/:id, PUT /users/:id, PUT /serviceaccounts/:subject, POST /sessions/:id/kill, PUT /reviews/:id",
+        "revoking keys, deactivating users and service accounts, killing sessions, revoking approvals",
+        true,
+    ),
+];
+
+/// The virtual role of every hoop principal while hoop's `access_control` plugin is off: it
+/// holds every connection's modes (the connector writes it, the access dialect reads it).
+pub const HOOP_EVERYONE: &str = "everyone (access_control off)";
 
 /// The IAM policy granting exactly [`AWS_IAM_RIGHTS`] (IAM answers list calls only for
 /// `Resource: *`; the revocation rights could be narrowed to `arn:aws:iam::ACCOUNT:user/*`).

@@ -72,6 +72,7 @@ pub fn url_example(kind: BackendKind) -> &'static str {
         BackendKind::Kubernetes => "https://kubernetes.example.com:6443",
         BackendKind::GitLab => "https://gitlab.example.com",
         BackendKind::AwsIam => "https://AKIA…@iam.amazonaws.com/",
+        BackendKind::Hoop => "https://use.hoop.dev",
     }
 }
 
@@ -369,6 +370,18 @@ pub fn AddBackendDialog(props: &AddBackendProps) -> Html {
                         <p class="hint">{ "A personal access token of an administrator (Admin area → Users → the console's user → Impersonation tokens, or the user's own Access tokens page). Give it an expiry; Check backend names any right that is missing." }</p>
                         <ul class="hint">
                             { for portcullis_model::GITLAB_RIGHTS.iter().map(|(right, why, optional)| html! {
+                                <li><code>{ *right }</code>{ format!(" — {why}{}", if *optional { " (optional)" } else { "" }) }</li>
+                            }) }
+                        </ul>
+                    </details>
+                }
+
+                if f.kind == BackendKind::Hoop {
+                    <details class="more" data-testid="hoop-rights">
+                        <summary>{ "What the console's hoop API key needs" }</summary>
+                        <p class="hint">{ "A hoop API key (Settings → API keys) whose groups are its rights: auditor to review, admin to list keys, read the security audit log and revoke. Check backend names any right that is missing." }</p>
+                        <ul class="hint">
+                            { for portcullis_model::HOOP_RIGHTS.iter().map(|(right, why, optional)| html! {
                                 <li><code>{ *right }</code>{ format!(" — {why}{}", if *optional { " (optional)" } else { "" }) }</li>
                             }) }
                         </ul>

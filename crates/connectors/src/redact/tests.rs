@@ -439,3 +439,19 @@ fn vendor_prefixed_tokens_go_wherever_they_stand() {
         assert!(marks.is_empty());
     }
 }
+
+#[test]
+fn hoop_api_keys_go_but_their_masked_form_stays() {
+    // The shape hoop generates: `hpk_` + 32 random bytes in unpadded base64url.
+    let key = "hpk_Q2hhbmdlLW1lLXRoaXMtaXMtbm90LWEtcmVhbC1rZXkx_-A";
+    let (v, marks) = redacted(
+        json!({"http_path": "/api/sessions", "note": format!("curl -H 'Authorization: {key}'")}),
+        Format::Hoop,
+    );
+    assert!(!v.to_string().contains(key), "{v}");
+    assert!(!marks.is_empty());
+    let masked = "hpk_1nzb***************************************";
+    let (v, marks) = redacted(json!({ "masked_key": masked }), Format::Hoop);
+    assert_eq!(v["masked_key"], masked);
+    assert!(marks.is_empty(), "{marks:?}");
+}

@@ -275,13 +275,14 @@ fn bearer(s: &str) -> Option<String> {
 
 pub(super) static PREFIXED_TOKEN: LazyLock<Option<Regex>> = LazyLock::new(|| {
     regex(
-        r"\b(?:(?:glpat|gldt|glrt|glptt|glsoat|glcbt|glimt|glagent|glffct|gloas|glft|glwt)-[A-Za-z0-9_\-.]{20,}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,})",
+        r"\b(?:(?:glpat|gldt|glrt|glptt|glsoat|glcbt|glimt|glagent|glffct|gloas|glft|glwt)-[A-Za-z0-9_\-.]{20,}|gh[pousr]_[A-Za-z0-9]{36,}|github_pat_[A-Za-z0-9_]{22,}|hpk_[A-Za-z0-9_\-]{40,})",
     )
 });
 
 /// Tokens that say what they are by their prefix, wherever they stand, even alone: GitLab's
 /// (`glpat-` personal, `gldt-` deploy, `glrt-` runner …) and GitHub's (`ghp_`, `gho_`, `ghu_`,
-/// `ghs_`, `ghr_`, `github_pat_`), as their vendors document them for secret detection.
+/// `ghs_`, `ghr_`, `github_pat_`), as their vendors document them for secret detection, and
+/// hoop's API keys (`hpk_` and 43 base64url characters, `gateway/models/apikey.go`).
 fn prefixed_tokens(s: &str) -> Option<String> {
     replace(&PREFIXED_TOKEN, s, |c| Some(token_value(&c[0])))
 }

@@ -10,7 +10,7 @@
 //! and id, the normalised action), so a connector added later works in the access map unchanged
 //! and can gain precise matching here later.
 
-use portcullis_model::{Action, BackendKind, Coverage, Risk, PROTOCOL_SCOPES};
+use portcullis_model::{Action, BackendKind, Coverage, Risk, HOOP_EVERYONE, PROTOCOL_SCOPES};
 use serde_json::Value;
 
 use super::iam::{self, IamRule};
@@ -31,6 +31,9 @@ pub enum Dialect {
     GitLab,
     /// AWS IAM: policy statements (Allow/Deny, Action/NotAction, Resource/NotResource).
     Iam,
+    /// hoop.dev: a connection's access modes (`connect`, `exec`, `runbooks`, `schema`) are its
+    /// verbs; a mode behind an approval rule is a partial grant.
+    Hoop,
     Generic,
 }
 
@@ -52,9 +55,13 @@ impl Dialect {
     /// Whether the backend refuses every credential of a disabled principal: OpenBao answers
     /// "invalid token" for a disabled entity's tokens, Keycloak ends a disabled user's sessions.
     /// PostgreSQL keeps a NOLOGIN role's open sessions running, so there they stay live. GitLab
-    /// refuses the tokens of a blocked, deactivated or banned user.
+    /// refuses the tokens of a blocked, deactivated or banned user; hoop every request of an
+    /// inactive user, and a revoked key's.
     pub fn disabled_principal_voids_credentials(self) -> bool {
-        matches!(self, Dialect::Vault | Dialect::Keycloak | Dialect::GitLab)
+        matches!(
+            self,
+            Dialect::Vault | Dialect::Keycloak | Dialect::GitLab | Dialect::Hoop
+        )
     }
 
     pub fn for_kind(kind: Option<BackendKind>) -> Dialect {
@@ -66,6 +73,7 @@ impl Dialect {
             Some(BackendKind::Keycloak) => Dialect::Keycloak,
             Some(BackendKind::GitLab) => Dialect::GitLab,
             Some(BackendKind::AwsIam) => Dialect::Iam,
+            Some(BackendKind::Hoop) => Dialect::Hoop,
             _ => Dialect::Generic,
         }
     }
@@ -180,6 +188,8 @@ pub struct PermMeta {
     pub subtree: bool,
     /// An AWS IAM statement's patterns.
     pub iam: Option<IamRule>,
+    /// Needs someone's approval first (a hoop access-request rule): it never covers fully.
+    pub conditional: bool,
     pub risk: Risk,
 }
 
@@ -214,6 +224,7 @@ impl PermMeta {
             keycloak: None,
             subtree: false,
             iam: None,
+            conditional: false,
             risk: Risk::Low,
         };
         match dialect {
@@ -255,6 +266,15 @@ impl PermMeta {
                 m.subtree = raw.get("inherited") == Some(&Value::Bool(true));
             }
             Dialect::Iam => m.iam = IamRule::from_raw(raw),
+            Dialect::Hoop => {
+                m.verbs = raw
+                    .get("verb")
+                    .and_then(Value::as_str)
+                    .map(str::to_string)
+                    .into_iter()
+                    .collect();
+                m.conditional = raw.get("approval").is_some_and(|a| !a.is_null());
+            }
             Dialect::Scopes | Dialect::Generic => {}
         }
         m.risk = risk_of(&m);
@@ -371,6 +391,9 @@ impl Dialect {
             Dialect::Vault => to_id == "default",
             Dialect::Postgres => to_id == "PUBLIC",
             Dialect::Scopes | Dialect::Keycloak => PROTOCOL_SCOPES.contains(&to_id),
+            // While hoop's access_control plugin is off, every principal is in the virtual
+            // role that opens every connection: that membership is hoop's, not a choice.
+            Dialect::Hoop => to_id == HOOP_EVERYONE,
             Dialect::Kubernetes | Dialect::GitLab | Dialect::Iam | Dialect::Generic => false,
         }
     }
@@ -386,6 +409,7 @@ impl Dialect {
             | Dialect::Keycloak
             | Dialect::GitLab
             | Dialect::Iam
+            | Dialect::Hoop
             | Dialect::Generic => false,
         }
     }
@@ -473,6 +497,9 @@ const K8S_VERBS: [&str; 12] = [
     "approve",
 ];
 
+/// hoop's access modes, asked by name (`who-can connect pgdemo`).
+const HOOP_VERBS: [&str; 4] = ["connect", "exec", "runbooks", "schema"];
+
 /// read / write / admin / execute / deny / other, and everyday synonyms of them.
 pub fn action_class(word: &str) -> Option<Option<Action>> {
     let w = word.to_ascii_lowercase();
@@ -505,6 +532,12 @@ impl Dialect {
             }
             return action_class(word).map(|class| ActionQuery { class, verb: None });
         }
+        if self == Dialect::Hoop && HOOP_VERBS.contains(&word.to_ascii_lowercase().as_str()) {
+            return Some(ActionQuery {
+                class: None,
+                verb: Some(word.to_ascii_lowercase()),
+            });
+        }
         if self == Dialect::Keycloak {
             // Any word may be a role's name; "read" and the like also ask by action class.
             return Some(match action_class(word) {
@@ -530,7 +563,8 @@ impl Dialect {
             | Dialect::Generic
             | Dialect::Keycloak
             | Dialect::GitLab
-            | Dialect::Iam => None,
+            | Dialect::Iam
+            | Dialect::Hoop => None,
         };
         let class = action_class(word)?;
         Some(ActionQuery {
@@ -595,6 +629,18 @@ impl Dialect {
                 keycloak::resource_match(m, external_id, q, text_match)
             }
             (Dialect::GitLab, ParsedResource::Text(q)) => gitlab_match(m, external_id, q),
+            // Approval first: the grant is real, but never decisive on its own.
+            (Dialect::Hoop, ParsedResource::Text(q)) => {
+                text_match(m, external_id, q).map(
+                    |c| {
+                        if m.conditional {
+                            Coverage::Partial
+                        } else {
+                            c
+                        }
+                    },
+                )
+            }
             (_, ParsedResource::Text(q)) => text_match(m, external_id, q),
             _ => None,
         }
@@ -616,7 +662,7 @@ impl Dialect {
             Dialect::Postgres => ParsedResource::Sql(SqlName::parse(text)),
             Dialect::Kubernetes => ParsedResource::Kube(KubeRes::parse_query(text)),
             Dialect::Keycloak => ParsedResource::Keycloak(RoleQuery::parse(text)),
-            Dialect::Scopes | Dialect::Iam | Dialect::Generic => {
+            Dialect::Scopes | Dialect::Iam | Dialect::Hoop | Dialect::Generic => {
                 ParsedResource::Text(text.to_string())
             }
             Dialect::GitLab => ParsedResource::Text(text.trim_matches('/').to_string()),
@@ -756,6 +802,15 @@ impl Dialect {
             // IAM has no audit trail here (CloudTrail is another service): a key's last use
             // comes from GetAccessKeyLastUsed and names no action.
             Dialect::Iam => None,
+            // A session names its connection and its verb: the mode it used.
+            Dialect::Hoop => {
+                let r = ev.resource?;
+                if m.superuser {
+                    return Some(0);
+                }
+                (m.verbs.iter().any(|v| v == ev.action) && (m.resource == r || external_id == r))
+                    .then_some(1)
+            }
             Dialect::Generic => {
                 let class = action_class(ev.action).flatten()?;
                 if !(m.action == class || m.action == Action::Other || m.superuser) {

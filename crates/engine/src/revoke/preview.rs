@@ -74,6 +74,7 @@ pub(crate) fn knowledge(kind: BackendKind, spec: &TargetSpec, has_value: bool) -
         BackendKind::Kubernetes => kubernetes(spec),
         BackendKind::GitLab => gitlab(spec),
         BackendKind::AwsIam => aws_iam(spec),
+        BackendKind::Hoop => hoop(spec),
     }
 }
 
@@ -422,6 +423,58 @@ fn gitlab(spec: &TargetSpec) -> Knowledge {
         TargetSpec::Token { .. } => blocked(
             Readiness::Unsupported,
             "GitLab revokes a token by its id; Portcullis does not take token values here".into(),
+            &["revoke it by its id from the credentials list"],
+        ),
+    }
+}
+
+/// Mirrors `crates/connectors/src/hoop/revoke.rs`: a credential's id says what it is.
+fn hoop(spec: &TargetSpec) -> Knowledge {
+    const REACTIVATE: &str = "an administrator can reactivate a revoked key in hoop";
+    match spec {
+        TargetSpec::Credential { external_id, .. } => match external_id.split_once(':') {
+            Some((kind @ ("api-key" | "ai-agent"), id)) => ready(
+                format!("DELETE /{kind}s/{id}"),
+                &["hoop marks the key revoked and refuses it at once, for the API and for connections"],
+                &[REACTIVATE, "sessions the key opened earlier are not killed: kill them too"],
+                "GET /api-keys/ID (or /ai-agents/ID) must answer status \"revoked\"",
+                ResendPolicy::Idempotent,
+            ),
+            Some(("review", id)) => ready(
+                format!("PUT /reviews/{id} with status REVOKED"),
+                &["the just-in-time access this approval gave ends: hoop refuses new connections under it"],
+                &["a session already open under it is not killed: kill it too", "the user may ask for access again"],
+                "GET /reviews/ID must answer status \"REVOKED\"",
+                ResendPolicy::Idempotent,
+            ),
+            Some(("session", id)) => ready(
+                format!("POST /sessions/{id}/kill"),
+                &["the open session is ended at the gateway"],
+                &["the user may open a new one while their groups allow it: revoke the approval or deactivate them to keep them out"],
+                "GET /sessions/ID must answer status \"done\"",
+                ResendPolicy::VerifyFirst,
+            ),
+            _ => blocked(
+                Readiness::Unsupported,
+                format!("`{external_id}` is not a hoop key, approval or session"),
+                &["sync the backend again"],
+            ),
+        },
+        TargetSpec::Login { principal } => ready(
+            format!("set user or service account {principal} inactive (GET, then PUT with status inactive; a key is revoked)"),
+            &["hoop refuses every request of an inactive user or service account"],
+            &["open sessions are not killed: kill them too", "the identity provider's account is untouched"],
+            "GET /users/ID (or the service account's listing) must answer status \"inactive\"",
+            ResendPolicy::Idempotent,
+        ),
+        TargetSpec::Grant { grant } => blocked(
+            Readiness::Unsupported,
+            format!("`{} → {}` is a group membership or a connection's access control, which hoop edits as a whole record", grant.from_id, grant.to_id),
+            &["remove the group from the connection in hoop's access control", "deactivate the principal"],
+        ),
+        TargetSpec::Token { .. } => blocked(
+            Readiness::Unsupported,
+            "hoop revokes keys by id; Portcullis does not take key values here".into(),
             &["revoke it by its id from the credentials list"],
         ),
     }
