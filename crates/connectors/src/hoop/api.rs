@@ -127,8 +127,12 @@ impl Api {
             let batch: Paged<T> = self.get(segments, &q, right).await?;
             let got = batch.data.len();
             items.extend(batch.data);
-            let total = batch.pages.and_then(|p| p.total);
-            let done = got < PAGE_SIZE as usize || total.is_some_and(|t| items.len() as u64 >= t);
+            // The total, when hoop gives one, decides (a server may cap the page below what
+            // was asked); without it, a short page is the last.
+            let done = match batch.pages.and_then(|p| p.total) {
+                Some(total) => got == 0 || items.len() as u64 >= total,
+                None => got < PAGE_SIZE as usize,
+            };
             if done {
                 return Ok(items);
             }

@@ -18,6 +18,8 @@ pub(crate) mod dialect;
 mod gitlab_tests;
 pub(crate) mod graph;
 mod holders;
+#[cfg(test)]
+mod hoop_tests;
 mod iam;
 #[cfg(test)]
 mod iam_tests;
