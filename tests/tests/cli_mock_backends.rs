@@ -576,3 +576,193 @@ async fn gitlab_tokens_are_reviewed_asked_about_and_revoked_with_proof() {
         "{outcome}"
     );
 }
+
+/// hoop.dev: a local mock (wiremock) serving instances of hoop's published OpenAPI description
+/// (crates/connectors/tests/fixtures/hoop, held to the schema by the connectors' contract test;
+/// see PROVENANCE.md). The sessions' dates are moved to the last hour, so the sync's first
+/// window (the last 90 days) takes them in; after the kill the session reads back `done`.
+async fn mock_hoop() -> MockServer {
+    let server = MockServer::start().await;
+    let key = || header("Authorization", "Bearer hpk_test-key-of-the-console");
+    let get = |p: &str, body: Value| {
+        Mock::given(method("GET"))
+            .and(path(format!("/api{p}")))
+            .and(key())
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+    };
+    for (p, file) in [
+        ("/userinfo", "userinfo.json"),
+        ("/users", "users.json"),
+        ("/serviceaccounts", "serviceaccounts.json"),
+        ("/api-keys", "api-keys.json"),
+        ("/ai-agents", "ai-agents.json"),
+        ("/connections", "connections.json"),
+        ("/plugins/access_control", "plugin.access_control.json"),
+        ("/access-requests/rules", "access-requests.rules.json"),
+        ("/attributes", "attributes.json"),
+        ("/audit/logs", "audit.logs.json"),
+    ] {
+        get(p, fixture(&format!("hoop/{file}")))
+            .mount(&server)
+            .await;
+    }
+    let recent = |mut page: Value| {
+        let now = chrono::Utc::now();
+        for (i, s) in page["data"].as_array_mut().unwrap().iter_mut().enumerate() {
+            let at = now - chrono::Duration::minutes(50 - i as i64 * 10);
+            s["start_date"] = json!(at.to_rfc3339());
+        }
+        page
+    };
+    for (offset, file) in [("0", "sessions.page-1.json"), ("2", "sessions.page-2.json")] {
+        Mock::given(method("GET"))
+            .and(path("/api/sessions"))
+            .and(wiremock::matchers::query_param("offset", offset))
+            .and(key())
+            .respond_with(
+                ResponseTemplate::new(200).set_body_json(recent(fixture(&format!("hoop/{file}")))),
+            )
+            .mount(&server)
+            .await;
+    }
+    let session = "2DCD9EC6-0C09-4304-9F46-60B7FFB51318";
+    Mock::given(method("POST"))
+        .and(path(format!("/api/sessions/{session}/kill")))
+        .and(key())
+        .respond_with(ResponseTemplate::new(204))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let mut done = fixture("hoop/sessions.page-1.json")["data"][1].clone();
+    done["status"] = json!("done");
+    get(&format!("/sessions/{session}"), done)
+        .mount(&server)
+        .await;
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn hoop_connections_are_asked_about_and_an_open_session_is_killed_with_proof() {
+    let server = mock_hoop().await;
+    let ws = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(repo_root().join("target/debug/portcullis"))
+            .arg("--workspace")
+            .arg(ws.path())
+            .arg("--json")
+            .args(args)
+            .env("T_HOOP_KEY", "hpk_test-key-of-the-console")
+            .env_remove("PORTCULLIS_WORKSPACE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            out.status.code().unwrap_or(-1),
+            v,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let uri = server.uri();
+    let add = [
+        "backend",
+        "add",
+        "hoop",
+        "--kind",
+        "hoop",
+        "--url",
+        &uri,
+        "--credential-env",
+        "T_HOOP_KEY",
+    ];
+    let (code, _, err) = run(&add);
+    assert_eq!(code, 0, "{err}");
+    let (code, report, err) = run(&["backend", "check", "hoop"]);
+    assert_eq!(code, 0, "{report} {err}");
+    let (code, sync, err) = run(&["sync"]);
+    assert_eq!(code, 0, "{sync} {err}");
+
+    // pgdemo's port forwarding: dba (John, by the access_control plugin) and the admin group
+    // (a person and the console's own key). John's open session carries that right.
+    let (code, who, err) = run(&["who-can", "connect", "pgdemo"]);
+    assert_eq!(code, 0, "{who} {err}");
+    let allowed = who["allowed"].as_array().unwrap();
+    let mut names: Vec<&str> = allowed
+        .iter()
+        .map(|e| e["principal"]["label"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        ["admin@example.com", "john.wick@bad.org", "portcullis"],
+        "{who}"
+    );
+    let john = allowed
+        .iter()
+        .find(|e| e["principal"]["label"] == "john.wick@bad.org")
+        .unwrap();
+    assert!(
+        john["credentials"].to_string().contains("session:2DCD9EC6"),
+        "{john}"
+    );
+    // Ad hoc execution on bash: the engineering group's key, AI agent and service account, sre.
+    let (_, who, _) = run(&["who-can", "exec", "bash"]);
+    let mut names: Vec<&str> = who["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["principal"]["label"].as_str().unwrap())
+        .collect();
+    names.sort();
+    assert_eq!(
+        names,
+        [
+            "admin@example.com",
+            "bob-the-bot",
+            "claude-ops",
+            "john.wick@bad.org",
+            "portcullis",
+            "system-automation"
+        ],
+        "{who}"
+    );
+
+    // hoop's keys never expire: the review says so of the active ones, not the revoked one.
+    let (_, review, err) = run(&["review", "run"]);
+    let findings = review["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{review} {err}"));
+    let never: Vec<String> = findings
+        .iter()
+        .filter(|f| f["rule"] == "never-expiring-credential")
+        .map(|f| f.to_string())
+        .collect();
+    assert!(never.iter().any(|f| f.contains("api-key:6F0A3C52")), "{review}");
+    assert!(!never.iter().any(|f| f.contains("api-key:7A1B4D63")), "{review}");
+
+    // The sessions came in with the sync: two on pgdemo, none of their input.
+    let (code, events, err) = run(&["audit", "search", "resource:pgdemo"]);
+    assert_eq!(code, 0, "{events} {err}");
+    assert_eq!(events["total"]["count"], 2, "{events}");
+    assert!(!events.to_string().contains("SELECT NOW()"));
+
+    // The open session is killed in one click, and hoop reads it back done.
+    let (_, creds, _) = run(&["credentials", "--backend", "hoop"]);
+    let id = creds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["external_id"] == "session:2DCD9EC6-0C09-4304-9F46-60B7FFB51318")
+        .map(|c| c["id"].as_i64().unwrap().to_string())
+        .unwrap_or_else(|| panic!("{creds}"));
+    let (code, outcome, err) = run(&["revoke", &id, "--yes"]);
+    assert_eq!(code, 0, "{outcome} {err}");
+    assert_eq!(outcome[0]["verification"]["dead"], true, "{outcome}");
+    assert!(
+        outcome[0]["verification"]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("done"),
+        "{outcome}"
+    );
+}
