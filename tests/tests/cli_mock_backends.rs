@@ -737,8 +737,14 @@ async fn hoop_connections_are_asked_about_and_an_open_session_is_killed_with_pro
         .filter(|f| f["rule"] == "never-expiring-credential")
         .map(|f| f.to_string())
         .collect();
-    assert!(never.iter().any(|f| f.contains("api-key:6F0A3C52")), "{review}");
-    assert!(!never.iter().any(|f| f.contains("api-key:7A1B4D63")), "{review}");
+    assert!(
+        never.iter().any(|f| f.contains("api-key:6F0A3C52")),
+        "{review}"
+    );
+    assert!(
+        !never.iter().any(|f| f.contains("api-key:7A1B4D63")),
+        "{review}"
+    );
 
     // The sessions came in with the sync: two on pgdemo, none of their input.
     let (code, events, err) = run(&["audit", "search", "resource:pgdemo"]);

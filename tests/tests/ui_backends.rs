@@ -91,6 +91,38 @@ async fn scenario(app: &App, sandbox: &Sandbox, use_keychain: bool) -> Result<()
     app.wait_css("[data-testid=backend-name-error]").await?;
 
     app.type_into("#backend-name", NAME).await?;
+    // Each kind says what the console's credential must be allowed: hoop's key, by its groups
+    // (the list is the model's HOOP_RIGHTS, the one `backend check` probes).
+    app.click("#backend-kind option[value=hoop]").await?;
+    app.click("[data-testid=hoop-rights] summary").await?;
+    let rights = app
+        .wait_css("[data-testid=hoop-rights] ul")
+        .await?
+        .text()
+        .await?;
+    assert!(
+        rights.contains("group auditor") && rights.contains("GET /api-keys"),
+        "hoop rights: {rights}"
+    );
+    // The messages of the empty submit follow the form: the name is given now, and the URL's
+    // example is hoop's, not the first kind's.
+    let url_error = app
+        .wait_css("[data-testid=backend-url-error]")
+        .await?
+        .text()
+        .await?;
+    assert!(
+        url_error.contains("use.hoop.dev"),
+        "URL message: {url_error}"
+    );
+    assert!(
+        app.driver
+            .find_all(By::Css("[data-testid=backend-name-error]"))
+            .await?
+            .is_empty(),
+        "the name's message stays after the name was typed"
+    );
+    app.screenshot("ui-backends-add-hoop.png").await?;
     app.click("#backend-kind option[value=vault]").await?;
     let hint = app
         .wait_css("[data-testid=credential-hint]")

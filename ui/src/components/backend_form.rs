@@ -306,6 +306,21 @@ pub fn AddBackendDialog(props: &AddBackendProps) -> Html {
         None => html! {},
     };
     let f = &*form;
+    // After a submit that found problems, the messages follow the form as it is edited: a fixed
+    // field loses its message, and choosing another kind re-words the examples. The backend's
+    // own refusal (a name already taken) stays until the next submit.
+    let errors = if errors.is_empty() {
+        (*errors).clone()
+    } else {
+        let mut live = validate(f).err().unwrap_or_default();
+        let conflict = server_error
+            .as_ref()
+            .is_some_and(|e| e.code == ErrorCode::Conflict);
+        if live.name.is_none() && conflict {
+            live.name = errors.name.clone();
+        }
+        live
+    };
     html! {
         <Dialog id="add-backend-dialog" title="Add backend" on_close={props.on_close.clone()}>
             <form id="add-backend-form" class="form" onsubmit={on_submit} novalidate=true>
