@@ -281,6 +281,8 @@ async fn scenario(
     app.click("#incident-revoke").await?;
     let confirm = app.text("#incident-confirm").await?;
     assert_eq!(confirm, "Revoke 2");
+    // Why, in the responder's words: journalled with every item of the run.
+    app.type_into("#revoke-reason", REASON).await?;
     let shot = app.screenshot("ui-incident-confirm.png").await?;
     eprintln!("screenshot: {}", shot.display());
     app.click("#incident-confirm").await?;
@@ -381,6 +383,9 @@ async fn scenario(
     Ok(())
 }
 
+/// The reason typed in the incident's confirmation.
+const REASON: &str = "INC-7 token in a public gist";
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn incident_dry_run_confirm_and_verify() -> Result<()> {
     portcullis_e2e::require_display()?;
@@ -403,7 +408,12 @@ async fn incident_dry_run_confirm_and_verify() -> Result<()> {
         if outcome.is_err() {
             let _ = app.screenshot("ui-incident-failure.png").await;
         }
-        app.quit().await.and(outcome)
+        app.quit().await.and(outcome)?;
+        // The journal holds the reason typed in the confirmation, on the run's entries.
+        let journal = portcullis_e2e::cli::portcullis_json(workspace.path(), &[], &["journal"])?;
+        let text = journal.to_string();
+        assert!(text.contains(REASON), "no reason in the journal: {text}");
+        Ok(())
     }
     .await;
     // Whatever happened, leave nothing of this test in the sandbox.

@@ -216,8 +216,8 @@ pub struct IncidentHandle {
     pub cancel: Callback<()>,
     /// Set once a cancel was asked for, until the run ends.
     pub cancelling: Rc<bool>,
-    /// Sends the current plan with the confirmed count.
-    pub execute: Callback<u32>,
+    /// Sends the current plan with the confirmed count and the reason or ticket, if typed.
+    pub execute: Callback<(u32, Option<String>)>,
     pub resume: Callback<()>,
     pub export: Callback<()>,
 }
@@ -297,14 +297,17 @@ pub fn use_incident() -> IncidentHandle {
     };
     let execute = {
         let refresh = refresh.clone();
-        Callback::from(move |count: u32| {
+        Callback::from(move |(count, reason): (u32, Option<String>)| {
             let Some(Remote::Ready(p)) = kept().plan else {
                 return;
             };
             run(
                 Box::new(move |on_event| {
                     Box::pin(async move {
-                        ipc::incident_execute(&p, count, move |e| on_event.emit(e)).await
+                        ipc::incident_execute(&p, count, reason.as_deref(), move |e| {
+                            on_event.emit(e)
+                        })
+                        .await
                     })
                 }),
                 refresh.clone(),

@@ -20,6 +20,7 @@ struct SelectionArg<'a> {
 struct ExecuteArgs<'a> {
     plan: &'a RevocationPlan,
     count: u32,
+    reason: Option<&'a str>,
 }
 
 #[derive(Serialize)]
@@ -64,13 +65,22 @@ pub async fn incident_cancel() -> Result<bool, IpcError> {
     invoke("incident_cancel", JsValue::UNDEFINED).await
 }
 
-/// Sends the plan's ready items; `count` is the number the reviewer confirmed.
+/// Sends the plan's ready items; `count` is the number the reviewer confirmed, `reason` the
+/// reason or ticket typed in the confirmation (journalled with every item).
 pub async fn incident_execute(
     plan: &RevocationPlan,
     count: u32,
+    reason: Option<&str>,
     on_event: impl Fn(Result<RevocationEvent, IpcError>) + 'static,
 ) -> Result<RevocationReport, IpcError> {
-    let args = with_events(args(&ExecuteArgs { plan, count })?, on_event)?;
+    let args = with_events(
+        args(&ExecuteArgs {
+            plan,
+            count,
+            reason,
+        })?,
+        on_event,
+    )?;
     invoke("incident_execute", args).await
 }
 

@@ -12,6 +12,7 @@ use yew::prelude::*;
 
 use super::PageHead;
 use crate::app::replace_href;
+use crate::components::revoke::{reason_field, typed_reason};
 use crate::components::{Dialog, EmptyState, ErrorNote, Time};
 use crate::hooks::incident::{
     kept_selection, live_state, use_incident, RunProgress, SelectionForm, FIELDS,
@@ -261,6 +262,7 @@ pub fn IncidentPage(props: &IncidentProps) -> Html {
         SelectionForm::from_text(&text)
     });
     let confirm = use_state(|| false);
+    let reason = use_state(String::new);
     let inc = use_incident();
     // Pasted token values: sent once with the dry run, then cleared from the page; the shell
     // holds them for this incident only. `held` is how many went with the last dry run.
@@ -440,10 +442,12 @@ pub fn IncidentPage(props: &IncidentProps) -> Html {
             Callback::from(move |()| c.set(false))
         };
         let go = {
-            let (c, execute) = (confirm.clone(), inc.execute.clone());
+            let (c, execute, reason) = (confirm.clone(), inc.execute.clone(), reason.clone());
             Callback::from(move |_| {
                 c.set(false);
-                execute.emit(ready);
+                execute.emit((ready, typed_reason(&reason)));
+                // A reason belongs to the run it was typed for, not to the next one.
+                reason.set(String::new());
             })
         };
         let backends: std::collections::BTreeSet<String> = match &plan {
@@ -460,6 +464,7 @@ pub fn IncidentPage(props: &IncidentProps) -> Html {
                 <p>{ format!("This sends {ready} revocation(s) to {} backend(s): ", backends.len()) }
                    <strong>{ backends.into_iter().collect::<Vec<_>>().join(", ") }</strong>{ "." }</p>
                 <p>{ "Each is journalled before it is sent and verified afterwards. Items listed as not sent stay untouched. This cannot be undone." }</p>
+                { reason_field(&reason) }
                 <footer>
                     <button onclick={close.reform(|_| ())}>{ "Cancel" }</button>
                     <button class="danger" id="incident-confirm" data-testid="incident-confirm" onclick={go}>{ format!("Revoke {ready}") }</button>
