@@ -14,7 +14,7 @@ help:
 	@echo "make test   run every test (unit, store, connectors, CLI, desktop UI end to end)"
 	@echo "make lint   cargo fmt --check and clippy -D warnings"
 	@echo "make fuzz   fuzz every parser of backend data, FUZZ_SECONDS (default 300) or FUZZ_RUNS executions per target"
-	@echo "make fuzz-smoke  the same for 15 s per target (CI)"
+	@echo "make fuzz-smoke  the same for 10 s per target (CI)"
 	@echo "make oracle  who-can vs OpenBao's and PostgreSQL's own authorizers on ORACLE_SEEDS (default 1..50) generated organisations, ORACLE_SIZE=small|large"
 	@echo "make bench-audit  audit ingest and search on 1M events vs sqlite3, its floor, grep and DuckDB (long)"
 	@echo "make bench-audit-10m  the same on 10M events, one ingest (very long)"
@@ -63,7 +63,7 @@ fuzz: setup
 	@scripts/fuzz.sh $(FUZZ_SECONDS) $(FUZZ_TARGETS)
 
 fuzz-smoke: setup
-	@FUZZ_RUNS= scripts/fuzz.sh 15
+	@FUZZ_RUNS= scripts/fuzz.sh 10
 
 clean-workspace:
 	@rm -rf .cache/workspace
