@@ -146,7 +146,7 @@ fn baseline_script(cache: &Path, csv: &Path) -> String {
 fn floor_script(cache: &Path, csv: &Path) -> String {
     let out = sqlite3(
         cache,
-        "SELECT sql || ';' FROM sqlite_master WHERE type = 'table' AND name = 'audit_events';",
+        "SELECT sql || ';' FROM sqlite_master WHERE name IN ('audit_events', 'audit_events_dedup') ORDER BY type DESC;",
     );
     let ddl = String::from_utf8(out.stdout).unwrap();
     format!(

@@ -1,6 +1,7 @@
 //! Audit events: batched, idempotent inserts committed together with the backend's audit cursor,
 //! so an import or sync killed at any point resumes after the last committed batch, and re-reading
-//! the same lines adds nothing (unique `(backend, dedup_key)`).
+//! the same lines adds nothing (the unique index `audit_events_dedup`: backend, the event's
+//! millisecond, dedup key; led by time so that inserts land at its end).
 //!
 //! Ids are time keys ([`time_key`]): epoch milliseconds of the event shifted left by
 //! [`SEQ_BITS`], plus a sequence within the millisecond. Newest-first is rowid order, which is what
@@ -219,12 +220,13 @@ const INSERT_EVENT: &str = "INSERT OR IGNORE INTO audit_events
        (id, backend_id, dedup_key, at, actor, credential, action, resource, outcome, source_ip, raw, summary)
      VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12)";
 /// What a bulk transaction drops at its start and makes again before its commit: the secondary
-/// indexes of `audit_events` (whatever the migrations made; the dedup key's unique index has no
-/// SQL and stays), and the insert triggers that skip themselves while the writer has deferred
+/// indexes of `audit_events` (whatever the migrations made, but never the dedup index, which
+/// finds the duplicates this very insert skips), and the insert triggers that skip themselves while the writer has deferred
 /// them: each still costs a trigger program and a lookup of the flag per row, for nothing.
 const BULK_DROPPED: &str = "SELECT type, name, sql FROM sqlite_master
      WHERE tbl_name = 'audit_events' AND sql IS NOT NULL
-       AND (type = 'index' OR type = 'trigger' AND sql LIKE '%AFTER INSERT%audit_writer%')
+       AND (type = 'index' AND name <> 'audit_events_dedup'
+            OR type = 'trigger' AND sql LIKE '%AFTER INSERT%audit_writer%')
      ORDER BY type, name";
 const LAST_IN_SLOT: &str = "SELECT MAX(id) FROM audit_events WHERE id BETWEEN ?1 AND ?2";
 const INDEX_NEW: &str =
@@ -605,10 +607,12 @@ mod tests {
     use portcullis_model::*;
     use serde_json::json;
 
+    /// One event of a source: the same key is the same event, at the same time (a source's
+    /// event has the time it was written; the dedup index is led by it).
     fn ev(key: &str, cred: &str) -> AuditEvent {
         AuditEvent {
             dedup_key: key.into(),
-            at: chrono::Utc::now(),
+            at: "2026-12-01T10:00:00.250Z".parse().unwrap(),
             actor: Some("alice".into()),
             credential: Some(cred.into()),
             action: "read".into(),
@@ -648,12 +652,19 @@ mod tests {
             .unwrap();
         assert_eq!(n, 1);
         assert_eq!(s.audit_cursor(b).await.unwrap().as_deref(), Some("c2"));
+        // A key is unique per millisecond of the event: another event that reuses a key at
+        // another time (a source restarting its request counter) is kept.
+        let later = AuditEvent {
+            at: "2026-12-01T10:00:01Z".parse().unwrap(),
+            ..ev("3", "a")
+        };
+        assert_eq!(s.insert_audit_batch(b, &[later], None).await.unwrap(), 1);
         let (fts,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM audit_fts WHERE audit_fts MATCH 'billing'")
                 .fetch_one(s.pool())
                 .await
                 .unwrap();
-        assert_eq!(fts, 3);
+        assert_eq!(fts, 4);
     }
 
     #[tokio::test]

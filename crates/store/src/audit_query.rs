@@ -143,8 +143,8 @@ impl AuditFilter {
         }) {
             Driver::Index("audit_events_outcome_id")
         } else if self.few_in_backends && !self.backend_ids.is_empty() {
-            // The unique (backend_id, dedup_key) index: the backend's rows, then a small sort.
-            Driver::Index("sqlite_autoindex_audit_events_1")
+            // The dedup index (backend, millisecond, key): the backend's rows, then a small sort.
+            Driver::Index("audit_events_dedup")
         } else {
             Driver::Rowid
         }

@@ -320,6 +320,67 @@ mod tests {
         assert_eq!(n as usize, MIGRATOR.iter().count());
     }
 
+    /// The cache as the release before the dedup index left it, with events, migrated: every
+    /// event kept with its id, the full-text index still answering, duplicates still refused.
+    #[tokio::test]
+    async fn the_dedup_index_migration_keeps_every_event() {
+        const DEDUP_INDEX: i64 = 20261208010000;
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("cache.db");
+        let opts = SqliteConnectOptions::from_str(&format!("sqlite://{}", path.display()))
+            .unwrap()
+            .create_if_missing(true)
+            .foreign_keys(true);
+        let pool = SqlitePoolOptions::new()
+            .max_connections(1)
+            .connect_with(opts)
+            .await
+            .unwrap();
+        let earlier: Vec<_> = MIGRATOR
+            .iter()
+            .filter(|m| m.version < DEDUP_INDEX)
+            .cloned()
+            .collect();
+        sqlx::migrate::Migrator::with_migrations(earlier)
+            .run(&pool)
+            .await
+            .unwrap();
+        sqlx::query("INSERT INTO backends (id, name, kind, url, credential_ref, created_at) VALUES (1, 'b', 'vault', 'http://x', '{}', '2026-01-01')")
+            .execute(&pool)
+            .await
+            .unwrap();
+        let ms: i64 = 1_764_583_200_000;
+        for (i, key) in ["k1", "k2", "k3"].iter().enumerate() {
+            sqlx::query("INSERT INTO audit_events (id, backend_id, dedup_key, at, actor, action, outcome, raw, summary) VALUES (?1, 1, ?2, '2025-12-01T10:00:00Z', 'alice', 'read', 'allow', '{}', 'billing')")
+                .bind((ms << 20) + i as i64)
+                .bind(key)
+                .execute(&pool)
+                .await
+                .unwrap();
+        }
+        pool.close().await;
+        let s = Store::open(&path).await.unwrap();
+        let (rows, first, fts, ok): (i64, i64, i64, String) = sqlx::query_as(
+            "SELECT (SELECT COUNT(*) FROM audit_events), (SELECT MIN(id) FROM audit_events),
+                    (SELECT COUNT(*) FROM audit_fts WHERE audit_fts MATCH 'billing'),
+                    (SELECT group_concat(integrity_check) FROM pragma_integrity_check)",
+        )
+        .fetch_one(s.pool())
+        .await
+        .unwrap();
+        assert_eq!((rows, first, fts, ok.as_str()), (3, ms << 20, 3, "ok"));
+        let again = sqlx::query("INSERT OR IGNORE INTO audit_events (id, backend_id, dedup_key, at, action, outcome, raw) VALUES (?1, 1, 'k2', '2025-12-01T10:00:00Z', 'read', 'allow', '{}')")
+            .bind((ms << 20) + 7)
+            .execute(s.pool())
+            .await
+            .unwrap();
+        assert_eq!(
+            again.rows_affected(),
+            0,
+            "the same event in the same millisecond"
+        );
+    }
+
     #[cfg(unix)]
     #[tokio::test]
     async fn database_file_is_private() {
