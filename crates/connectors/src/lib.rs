@@ -8,6 +8,7 @@
 
 pub mod aws_iam;
 mod error;
+pub mod github;
 pub mod gitlab;
 pub mod http;
 pub mod jsonl;
@@ -137,6 +138,7 @@ pub fn build(config: BackendConfig) -> Result<Box<dyn Connector>, ConnectorError
         BackendKind::GitLab => Ok(Box::new(gitlab::GitLab::new(config)?)),
         BackendKind::Kubernetes => Ok(Box::new(kubernetes::Kubernetes::new(config)?)),
         BackendKind::AwsIam => Ok(Box::new(aws_iam::AwsIam::new(config)?)),
+        BackendKind::GitHub => Ok(Box::new(github::GitHub::new(config)?)),
     }
 }
 
@@ -151,6 +153,7 @@ pub fn capabilities_of(kind: BackendKind) -> Capabilities {
         BackendKind::GitLab => gitlab::capabilities(),
         BackendKind::Kubernetes => kubernetes::capabilities(),
         BackendKind::AwsIam => aws_iam::capabilities(),
+        BackendKind::GitHub => github::capabilities(),
     }
 }
 

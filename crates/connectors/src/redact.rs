@@ -84,6 +84,7 @@ pub enum Format {
     Kubernetes,
     Keycloak,
     GitLab,
+    GitHub,
 }
 
 impl Format {

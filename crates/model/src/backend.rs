@@ -27,10 +27,14 @@ pub enum BackendKind {
     /// AWS Identity and Access Management (the AWS Query API, SigV4-signed).
     #[serde(rename = "aws-iam")]
     AwsIam,
+    /// A GitHub organisation: members, fine-grained PAT grants, SSO credential authorizations,
+    /// GitHub App installations and the audit log (REST API, version 2022-11-28).
+    #[serde(rename = "github")]
+    GitHub,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 8] = [
+    pub const ALL: [BackendKind; 9] = [
         BackendKind::Oauth2,
         BackendKind::Vault,
         BackendKind::Postgres,
@@ -39,6 +43,7 @@ impl BackendKind {
         BackendKind::Kubernetes,
         BackendKind::GitLab,
         BackendKind::AwsIam,
+        BackendKind::GitHub,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -51,6 +56,7 @@ impl BackendKind {
             BackendKind::Kubernetes => "kubernetes",
             BackendKind::GitLab => "gitlab",
             BackendKind::AwsIam => "aws-iam",
+            BackendKind::GitHub => "github",
         }
     }
 
@@ -65,6 +71,7 @@ impl BackendKind {
             BackendKind::Kubernetes => "Kubernetes RBAC",
             BackendKind::GitLab => "GitLab",
             BackendKind::AwsIam => "AWS IAM",
+            BackendKind::GitHub => "GitHub organisation",
         }
     }
 
@@ -78,6 +85,7 @@ impl BackendKind {
             BackendKind::Kong => "an Admin API token (Kong-Admin-Token), if the Admin API requires one",
             BackendKind::Kubernetes => "a bearer token of a ServiceAccount allowed to read RBAC",
             BackendKind::GitLab => "an administrator's personal access token with scope read_api, and api to revoke (a non-administrator's token lists only its own user's tokens)",
+            BackendKind::GitHub => "a GitHub App installation access token for the organisation (the URL names it: https://api.github.com/orgs/ORG); GitHub serves the fine-grained PAT grant endpoints to GitHub Apps only",
             BackendKind::AwsIam => "the secret access key of the console's IAM user (its access key id goes in the URL as user: https://AKIA…@iam.amazonaws.com/)",
         }
     }
@@ -149,6 +157,43 @@ pub const GITLAB_RIGHTS: &[(&str, &str, bool)] = &[
     (
         "GET /audit_events",
         "reading audit events (GitLab Premium / Ultimate)",
+        true,
+    ),
+];
+
+/// What the console's GitHub token needs, what for, and whether the console works without it
+/// (right, needed for, optional), in GitHub's own names for the permissions of a GitHub App (or
+/// a fine-grained token): `backend check` probes each read, the Add-backend dialog and the
+/// README list them. GitHub serves the PAT grant endpoints to GitHub Apps only.
+pub const GITHUB_RIGHTS: &[(&str, &str, bool)] = &[
+    (
+        "organization permission \"Members: read\"",
+        "listing members and who is an owner",
+        false,
+    ),
+    (
+        "organization permission \"Personal access tokens: read\"",
+        "listing fine-grained PAT grants and requests",
+        false,
+    ),
+    (
+        "organization permission \"Personal access tokens: write\"",
+        "revoking fine-grained PAT grants (not probed: only a revocation shows it)",
+        true,
+    ),
+    (
+        "organization permission \"Administration: read\"",
+        "listing GitHub App installations",
+        true,
+    ),
+    (
+        "SSO credential authorizations (GitHub Enterprise Cloud, organisation owner)",
+        "listing and removing SAML SSO authorizations of PATs and SSH keys",
+        true,
+    ),
+    (
+        "audit log read (GitHub Enterprise Cloud)",
+        "reading the organisation's audit log",
         true,
     ),
 ];
@@ -377,5 +422,17 @@ mod tests {
         assert_eq!(k.as_str(), "aws-iam");
         assert_eq!(serde_json::to_string(&k).unwrap(), "\"aws-iam\"");
         assert_eq!("aws-iam".parse::<super::BackendKind>().unwrap(), k);
+    }
+
+    #[test]
+    fn every_kind_reads_back_from_its_name_and_github_is_github() {
+        for k in super::BackendKind::ALL {
+            assert_eq!(k.as_str().parse::<super::BackendKind>().unwrap(), k);
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
+        }
+        assert_eq!(super::BackendKind::GitHub.as_str(), "github");
     }
 }

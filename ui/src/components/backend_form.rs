@@ -72,6 +72,7 @@ pub fn url_example(kind: BackendKind) -> &'static str {
         BackendKind::Kubernetes => "https://kubernetes.example.com:6443",
         BackendKind::GitLab => "https://gitlab.example.com",
         BackendKind::AwsIam => "https://AKIA…@iam.amazonaws.com/",
+        BackendKind::GitHub => "https://api.github.com/orgs/ORG",
     }
 }
 
@@ -369,6 +370,18 @@ pub fn AddBackendDialog(props: &AddBackendProps) -> Html {
                         <p class="hint">{ "A personal access token of an administrator (Admin area → Users → the console's user → Impersonation tokens, or the user's own Access tokens page). Give it an expiry; Check backend names any right that is missing." }</p>
                         <ul class="hint">
                             { for portcullis_model::GITLAB_RIGHTS.iter().map(|(right, why, optional)| html! {
+                                <li><code>{ *right }</code>{ format!(" — {why}{}", if *optional { " (optional)" } else { "" }) }</li>
+                            }) }
+                        </ul>
+                    </details>
+                }
+
+                if f.kind == BackendKind::GitHub {
+                    <details class="more" data-testid="github-rights">
+                        <summary>{ "What the console's GitHub App needs" }</summary>
+                        <p class="hint">{ "GitHub serves the fine-grained PAT grant endpoints to GitHub Apps only: install an App of your own on the organisation with these organization permissions and paste an installation access token (it lasts an hour). Check backend names any right that is missing." }</p>
+                        <ul class="hint">
+                            { for portcullis_model::GITHUB_RIGHTS.iter().map(|(right, why, optional)| html! {
                                 <li><code>{ *right }</code>{ format!(" — {why}{}", if *optional { " (optional)" } else { "" }) }</li>
                             }) }
                         </ul>
