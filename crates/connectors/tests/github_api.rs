@@ -433,18 +433,29 @@ async fn error_statuses_keep_their_codes_and_a_looping_listing_is_refused() {
         .await;
     let err = github(&server.uri()).inventory(&|_| {}).await.unwrap_err();
     assert_eq!(err.code(), ErrorCode::Forbidden, "{err}");
-    // A server whose next page is the page just read would make the listing loop.
+    // A server whose pages lead back to one read before would make the listing loop: page 2
+    // names page 1 as next.
     let server = MockServer::start().await;
-    let same = format!(
-        "<{}/orgs/{ORG}/members?role=all&per_page=100>; rel=\"next\"",
-        server.uri()
-    );
+    let first = format!("{}/orgs/{ORG}/members?role=all&per_page=100", server.uri());
+    let second = format!("{first}&page=2");
     get("/members")
+        .and(query_param_is_missing("page"))
         .respond_with(
             ResponseTemplate::new(200)
-                .insert_header("link", same.as_str())
+                .insert_header("link", format!("<{second}>; rel=\"next\"").as_str())
                 .set_body_json(fixture("members.simple-user-items.json")),
         )
+        .expect(1)
+        .mount(&server)
+        .await;
+    get("/members")
+        .and(query_param("page", "2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("link", format!("<{first}>; rel=\"next\"").as_str())
+                .set_body_json(json!([second_member()])),
+        )
+        .expect(1)
         .mount(&server)
         .await;
     let err = github(&server.uri()).inventory(&|_| {}).await.unwrap_err();

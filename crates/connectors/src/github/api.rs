@@ -94,7 +94,10 @@ impl Api {
             .extend_pairs(query)
             .append_pair("per_page", PER_PAGE);
         let mut items = Vec::new();
+        // Every page read: a `Link` that leads back to any of them would never end.
+        let mut seen = std::collections::HashSet::new();
         for _ in 0..MAX_PAGES {
+            seen.insert(url.to_string());
             let resp = self
                 .http
                 .send_idempotent(self.request(Method::GET, url.clone()))
@@ -108,6 +111,12 @@ impl Api {
                 return Ok(items);
             };
             url = self.under_base(&next, &url)?;
+            if seen.contains(url.as_str()) {
+                return Err(self.malformed(
+                    "pagination",
+                    format!("Link next leads back to {url}; the listing would never end"),
+                ));
+            }
         }
         Err(self.malformed(
             "pagination",
@@ -131,12 +140,6 @@ impl Api {
                 to: url.origin().ascii_serialization(),
                 why: "a Link next page outside the API base would receive the console's token",
             });
-        }
-        if url == *current {
-            return Err(self.malformed(
-                "pagination",
-                "Link next names the page just read; the listing would never end".into(),
-            ));
         }
         Ok(url)
     }
@@ -245,7 +248,5 @@ mod tests {
             let err = a.under_base(bad, &cur).unwrap_err();
             assert_eq!(err.code(), ErrorCode::Redirected, "{bad}");
         }
-        let same = a.under_base(cur.as_str(), &cur).unwrap_err();
-        assert_eq!(same.code(), ErrorCode::Malformed);
     }
 }
