@@ -577,6 +577,195 @@ async fn gitlab_tokens_are_reviewed_asked_about_and_revoked_with_proof() {
     );
 }
 
+/// GitHub: a local mock (wiremock) serving the example answers of GitHub's REST API description
+/// (crates/connectors/tests/fixtures/github, see PROVENANCE.md). Hand-made on top, and said so:
+/// a second, live PAT grant for octocat (the listing's example with another id, no expiry and
+/// `contents: write`), and the listing after the revocation (the documented example alone).
+async fn mock_github() -> MockServer {
+    let server = MockServer::start().await;
+    let org = "/orgs/octo-org";
+    let auth = || header("authorization", "Bearer ghs_clitesttoken");
+    let listing = |p: &str, per_page: &str, body: Value| {
+        Mock::given(method("GET"))
+            .and(path(format!("{org}{p}")))
+            .and(auth())
+            .and(wiremock::matchers::query_param("per_page", per_page))
+            .respond_with(ResponseTemplate::new(200).set_body_json(body))
+    };
+    let documented = fixture("github/personal-access-tokens.list-pat-grants.json");
+    let mut live = documented[0].clone();
+    live["id"] = json!(25382);
+    live["token_id"] = json!(98717);
+    live["token_expires_at"] = Value::Null;
+    live["permissions"]["repository"] = json!({"contents": "write"});
+    // The sync reads both grants once; after the revocation only the documented one is left.
+    listing(
+        "/personal-access-tokens",
+        "100",
+        json!([documented[0], live]),
+    )
+    .up_to_n_times(1)
+    .mount(&server)
+    .await;
+    listing("/personal-access-tokens", "100", documented)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(format!("{org}/personal-access-tokens")))
+        .and(auth())
+        .and(wiremock::matchers::body_json(
+            json!({"action": "revoke", "pat_ids": [25382]}),
+        ))
+        .respond_with(ResponseTemplate::new(202).set_body_json(json!({})))
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path(org))
+        .and(auth())
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"login": "octo-org"})))
+        .mount(&server)
+        .await;
+    let members = fixture("github/members.simple-user-items.json");
+    for (p, body) in [
+        ("/members", members.clone()),
+        (
+            "/personal-access-token-requests",
+            fixture("github/personal-access-token-requests.list-pat-grant-requests.json"),
+        ),
+        (
+            "/credential-authorizations",
+            fixture("github/credential-authorizations.list-saml-sso-authorizations.json"),
+        ),
+        (
+            "/installations",
+            fixture("github/installations.list-app-installations.json"),
+        ),
+        ("/audit-log", fixture("github/audit-log.get-audit-log.json")),
+    ] {
+        listing(p, "100", body).mount(&server).await;
+    }
+    for p in [
+        "/members",
+        "/personal-access-tokens",
+        "/installations",
+        "/credential-authorizations",
+        "/audit-log",
+    ] {
+        listing(p, "1", json!([])).mount(&server).await;
+    }
+    server
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn github_grants_are_reviewed_asked_about_and_revoked_with_proof() {
+    let server = mock_github().await;
+    let ws = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        let out = Command::new(repo_root().join("target/debug/portcullis"))
+            .arg("--workspace")
+            .arg(ws.path())
+            .arg("--json")
+            .args(args)
+            .env("T_GH_TOKEN", "ghs_clitesttoken")
+            .env_remove("PORTCULLIS_WORKSPACE")
+            .stdin(Stdio::null())
+            .output()
+            .unwrap();
+        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
+        (
+            out.status.code().unwrap_or(-1),
+            v,
+            String::from_utf8_lossy(&out.stderr).into_owned(),
+        )
+    };
+    let url = format!("{}/orgs/octo-org", server.uri());
+    let add = [
+        "backend",
+        "add",
+        "gh",
+        "--kind",
+        "github",
+        "--url",
+        &url,
+        "--credential-env",
+        "T_GH_TOKEN",
+    ];
+    let (code, _, err) = run(&add);
+    assert_eq!(code, 0, "{err}");
+    let (_, report, err) = run(&["backend", "check", "gh"]);
+    let rights = report["rights"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{report} {err}"));
+    assert!(
+        rights.iter().any(
+            |r| r["right"].as_str().unwrap_or("").contains("Members: read") && r["granted"] == true
+        ),
+        "{report}"
+    );
+    let (code, sync, err) = run(&["sync"]);
+    assert_eq!(code, 0, "{sync} {err}");
+
+    // octocat owns the organisation: the live grant with contents: write writes to a
+    // repository; the documented grant (expired in 2023) carries nothing.
+    let (code, who, err) = run(&["who-can", "write", "octo-org/octo-repo"]);
+    assert_eq!(code, 0, "{who} {err}");
+    let octocat = who["allowed"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["principal"]["label"] == "octocat")
+        .unwrap_or_else(|| panic!("{who}"));
+    let creds: Vec<&str> = octocat["credentials"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|c| c["external_id"].as_str())
+        .collect();
+    assert!(creds.contains(&"pat-grant:25382"), "{who}");
+    assert!(!creds.contains(&"pat-grant:25381"), "{who}");
+
+    // The review sees the grant whose token never expires.
+    let (_, review, err) = run(&["review", "run"]);
+    let findings = review["findings"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{review} {err}"));
+    assert!(
+        findings
+            .iter()
+            .any(|f| f["rule"] == "never-expiring-credential"
+                && f.to_string().contains("pat-grant:25382")),
+        "{review}"
+    );
+
+    // The audit log came in with the sync.
+    let (code, events, err) = run(&["audit", "search", "repo.destroy"]);
+    assert_eq!(code, 0, "{events} {err}");
+    let found = events["events"].as_array().unwrap();
+    assert_eq!(found.len(), 1, "{events}");
+    assert_eq!(found[0]["backend"], "gh", "{events}");
+
+    // One-click revocation of the grant, proved by GitHub's listing.
+    let (_, creds, _) = run(&["credentials", "--backend", "gh"]);
+    let id = creds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["external_id"] == "pat-grant:25382")
+        .map(|c| c["id"].as_i64().unwrap().to_string())
+        .unwrap_or_else(|| panic!("{creds}"));
+    let (code, outcome, err) = run(&["revoke", &id, "--yes"]);
+    assert_eq!(code, 0, "{outcome} {err}");
+    assert_eq!(outcome[0]["verification"]["dead"], true, "{outcome}");
+    assert!(
+        outcome[0]["verification"]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains("no longer lists 25382"),
+        "{outcome}"
+    );
+}
+
 /// hoop.dev: a local mock (wiremock) serving instances of hoop's published OpenAPI description
 /// (crates/connectors/tests/fixtures/hoop, held to the schema by the connectors' contract test;
 /// see PROVENANCE.md). The sessions' dates are moved to the last hour, so the sync's first

@@ -10,7 +10,7 @@ use std::path::PathBuf;
     version,
     about = "Who can do what with your API credentials — and revoke it fast",
     long_about = "Portcullis pulls principals, roles, scopes, credentials and audit events from OAuth 2.0 servers, \
-                  Vault/OpenBao, PostgreSQL, Keycloak, Kong, Kubernetes, AWS IAM, GitLab and hoop.dev into a local cache, and reviews and \
+                  Vault/OpenBao, PostgreSQL, Keycloak, Kong, Kubernetes, AWS IAM, GitLab, GitHub organisations and hoop.dev into a local cache, and reviews and \
                   revokes access from there.\n\nExit codes: 0 ok, 1 negative verdict (e.g. a failed check), \
                   2 usage error, 3 could not run."
 )]
@@ -343,12 +343,13 @@ pub enum BackendCommand {
 #[derive(Debug, Args)]
 pub struct AddArgs {
     pub name: String,
-    /// oauth2 | vault | postgres | keycloak | kong | kubernetes | aws-iam | gitlab
+    /// oauth2 | vault | postgres | keycloak | kong | kubernetes | aws-iam | gitlab | github
     #[arg(long, value_parser = parse_kind)]
     pub kind: BackendKind,
     /// Base URL; identities go in the user part (oauth2: https://CLIENT_ID@issuer,
     /// postgres: postgres://ROLE@host:port/db, aws-iam: https://ACCESS_KEY_ID@iam.amazonaws.com/;
-    /// the secret access key is the credential).
+    /// the secret access key is the credential); github names its organisation in the path
+    /// (https://api.github.com/orgs/ORG).
     #[arg(long)]
     pub url: String,
     /// A local audit log to read usage from (Vault file audit device, node-oidc-provider event

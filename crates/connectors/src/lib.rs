@@ -8,6 +8,7 @@
 
 pub mod aws_iam;
 mod error;
+pub mod github;
 pub mod gitlab;
 pub mod hoop;
 pub mod http;
@@ -139,6 +140,7 @@ pub fn build(config: BackendConfig) -> Result<Box<dyn Connector>, ConnectorError
         BackendKind::Kubernetes => Ok(Box::new(kubernetes::Kubernetes::new(config)?)),
         BackendKind::AwsIam => Ok(Box::new(aws_iam::AwsIam::new(config)?)),
         BackendKind::Hoop => Ok(Box::new(hoop::Hoop::new(config)?)),
+        BackendKind::GitHub => Ok(Box::new(github::GitHub::new(config)?)),
     }
 }
 
@@ -154,6 +156,7 @@ pub fn capabilities_of(kind: BackendKind) -> Capabilities {
         BackendKind::Kubernetes => kubernetes::capabilities(),
         BackendKind::AwsIam => aws_iam::capabilities(),
         BackendKind::Hoop => hoop::capabilities(),
+        BackendKind::GitHub => github::capabilities(),
     }
 }
 

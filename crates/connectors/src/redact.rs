@@ -85,6 +85,7 @@ pub enum Format {
     Keycloak,
     GitLab,
     Hoop,
+    GitHub,
 }
 
 impl Format {

@@ -29,10 +29,14 @@ pub enum BackendKind {
     AwsIam,
     /// A hoop.dev access gateway: users, service accounts, API keys, connections and sessions.
     Hoop,
+    /// A GitHub organisation: members, fine-grained PAT grants, SSO credential authorizations,
+    /// GitHub App installations and the audit log (REST API, version 2022-11-28).
+    #[serde(rename = "github")]
+    GitHub,
 }
 
 impl BackendKind {
-    pub const ALL: [BackendKind; 9] = [
+    pub const ALL: [BackendKind; 10] = [
         BackendKind::Oauth2,
         BackendKind::Vault,
         BackendKind::Postgres,
@@ -42,6 +46,7 @@ impl BackendKind {
         BackendKind::GitLab,
         BackendKind::AwsIam,
         BackendKind::Hoop,
+        BackendKind::GitHub,
     ];
 
     pub fn as_str(self) -> &'static str {
@@ -55,6 +60,7 @@ impl BackendKind {
             BackendKind::GitLab => "gitlab",
             BackendKind::AwsIam => "aws-iam",
             BackendKind::Hoop => "hoop",
+            BackendKind::GitHub => "github",
         }
     }
 
@@ -70,6 +76,7 @@ impl BackendKind {
             BackendKind::GitLab => "GitLab",
             BackendKind::AwsIam => "AWS IAM",
             BackendKind::Hoop => "hoop.dev gateway",
+            BackendKind::GitHub => "GitHub organisation",
         }
     }
 
@@ -83,6 +90,7 @@ impl BackendKind {
             BackendKind::Kong => "an Admin API token (Kong-Admin-Token), if the Admin API requires one",
             BackendKind::Kubernetes => "a bearer token of a ServiceAccount allowed to read RBAC",
             BackendKind::GitLab => "an administrator's personal access token with scope read_api, and api to revoke (a non-administrator's token lists only its own user's tokens)",
+            BackendKind::GitHub => "a GitHub App installation access token for the organisation (the URL names it: https://api.github.com/orgs/ORG); GitHub serves the fine-grained PAT grant endpoints to GitHub Apps only",
             BackendKind::AwsIam => "the secret access key of the console's IAM user (its access key id goes in the URL as user: https://AKIA…@iam.amazonaws.com/)",
             BackendKind::Hoop => "a hoop API key (hpk_…) in the auditor group to review; in the admin group to list API keys, read the security audit log and revoke",
         }
@@ -182,6 +190,43 @@ pub const HOOP_RIGHTS: &[(&str, &str, bool)] = &[
     (
         "group admin: DELETE /api-keys/:id, PUT /users/:id, PUT /serviceaccounts/:subject, POST /sessions/:id/kill, PUT /reviews/:id",
         "revoking keys, deactivating users and service accounts, killing sessions, revoking approvals",
+        true,
+    ),
+];
+
+/// What the console's GitHub token needs, what for, and whether the console works without it
+/// (right, needed for, optional), in GitHub's own names for the permissions of a GitHub App (or
+/// a fine-grained token): `backend check` probes each read, the Add-backend dialog and the
+/// README list them. GitHub serves the PAT grant endpoints to GitHub Apps only.
+pub const GITHUB_RIGHTS: &[(&str, &str, bool)] = &[
+    (
+        "organization permission \"Members: read\"",
+        "listing members and who is an owner",
+        false,
+    ),
+    (
+        "organization permission \"Personal access tokens: read\"",
+        "listing fine-grained PAT grants and requests",
+        false,
+    ),
+    (
+        "organization permission \"Personal access tokens: write\"",
+        "revoking fine-grained PAT grants (not probed: only a revocation shows it)",
+        true,
+    ),
+    (
+        "organization permission \"Administration: read\"",
+        "listing GitHub App installations",
+        true,
+    ),
+    (
+        "SSO credential authorizations (GitHub Enterprise Cloud, organisation owner)",
+        "listing and removing SAML SSO authorizations of PATs and SSH keys",
+        true,
+    ),
+    (
+        "audit log read (GitHub Enterprise Cloud)",
+        "reading the organisation's audit log",
         true,
     ),
 ];
@@ -414,5 +459,17 @@ mod tests {
         assert_eq!(k.as_str(), "aws-iam");
         assert_eq!(serde_json::to_string(&k).unwrap(), "\"aws-iam\"");
         assert_eq!("aws-iam".parse::<super::BackendKind>().unwrap(), k);
+    }
+
+    #[test]
+    fn every_kind_reads_back_from_its_name_and_github_is_github() {
+        for k in super::BackendKind::ALL {
+            assert_eq!(k.as_str().parse::<super::BackendKind>().unwrap(), k);
+            assert_eq!(
+                serde_json::to_string(&k).unwrap(),
+                format!("\"{}\"", k.as_str())
+            );
+        }
+        assert_eq!(super::BackendKind::GitHub.as_str(), "github");
     }
 }

@@ -73,6 +73,7 @@ pub fn url_example(kind: BackendKind) -> &'static str {
         BackendKind::GitLab => "https://gitlab.example.com",
         BackendKind::AwsIam => "https://AKIA…@iam.amazonaws.com/",
         BackendKind::Hoop => "https://use.hoop.dev",
+        BackendKind::GitHub => "https://api.github.com/orgs/ORG",
     }
 }
 
@@ -397,6 +398,18 @@ pub fn AddBackendDialog(props: &AddBackendProps) -> Html {
                         <p class="hint">{ "A hoop API key (Settings → API keys) whose groups are its rights: auditor to review, admin to list keys, read the security audit log and revoke. Check backend names any right that is missing." }</p>
                         <ul class="hint">
                             { for portcullis_model::HOOP_RIGHTS.iter().map(|(right, why, optional)| html! {
+                                <li><code>{ *right }</code>{ format!(" — {why}{}", if *optional { " (optional)" } else { "" }) }</li>
+                            }) }
+                        </ul>
+                    </details>
+                }
+
+                if f.kind == BackendKind::GitHub {
+                    <details class="more" data-testid="github-rights">
+                        <summary>{ "What the console's GitHub App needs" }</summary>
+                        <p class="hint">{ "GitHub serves the fine-grained PAT grant endpoints to GitHub Apps only: install an App of your own on the organisation with these organization permissions and paste an installation access token (it lasts an hour). Check backend names any right that is missing." }</p>
+                        <ul class="hint">
+                            { for portcullis_model::GITHUB_RIGHTS.iter().map(|(right, why, optional)| html! {
                                 <li><code>{ *right }</code>{ format!(" — {why}{}", if *optional { " (optional)" } else { "" }) }</li>
                             }) }
                         </ul>

@@ -101,7 +101,7 @@ pub fn BackendsPage(props: &BackendsProps) -> Html {
         }
         Remote::Ready(list) if list.is_empty() => html! {
             <EmptyState title="No backends yet" testid="backends-empty">
-                <p>{ "Add the first system whose access you review: an OAuth 2.0 server, Vault or OpenBao, PostgreSQL, Keycloak, Kong, Kubernetes, AWS IAM, GitLab or a hoop.dev gateway." }</p>
+                <p>{ "Add the first system whose access you review: an OAuth 2.0 server, Vault or OpenBao, PostgreSQL, Keycloak, Kong, Kubernetes, AWS IAM, GitLab, a GitHub organisation or a hoop.dev gateway." }</p>
                 <p class="muted">{ "For a local playground, " }<code>{ "make run" }</code>{ " starts the sandbox and connects it." }</p>
                 <button class="primary" onclick={open_add.clone()}>{ "Add backend" }</button>
             </EmptyState>

@@ -25,7 +25,7 @@ pub fn Welcome() -> Html {
                     <h1 id="welcome-title">{ "Welcome to Portcullis" }</h1>
                     <p class="sub">
                         { "See who can do what with your API credentials across OAuth 2.0 servers, Vault and \
-                           OpenBao, PostgreSQL, Keycloak, Kong, Kubernetes, AWS IAM, GitLab and hoop.dev — find what is granted but unused, \
+                           OpenBao, PostgreSQL, Keycloak, Kong, Kubernetes, AWS IAM, GitLab, GitHub organisations and hoop.dev — find what is granted but unused, \
                            and revoke with proof that it is dead." }
                     </p>
                 </div>

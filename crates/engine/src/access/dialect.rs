@@ -29,6 +29,10 @@ pub enum Dialect {
     /// GitLab: a group's rights reach everything under its path; a token's scopes are classes
     /// of API access to its user's rights.
     GitLab,
+    /// GitHub organisations: an owner's rights reach every repository of the organisation; a
+    /// fine-grained PAT's permissions and a classic token's scopes are classes of access to its
+    /// owner's rights.
+    GitHub,
     /// AWS IAM: policy statements (Allow/Deny, Action/NotAction, Resource/NotResource).
     Iam,
     /// hoop.dev: a connection's access modes (`connect`, `exec`, `runbooks`, `schema`) are its
@@ -55,12 +59,12 @@ impl Dialect {
     /// Whether the backend refuses every credential of a disabled principal: OpenBao answers
     /// "invalid token" for a disabled entity's tokens, Keycloak ends a disabled user's sessions.
     /// PostgreSQL keeps a NOLOGIN role's open sessions running, so there they stay live. GitLab
-    /// refuses the tokens of a blocked, deactivated or banned user; hoop every request of an
-    /// inactive user, and a revoked key's.
+    /// refuses the tokens of a blocked, deactivated or banned user, GitHub those of a suspended
+    /// App installation; hoop every request of an inactive user, and a revoked key's.
     pub fn disabled_principal_voids_credentials(self) -> bool {
         matches!(
             self,
-            Dialect::Vault | Dialect::Keycloak | Dialect::GitLab | Dialect::Hoop
+            Dialect::Vault | Dialect::Keycloak | Dialect::GitLab | Dialect::GitHub | Dialect::Hoop
         )
     }
 
@@ -72,6 +76,7 @@ impl Dialect {
             Some(BackendKind::Kubernetes) => Dialect::Kubernetes,
             Some(BackendKind::Keycloak) => Dialect::Keycloak,
             Some(BackendKind::GitLab) => Dialect::GitLab,
+            Some(BackendKind::GitHub) => Dialect::GitHub,
             Some(BackendKind::AwsIam) => Dialect::Iam,
             Some(BackendKind::Hoop) => Dialect::Hoop,
             _ => Dialect::Generic,
@@ -262,7 +267,7 @@ impl PermMeta {
                     m.verbs.push(r.role.clone());
                 }
             }
-            Dialect::GitLab => {
+            Dialect::GitLab | Dialect::GitHub => {
                 m.subtree = raw.get("inherited") == Some(&Value::Bool(true));
             }
             Dialect::Iam => m.iam = IamRule::from_raw(raw),
@@ -288,15 +293,20 @@ impl Dialect {
     /// needed (`org.keycloak.events.Details`), so "never used" cannot be known of its rights.
     /// GitLab's audit events record changes (members, tokens, settings), not which right a
     /// request needed; AWS IAM has no audit events here at all (CloudTrail is another service)
-    /// and a key's last use names no action.
+    /// and a key's last use names no action. GitHub's audit log records changes and accesses,
+    /// never the permission a request used.
     pub fn audit_names_rights_used(self) -> bool {
-        !matches!(self, Dialect::Keycloak | Dialect::GitLab | Dialect::Iam)
+        !matches!(
+            self,
+            Dialect::Keycloak | Dialect::GitLab | Dialect::GitHub | Dialect::Iam
+        )
     }
 
     /// Whether a credential's scopes name roles or permissions of the graph at all; GitLab's
-    /// are classes of access ([`Dialect::scope_actions`]), whatever a node is called.
+    /// and GitHub's are classes of access ([`Dialect::scope_actions`]), whatever a node is
+    /// called.
     pub fn scopes_name_nodes(self) -> bool {
-        self != Dialect::GitLab
+        !matches!(self, Dialect::GitLab | Dialect::GitHub)
     }
 
     /// The action classes a credential's scopes let it use of its principal's rights, for a
@@ -309,23 +319,9 @@ impl Dialect {
         }
         let mut out: Vec<Action> = Vec::new();
         for s in scopes {
-            let classes: &[Action] = match s.as_str() {
-                "api" | "sudo" => &[
-                    Action::Read,
-                    Action::Write,
-                    Action::Admin,
-                    Action::Execute,
-                    Action::Other,
-                ],
-                "read_api" | "read_repository" | "read_registry" | "read_virtual_registry" => {
-                    &[Action::Read]
-                }
-                "write_repository" | "write_registry" | "write_virtual_registry" => {
-                    &[Action::Read, Action::Write]
-                }
-                // read_user, runners, AI features, the Kubernetes proxy, self_rotate,
-                // admin_mode (which only widens `api`): no rights over groups and projects.
-                _ => &[],
+            let classes = match self {
+                Dialect::GitHub => github_scope_actions(s),
+                _ => gitlab_scope_actions(s),
             };
             for c in classes {
                 if !out.contains(c) {
@@ -335,7 +331,58 @@ impl Dialect {
         }
         Some(out)
     }
+}
 
+/// Every action class: what a scope that does everything its user may allows.
+const ALL_ACTIONS: &[Action] = &[
+    Action::Read,
+    Action::Write,
+    Action::Admin,
+    Action::Execute,
+    Action::Other,
+];
+
+/// GitLab: `read_api` reads, `write_repository` reads and pushes, `api` does everything.
+fn gitlab_scope_actions(scope: &str) -> &'static [Action] {
+    match scope {
+        "api" | "sudo" => ALL_ACTIONS,
+        "read_api" | "read_repository" | "read_registry" | "read_virtual_registry" => {
+            &[Action::Read]
+        }
+        "write_repository" | "write_registry" | "write_virtual_registry" => {
+            &[Action::Read, Action::Write]
+        }
+        // read_user, runners, AI features, the Kubernetes proxy, self_rotate,
+        // admin_mode (which only widens `api`): no rights over groups and projects.
+        _ => &[],
+    }
+}
+
+/// GitHub: a fine-grained permission `KIND:NAME:LEVEL` (as the connector writes a PAT grant's
+/// `permissions`) allows its level's class and the ones below; a classic scope (an SSO
+/// authorization's) the classes GitHub documents for it. Other scopes (user, gist,
+/// notifications …) carry no rights over the organisation's repositories.
+fn github_scope_actions(scope: &str) -> &'static [Action] {
+    let level = match scope.rsplit_once(':') {
+        Some((head, level)) if head.contains(':') => level,
+        _ => scope,
+    };
+    match level {
+        "read" => &[Action::Read],
+        "write" => &[Action::Read, Action::Write],
+        "admin" => ALL_ACTIONS,
+        _ => match scope {
+            "repo" | "admin:org" => ALL_ACTIONS,
+            "public_repo" | "write:org" | "write:packages" => &[Action::Read, Action::Write],
+            "workflow" => &[Action::Write],
+            "delete_repo" => &[Action::Admin],
+            "read:org" | "read:packages" | "repo:status" => &[Action::Read],
+            _ => &[],
+        },
+    }
+}
+
+impl Dialect {
     /// Whether a credential's scope strings may name roles (a Vault token's policies are its
     /// rights) or only permissions: a Keycloak consent lists client scopes, whose names are often
     /// those of realm roles too (`offline_access`).
@@ -394,7 +441,11 @@ impl Dialect {
             // While hoop's access_control plugin is off, every principal is in the virtual
             // role that opens every connection: that membership is hoop's, not a choice.
             Dialect::Hoop => to_id == HOOP_EVERYONE,
-            Dialect::Kubernetes | Dialect::GitLab | Dialect::Iam | Dialect::Generic => false,
+            Dialect::Kubernetes
+            | Dialect::GitLab
+            | Dialect::GitHub
+            | Dialect::Iam
+            | Dialect::Generic => false,
         }
     }
 
@@ -408,6 +459,7 @@ impl Dialect {
             Dialect::Scopes
             | Dialect::Keycloak
             | Dialect::GitLab
+            | Dialect::GitHub
             | Dialect::Iam
             | Dialect::Hoop
             | Dialect::Generic => false,
@@ -563,6 +615,7 @@ impl Dialect {
             | Dialect::Generic
             | Dialect::Keycloak
             | Dialect::GitLab
+            | Dialect::GitHub
             | Dialect::Iam
             | Dialect::Hoop => None,
         };
@@ -628,7 +681,9 @@ impl Dialect {
             (Dialect::Keycloak, ParsedResource::Keycloak(q)) => {
                 keycloak::resource_match(m, external_id, q, text_match)
             }
-            (Dialect::GitLab, ParsedResource::Text(q)) => gitlab_match(m, external_id, q),
+            (Dialect::GitLab | Dialect::GitHub, ParsedResource::Text(q)) => {
+                path_tree_match(m, external_id, q)
+            }
             // Approval first: the grant is real, but never decisive on its own.
             (Dialect::Hoop, ParsedResource::Text(q)) => {
                 text_match(m, external_id, q).map(
@@ -665,7 +720,9 @@ impl Dialect {
             Dialect::Scopes | Dialect::Iam | Dialect::Hoop | Dialect::Generic => {
                 ParsedResource::Text(text.to_string())
             }
-            Dialect::GitLab => ParsedResource::Text(text.trim_matches('/').to_string()),
+            Dialect::GitLab | Dialect::GitHub => {
+                ParsedResource::Text(text.trim_matches('/').to_string())
+            }
         }
     }
 
@@ -797,8 +854,9 @@ impl Dialect {
             }
             // Keycloak's events say who logged in to which client from where, and which scopes a
             // token was issued with; none names a role or a scope a request needed, so none
-            // is a use of one. GitLab's record changes, never the right a request used.
-            Dialect::Keycloak | Dialect::GitLab => None,
+            // is a use of one. GitLab's and GitHub's record changes, never the right a request
+            // used.
+            Dialect::Keycloak | Dialect::GitLab | Dialect::GitHub => None,
             // IAM has no audit trail here (CloudTrail is another service): a key's last use
             // comes from GetAccessKeyLastUsed and names no action.
             Dialect::Iam => None,
@@ -1047,9 +1105,9 @@ fn kube_match(m: &PermMeta, q: &KubeRes) -> Option<Coverage> {
     })
 }
 
-/// A GitLab right covers its own path and, for a group, every path under it; a question with
-/// `*` covers the rights whose path it matches, partly.
-fn gitlab_match(m: &PermMeta, external_id: &str, q: &str) -> Option<Coverage> {
+/// A GitLab or GitHub right covers its own path and, for a group (an organisation's owner), every
+/// path under it; a question with `*` covers the rights whose path it matches, partly.
+fn path_tree_match(m: &PermMeta, external_id: &str, q: &str) -> Option<Coverage> {
     let under = m.subtree
         && q.len() > m.resource.len()
         && q.starts_with(m.resource.as_str())

@@ -15,6 +15,8 @@
 
 pub(crate) mod dialect;
 #[cfg(test)]
+mod github_tests;
+#[cfg(test)]
 mod gitlab_tests;
 pub(crate) mod graph;
 mod holders;

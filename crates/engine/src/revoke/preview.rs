@@ -75,6 +75,7 @@ pub(crate) fn knowledge(kind: BackendKind, spec: &TargetSpec, has_value: bool) -
         BackendKind::GitLab => gitlab(spec),
         BackendKind::AwsIam => aws_iam(spec),
         BackendKind::Hoop => hoop(spec),
+        BackendKind::GitHub => github(spec),
     }
 }
 
@@ -480,6 +481,45 @@ fn hoop(spec: &TargetSpec) -> Knowledge {
     }
 }
 
+fn github(spec: &TargetSpec) -> Knowledge {
+    use portcullis_connectors::github::{credential_target, Target};
+    let target = match spec {
+        TargetSpec::Credential { external_id, .. } => credential_target(external_id),
+        _ => None,
+    };
+    match target {
+        Some(Target::PatGrant(id)) => ready(
+            format!("POST /orgs/ORG/personal-access-tokens {{\"action\": \"revoke\", \"pat_ids\": [{id}]}}"),
+            &["the fine-grained token's grant to this organisation is revoked: GitHub refuses it on the organisation's resources"],
+            &[
+                "the token itself lives on: it keeps its access to its owner's own repositories and to other organisations",
+                "its owner can ask for access to this organisation again, with this token or another",
+            ],
+            "GET /orgs/ORG/personal-access-tokens must no longer list the grant",
+            // Revoking a grant that is gone answers an error, never harm: verify first all the same.
+            ResendPolicy::VerifyFirst,
+        ),
+        Some(Target::Sso(id)) => ready(
+            format!("DELETE /orgs/ORG/credential-authorizations/{id}"),
+            &["the credential's SAML SSO authorization is removed: it no longer reaches the organisation's SSO-protected resources"],
+            &[
+                "the classic token or SSH key itself is not revoked: it keeps working wherever SSO does not guard",
+                "its owner can authorize it for SSO again",
+            ],
+            "GET /orgs/ORG/credential-authorizations must no longer list the credential",
+            ResendPolicy::VerifyFirst,
+        ),
+        None => blocked(
+            Readiness::Unsupported,
+            "on GitHub Portcullis revokes fine-grained PAT grants and SSO credential authorizations only".into(),
+            &[
+                "remove the member, change their role or uninstall the app in the organisation's settings",
+                "revoke each of the member's PAT grants and SSO authorizations",
+            ],
+        ),
+    }
+}
+
 fn kubernetes(spec: &TargetSpec) -> Knowledge {
     match spec {
         TargetSpec::Credential { external_id, .. } => ready(
@@ -695,6 +735,38 @@ mod tests {
             aws.will_not
         );
         assert!(nologin.will_not[0].contains("sessions already open"));
+    }
+
+    #[test]
+    fn github_says_the_token_lives_on_and_blocks_what_it_cannot_revoke() {
+        let cred = |id: &str| TargetSpec::Credential {
+            kind: CredentialKind::Pat,
+            external_id: id.into(),
+        };
+        let grant = knowledge(BackendKind::GitHub, &cred("pat-grant:25381"), false);
+        assert_eq!(grant.readiness, Readiness::Ready);
+        assert!(
+            grant.action.contains("\"pat_ids\": [25381]"),
+            "{}",
+            grant.action
+        );
+        assert!(grant.will_not.iter().any(|w| w.contains("lives on")));
+        let sso = knowledge(BackendKind::GitHub, &cred("sso:161195"), false);
+        assert_eq!(
+            sso.action,
+            "DELETE /orgs/ORG/credential-authorizations/161195"
+        );
+        assert!(sso.will_not.iter().any(|w| w.contains("not revoked")));
+        for spec in [
+            cred("25381"),
+            TargetSpec::Login {
+                principal: "octocat".into(),
+            },
+        ] {
+            let k = knowledge(BackendKind::GitHub, &spec, false);
+            assert_eq!(k.readiness, Readiness::Unsupported, "{spec:?}");
+            assert!(!k.alternatives.is_empty());
+        }
     }
 
     #[test]
