@@ -128,6 +128,12 @@ pub fn event(ev: &mut AuditEvent, format: Format) {
         ev.action = new;
         walk.marks.push("@action".into());
     }
+    // Dedup keys embed a backend's own event id; a hostile backend can make that id a token.
+    // The redacted form is deterministic, so the same event still meets its key again.
+    if let Some(new) = text(&ev.dedup_key) {
+        ev.dedup_key = new;
+        walk.marks.push("@dedup_key".into());
+    }
     walk.finish(&mut ev.raw);
 }
 

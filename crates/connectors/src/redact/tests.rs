@@ -455,3 +455,15 @@ fn hoop_api_keys_go_but_their_masked_form_stays() {
     assert_eq!(v["masked_key"], masked);
     assert!(marks.is_empty(), "{marks:?}");
 }
+
+#[test]
+fn a_token_shaped_event_id_does_not_reach_the_dedup_key() {
+    let key = "hpk_Q2hhbmdlLW1lLXRoaXMtaXMtbm90LWEtcmVhbC1rZXkx_-A";
+    let ev = || {
+        crate::hoop::audit::map_session(&json!({"id": key, "start_date": "2026-12-01T10:00:00Z"}))
+            .unwrap()
+    };
+    let (a, b) = (ev(), ev());
+    assert!(!a.dedup_key.contains(key), "{}", a.dedup_key);
+    assert_eq!(a.dedup_key, b.dedup_key, "the same event keeps one key");
+}
