@@ -11,7 +11,7 @@
 use libfuzzer_sys::fuzz_target;
 use portcullis_connectors::aws_iam::inventory::{map_inventory, Holder, Inline, Managed, Snapshot};
 use portcullis_connectors::aws_iam::{policy, xml};
-use portcullis_engine::access::{AccessBackendRow, AccessIndex, AccessRows};
+use portcullis_fuzz::check_access_paths;
 use portcullis_model::WhoCanQuery;
 
 fn snapshot(data: &[u8]) -> (Snapshot, usize) {
@@ -35,7 +35,12 @@ fn snapshot(data: &[u8]) -> (Snapshot, usize) {
     let _ = xml::get_policy(data);
     let owner = s.users.first().map(|u| u.name.clone());
     if let (Ok(p), Some(owner)) = (
-        xml::page(data, "ListAttachedUserPolicies", "AttachedPolicies", xml::attached),
+        xml::page(
+            data,
+            "ListAttachedUserPolicies",
+            "AttachedPolicies",
+            xml::attached,
+        ),
         owner.clone(),
     ) {
         for a in p.items {
@@ -79,28 +84,12 @@ fn snapshot(data: &[u8]) -> (Snapshot, usize) {
 fuzz_target!(|data: &[u8]| {
     let (s, statements) = snapshot(data);
     let (inv, _notes) = map_inventory(&s);
-    assert_eq!(inv.permissions.len(), statements, "one permission per statement");
-    let backend = AccessBackendRow {
-        id: 1,
-        name: "aws".into(),
-        kind: "aws-iam".into(),
-    };
-    let index = AccessIndex::build(&AccessRows::of_inventory(backend, &inv), 0);
-    let g = &index.graph;
-    for p in &inv.principals {
-        let Some(n) = g.find_node_id(&format!("aws/principal/{}", p.external_id)) else {
-            continue;
-        };
-        let (perms, _) = index.effective(n, None, 4);
-        for e in perms {
-            for path in &e.paths {
-                let first = path.hops.first().map(|h| h.id.as_str());
-                let last = path.hops.last().map(|h| h.id.as_str());
-                assert_eq!(first, Some(g.node_id_string(n).as_str()), "{path:?}");
-                assert_eq!(last, Some(e.permission.id.as_str()), "{path:?}");
-            }
-        }
-    }
+    assert_eq!(
+        inv.permissions.len(),
+        statements,
+        "one permission per statement"
+    );
+    let index = check_access_paths("aws-iam", &inv, false);
     let _ = index.who_can(&WhoCanQuery {
         action: "iam:DeleteUser".into(),
         resource: "arn:aws:iam::1:user/x".into(),

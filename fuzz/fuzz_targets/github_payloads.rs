@@ -14,8 +14,7 @@ use portcullis_connectors::github::inventory::{
     map_inventory, CredentialAuthorization, Installation, InstallationsPage, PatGrant, SimpleUser,
     Snapshot,
 };
-use portcullis_engine::access::{AccessBackendRow, AccessIndex, AccessRows};
-use portcullis_fuzz::{check_event, object, Vocab};
+use portcullis_fuzz::{check_access_paths, check_event, object, Vocab};
 use serde_json::Value;
 
 const PLANTED: &str = "ghp_abcdefghijklmnopqrstuvwxyz0123456789AB";
@@ -105,31 +104,7 @@ fn check(body: &[u8]) {
         installations: Some(installations),
     };
     let inv = map_inventory(&snapshot, chrono::Utc::now());
-    let backend = AccessBackendRow {
-        id: 1,
-        name: "gh".into(),
-        kind: "github".into(),
-    };
-    let index = AccessIndex::build(&AccessRows::of_inventory(backend, &inv), 0);
-    let g = &index.graph;
-    for p in &inv.principals {
-        let Some(n) = g.find_node_id(&format!("gh/principal/{}", p.external_id)) else {
-            panic!("principal {:?} has no node", p.external_id);
-        };
-        let subject = g.node_id_string(n);
-        for e in index.effective(n, None, 4).0 {
-            for path in &e.paths {
-                assert_eq!(
-                    path.hops.first().map(|h| h.id.as_str()),
-                    Some(subject.as_str())
-                );
-                assert_eq!(
-                    path.hops.last().map(|h| h.id.as_str()),
-                    Some(e.permission.id.as_str())
-                );
-            }
-        }
-    }
+    check_access_paths("github", &inv, true);
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -12,8 +12,7 @@ use portcullis_connectors::gitlab::audit::map_event;
 use portcullis_connectors::gitlab::inventory::{
     map_inventory, Member, Namespace, NamespaceKind, Snapshot, Token, User,
 };
-use portcullis_engine::access::{AccessBackendRow, AccessIndex, AccessRows};
-use portcullis_fuzz::{check_event, object, Vocab};
+use portcullis_fuzz::{check_access_paths, check_event, object, Vocab};
 use serde_json::Value;
 
 const VOCAB: Vocab = Vocab {
@@ -76,7 +75,10 @@ fn check(body: &[u8]) {
             if let Some(ev) = map_event(raw) {
                 check_event(&ev, body.len());
                 let text = serde_json::to_string(&ev.raw).unwrap_or_default();
-                assert!(!text.contains("glpat-abcdefghijklmnopqrstuvwxyz012345"), "{text}");
+                assert!(
+                    !text.contains("glpat-abcdefghijklmnopqrstuvwxyz012345"),
+                    "{text}"
+                );
             }
         }
     }
@@ -84,31 +86,27 @@ fn check(body: &[u8]) {
     let snapshot = Snapshot {
         users: list::<User>(body),
         memberships: vec![
-            (NamespaceKind::Group, Namespace { id: 1, full_path: "acme".into() }, members.clone()),
-            (NamespaceKind::Project, Namespace { id: 2, full_path: "acme/api".into() }, members),
+            (
+                NamespaceKind::Group,
+                Namespace {
+                    id: 1,
+                    full_path: "acme".into(),
+                },
+                members.clone(),
+            ),
+            (
+                NamespaceKind::Project,
+                Namespace {
+                    id: 2,
+                    full_path: "acme/api".into(),
+                },
+                members,
+            ),
         ],
         tokens: list::<Token>(body),
     };
     let inv = map_inventory(&snapshot, chrono::Utc::now());
-    let backend = AccessBackendRow {
-        id: 1,
-        name: "gl".into(),
-        kind: "gitlab".into(),
-    };
-    let index = AccessIndex::build(&AccessRows::of_inventory(backend, &inv), 0);
-    let g = &index.graph;
-    for p in &inv.principals {
-        let Some(n) = g.find_node_id(&format!("gl/principal/{}", p.external_id)) else {
-            panic!("principal {:?} has no node", p.external_id);
-        };
-        let subject = g.node_id_string(n);
-        for e in index.effective(n, None, 4).0 {
-            for path in &e.paths {
-                assert_eq!(path.hops.first().map(|h| h.id.as_str()), Some(subject.as_str()));
-                assert_eq!(path.hops.last().map(|h| h.id.as_str()), Some(e.permission.id.as_str()));
-            }
-        }
-    }
+    check_access_paths("gitlab", &inv, true);
 }
 
 fuzz_target!(|data: &[u8]| {

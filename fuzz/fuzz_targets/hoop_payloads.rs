@@ -14,26 +14,77 @@ use portcullis_connectors::hoop::inventory::{
     map_inventory, Attribute, Connection, Key, Plugin, Rule, ServiceAccount, Session, Snapshot,
     User,
 };
-use portcullis_engine::access::{AccessBackendRow, AccessIndex, AccessRows};
-use portcullis_fuzz::{check_event, object, Vocab};
+use portcullis_fuzz::{check_access_paths, check_event, object, Vocab};
 use serde_json::Value;
 
 const KEY: &str = "hpk_Q2hhbmdlLW1lLXRoaXMtaXMtbm90LWEtcmVhbC1rZXkx_-A";
 
 const VOCAB: Vocab = Vocab {
     keys: &[
-        "id", "email", "name", "status", "role", "groups", "subject", "masked_key", "last_used_at",
-        "created_at", "name", "access_mode_connect", "access_mode_exec", "access_mode_runbooks",
-        "access_schema", "reviewers", "attributes", "connections", "config", "access_type",
-        "connection_names", "approval_required_groups", "skip_review_groups",
-        "access_control_group_names", "user_id", "connection", "verb", "start_date", "end_date",
-        "exit_code", "review", "type", "revoke_at", "access_duration", "script", "actor_subject",
-        "http_path", "outcome", "http_status", "data", "pages", "total",
+        "id",
+        "email",
+        "name",
+        "status",
+        "role",
+        "groups",
+        "subject",
+        "masked_key",
+        "last_used_at",
+        "created_at",
+        "name",
+        "access_mode_connect",
+        "access_mode_exec",
+        "access_mode_runbooks",
+        "access_schema",
+        "reviewers",
+        "attributes",
+        "connections",
+        "config",
+        "access_type",
+        "connection_names",
+        "approval_required_groups",
+        "skip_review_groups",
+        "access_control_group_names",
+        "user_id",
+        "connection",
+        "verb",
+        "start_date",
+        "end_date",
+        "exit_code",
+        "review",
+        "type",
+        "revoke_at",
+        "access_duration",
+        "script",
+        "actor_subject",
+        "http_path",
+        "outcome",
+        "http_status",
+        "data",
+        "pages",
+        "total",
     ],
     strings: &[
-        "active", "inactive", "revoked", "enabled", "disabled", "admin", "auditor", "dba",
-        "pgdemo", "exec", "connect", "jit", "command", "jit_command", "APPROVED", "REVOKED", "open",
-        "done", "2026-01-02T03:04:05.678Z", KEY,
+        "active",
+        "inactive",
+        "revoked",
+        "enabled",
+        "disabled",
+        "admin",
+        "auditor",
+        "dba",
+        "pgdemo",
+        "exec",
+        "connect",
+        "jit",
+        "command",
+        "jit_command",
+        "APPROVED",
+        "REVOKED",
+        "open",
+        "done",
+        "2026-01-02T03:04:05.678Z",
+        KEY,
     ],
 };
 
@@ -69,25 +120,7 @@ fn check(body: &[u8]) {
         sessions: list::<Session>(body),
     };
     let inv = map_inventory(&snapshot, chrono::Utc::now());
-    let backend = AccessBackendRow {
-        id: 1,
-        name: "hoop".into(),
-        kind: "hoop".into(),
-    };
-    let index = AccessIndex::build(&AccessRows::of_inventory(backend, &inv), 0);
-    let g = &index.graph;
-    for p in &inv.principals {
-        let Some(n) = g.find_node_id(&format!("hoop/principal/{}", p.external_id)) else {
-            panic!("principal {:?} has no node", p.external_id);
-        };
-        let subject = g.node_id_string(n);
-        for e in index.effective(n, None, 4).0 {
-            for path in &e.paths {
-                assert_eq!(path.hops.first().map(|h| h.id.as_str()), Some(subject.as_str()));
-                assert_eq!(path.hops.last().map(|h| h.id.as_str()), Some(e.permission.id.as_str()));
-            }
-        }
-    }
+    check_access_paths("hoop", &inv, true);
 }
 
 fuzz_target!(|data: &[u8]| {

@@ -12,8 +12,7 @@
 use libfuzzer_sys::arbitrary::Unstructured;
 use libfuzzer_sys::fuzz_target;
 use portcullis_connectors::keycloak::fuzzing::{events_from_body, inventory_from_body};
-use portcullis_engine::access::{AccessBackendRow, AccessIndex, AccessRows};
-use portcullis_fuzz::{object, Vocab};
+use portcullis_fuzz::{check_access_paths, object, Vocab};
 use serde_json::Value;
 
 const VOCAB: Vocab = Vocab {
@@ -116,29 +115,7 @@ const VOCAB: Vocab = Vocab {
 
 fn check(body: &[u8], planted_secret: bool) {
     let inv = inventory_from_body(body);
-    let backend = AccessBackendRow {
-        id: 1,
-        name: "kc".into(),
-        kind: "keycloak".into(),
-    };
-    let index = AccessIndex::build(&AccessRows::of_inventory(backend, &inv), 0);
-    let g = &index.graph;
-    for p in &inv.principals {
-        let Some(n) = g.find_node_id(&format!("kc/principal/{}", p.external_id)) else {
-            panic!("principal {:?} has no node", p.external_id);
-        };
-        let (perms, _) = index.effective(n, None, 4);
-        for e in perms {
-            assert!(!e.paths.is_empty(), "{} held without a path", e.permission.id);
-            for path in &e.paths {
-                let first = path.hops.first().map(|h| h.id.as_str());
-                let last = path.hops.last().map(|h| h.id.as_str());
-                let subject = g.node_id_string(n);
-                assert_eq!(first, Some(subject.as_str()), "{path:?}");
-                assert_eq!(last, Some(e.permission.id.as_str()), "{path:?}");
-            }
-        }
-    }
+    check_access_paths("keycloak", &inv, true);
     serde_json::to_string(&inv).expect("an inventory serialises");
     for e in events_from_body(body) {
         assert!(!e.dedup_key.is_empty());

@@ -1,11 +1,13 @@
 //! Shared pieces of the fuzz targets: a structured JSON generator that speaks each format's
 //! vocabulary (so mutations reach the code behind field lookups and type checks, not only
-//! serde_json's tokenizer), and the invariants every parsed audit event must keep.
+//! serde_json's tokenizer), the invariants every parsed audit event must keep, and the one the
+//! access model must keep on every inventory a connector maps.
 
 use libfuzzer_sys::arbitrary::{Result, Unstructured};
 use portcullis_connectors::jsonl::LineOutcome;
 use portcullis_connectors::redact;
-use portcullis_model::AuditEvent;
+use portcullis_engine::access::{AccessBackendRow, AccessIndex, AccessRows};
+use portcullis_model::{AuditEvent, Inventory};
 use serde_json::{Map, Number, Value};
 
 /// The words a format uses: object keys and string values worth trying.
@@ -140,4 +142,40 @@ pub fn check_line(parse: fn(&str, u64) -> std::result::Result<LineOutcome, Strin
         Ok(LineOutcome::Skip) => {}
         Err(reason) => assert!(!reason.is_empty(), "a rejection must say why"),
     }
+}
+
+/// The access model on an inventory a connector mapped, through the rows a sync would store
+/// (backend `b` of `kind`): every path runs from the principal to the permission it explains.
+/// `strict` also wants every principal in the graph and every effective right explained by a
+/// path (off for AWS IAM, whose target has never asked either of its generated inventories).
+/// Returns the index for the target's own questions.
+pub fn check_access_paths(kind: &str, inv: &Inventory, strict: bool) -> AccessIndex {
+    let backend = AccessBackendRow {
+        id: 1,
+        name: "b".into(),
+        kind: kind.into(),
+    };
+    let index = AccessIndex::build(&AccessRows::of_inventory(backend, inv), 0);
+    let g = &index.graph;
+    for p in &inv.principals {
+        let Some(n) = g.find_node_id(&format!("b/principal/{}", p.external_id)) else {
+            assert!(!strict, "principal {:?} has no node", p.external_id);
+            continue;
+        };
+        let subject = g.node_id_string(n);
+        for e in index.effective(n, None, 4).0 {
+            assert!(
+                !strict || !e.paths.is_empty(),
+                "{} held without a path",
+                e.permission.id
+            );
+            for path in &e.paths {
+                let first = path.hops.first().map(|h| h.id.as_str());
+                let last = path.hops.last().map(|h| h.id.as_str());
+                assert_eq!(first, Some(subject.as_str()), "{path:?}");
+                assert_eq!(last, Some(e.permission.id.as_str()), "{path:?}");
+            }
+        }
+    }
+    index
 }
