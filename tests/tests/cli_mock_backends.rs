@@ -950,7 +950,8 @@ async fn hoop_connections_are_asked_about_and_an_open_session_is_killed_with_pro
         .find(|c| c["external_id"] == "session:2DCD9EC6-0C09-4304-9F46-60B7FFB51318")
         .map(|c| c["id"].as_i64().unwrap().to_string())
         .unwrap_or_else(|| panic!("{creds}"));
-    let (code, outcome, err) = run(&["revoke", &id, "--yes"]);
+    let reason = "INC-9 session left open on pgdemo";
+    let (code, outcome, err) = run(&["revoke", &id, "--yes", "--reason", reason]);
     assert_eq!(code, 0, "{outcome} {err}");
     assert_eq!(outcome[0]["verification"]["dead"], true, "{outcome}");
     assert!(
@@ -960,4 +961,8 @@ async fn hoop_connections_are_asked_about_and_an_open_session_is_killed_with_pro
             .contains("done"),
         "{outcome}"
     );
+    // The reason is journalled with the action.
+    let (code, journal, err) = run(&["journal"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(journal.to_string().contains(reason), "{journal}");
 }

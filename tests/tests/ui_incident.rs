@@ -308,6 +308,9 @@ async fn scenario(
         summary.starts_with("2 action(s) sent") && !summary.contains("will be sent"),
         "{summary}"
     );
+    // The report says why, as the journal does.
+    let reason = app.text("[data-testid=incident-reason]").await?;
+    assert!(reason.contains(REASON), "{reason}");
     let shot = app.screenshot("ui-incident-report.png").await?;
     eprintln!("screenshot: {}", shot.display());
     // A look at another page mid-incident loses nothing: back on the Incident page (by the

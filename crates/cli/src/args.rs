@@ -233,6 +233,9 @@ pub struct RevokeArgs {
         default_missing_value = "0"
     )]
     pub yes: Option<u32>,
+    /// Why, or the ticket: journalled with every action of the run and told in its report.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: Option<String>,
     /// Token values for tokens a backend revokes only by value (OAuth 2.0), one per line, from a
     /// file or `-` (stdin). Matched to the plan by fingerprint; never stored or printed.
     #[arg(long, value_name = "FILE")]

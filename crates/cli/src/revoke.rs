@@ -150,6 +150,9 @@ fn summary(r: &RevocationReport) -> String {
     if let Some(seq) = r.incident_seq {
         s.push_str(&format!("; journal incident #{seq}"));
     }
+    if let Some(reason) = &r.reason {
+        s.push_str(&format!("; reason: {reason}"));
+    }
     s
 }
 
@@ -332,7 +335,7 @@ pub async fn revoke(
     let report = ws
         .execute_revocation(
             &plan,
-            RevocationConfirmation::new(confirmed),
+            RevocationConfirmation::new(confirmed).because(args.reason.as_deref()),
             &tokens,
             &opts,
             &CancellationToken::new(),

@@ -334,6 +334,9 @@ pub struct RevocationReport {
     pub skipped: u32,
     pub covered: u32,
     pub elapsed_ms: u64,
+    /// The reason or ticket the reviewer gave when confirming, as journalled with each item.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
 }
 
 impl RevocationReport {
@@ -355,7 +358,13 @@ impl RevocationReport {
             covered: count(ItemState::Covered),
             items,
             elapsed_ms,
+            reason: None,
         }
+    }
+
+    /// The same report, telling the reason it was confirmed with.
+    pub fn because(self, reason: Option<String>) -> RevocationReport {
+        RevocationReport { reason, ..self }
     }
 
     /// Every sent item is proven dead and nothing failed.

@@ -235,6 +235,9 @@ fn report_panel(
             if let Some(seq) = r.incident_seq {
                 <p>{ "Recorded as " }<a href={JournalQuery::entry(seq).href()}>{ format!("journal incident #{seq}") }</a></p>
             }
+            if let Some(reason) = &r.reason {
+                <p data-testid="incident-reason">{ "Reason: " }<strong>{ reason.clone() }</strong></p>
+            }
             <div class="actions">
                 <button id="incident-export" data-testid="incident-export" onclick={on_export.reform(|_| ())}
                         disabled={matches!(exported, Some(Remote::Loading))}>{ "Export report" }</button>

@@ -263,7 +263,8 @@ impl Workspace {
             plan.selection.clone(),
             items,
             started.elapsed().as_millis() as u64,
-        );
+        )
+        .because(confirmation.reason.clone());
         if let Some(seq) = incident_seq {
             let target = plan
                 .selection
