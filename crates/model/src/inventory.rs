@@ -448,3 +448,16 @@ pub struct RevocationOutcome {
     pub verification: Option<Verification>,
     pub error: Option<crate::IpcError>,
 }
+
+/// The strings of a JSON array; anything else (absent, null, another type) reads as empty, and
+/// what is not a string in it is skipped: how connectors read lists in backend answers and the
+/// access model reads lists in a permission's `raw` facts, leniently and without panicking.
+pub fn string_list(v: Option<&serde_json::Value>) -> Vec<String> {
+    v.and_then(serde_json::Value::as_array)
+        .map(|a| {
+            a.iter()
+                .filter_map(|s| s.as_str().map(str::to_string))
+                .collect()
+        })
+        .unwrap_or_default()
+}

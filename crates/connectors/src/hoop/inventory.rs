@@ -250,14 +250,7 @@ pub struct Snapshot {
 
 /// A list of strings where one is expected; anything else (null, a number) is an empty list.
 fn strings<'de, D: serde::Deserializer<'de>>(d: D) -> Result<Vec<String>, D::Error> {
-    let v = Value::deserialize(d)?;
-    Ok(v.as_array()
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default())
+    Ok(portcullis_model::string_list(Some(&Value::deserialize(d)?)))
 }
 
 /// A list of objects; items that are not the expected shape are dropped, null is empty.

@@ -17,6 +17,7 @@ use std::collections::HashMap;
 use super::inventory::Wrapped;
 use super::Vault;
 use crate::ConnectorError;
+use portcullis_model::string_list as strings;
 
 /// Auth methods whose logins are machines, not people.
 const MACHINE_METHODS: &[&str] = &[
@@ -63,16 +64,6 @@ pub struct IdentityData {
     /// Each userpass user's mount (without `/`), name, and the `data` of `auth/MOUNT/users/NAME`.
     pub userpass_users: Vec<(String, String, Value)>,
     pub approles: Vec<AppRoleRole>,
-}
-
-fn strings(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|s| s.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 fn member_edge(from: &str, to: &str) -> Grant {

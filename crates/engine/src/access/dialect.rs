@@ -10,7 +10,9 @@
 //! and id, the normalised action), so a connector added later works in the access map unchanged
 //! and can gain precise matching here later.
 
-use portcullis_model::{Action, BackendKind, Coverage, Risk, HOOP_EVERYONE, PROTOCOL_SCOPES};
+use portcullis_model::{
+    string_list as str_list, Action, BackendKind, Coverage, Risk, HOOP_EVERYONE, PROTOCOL_SCOPES,
+};
 use serde_json::Value;
 
 use super::iam::{self, IamRule};
@@ -196,16 +198,6 @@ pub struct PermMeta {
     /// Needs someone's approval first (a hoop access-request rule): it never covers fully.
     pub conditional: bool,
     pub risk: Risk,
-}
-
-fn str_list(v: Option<&Value>) -> Vec<String> {
-    v.and_then(Value::as_array)
-        .map(|a| {
-            a.iter()
-                .filter_map(|x| x.as_str().map(str::to_string))
-                .collect()
-        })
-        .unwrap_or_default()
 }
 
 impl PermMeta {
