@@ -34,6 +34,9 @@ fn cli(ws: &std::path::Path, args: &[&str]) -> (i32, Value, String) {
         .args(args)
         .env("T_KONG_TOKEN", "kong-admin-token")
         .env("T_KC_SECRET", keycloak_support::SECRET)
+        .env("T_GL_TOKEN", "gitlab-token")
+        .env("T_GH_TOKEN", "ghs_clitesttoken")
+        .env("T_HOOP_KEY", "hpk_test-key-of-the-console")
         .env_remove("PORTCULLIS_WORKSPACE")
         .stdin(Stdio::null())
         .output()
@@ -456,24 +459,7 @@ async fn mock_gitlab() -> (MockServer, Value) {
 async fn gitlab_tokens_are_reviewed_asked_about_and_revoked_with_proof() {
     let (server, _) = mock_gitlab().await;
     let ws = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(repo_root().join("target/debug/portcullis"))
-            .arg("--workspace")
-            .arg(ws.path())
-            .arg("--json")
-            .args(args)
-            .env("T_GL_TOKEN", "gitlab-token")
-            .env_remove("PORTCULLIS_WORKSPACE")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        (
-            out.status.code().unwrap_or(-1),
-            v,
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| cli(ws.path(), args);
     let uri = server.uri();
     let add = [
         "backend",
@@ -661,24 +647,7 @@ async fn mock_github() -> MockServer {
 async fn github_grants_are_reviewed_asked_about_and_revoked_with_proof() {
     let server = mock_github().await;
     let ws = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(repo_root().join("target/debug/portcullis"))
-            .arg("--workspace")
-            .arg(ws.path())
-            .arg("--json")
-            .args(args)
-            .env("T_GH_TOKEN", "ghs_clitesttoken")
-            .env_remove("PORTCULLIS_WORKSPACE")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        (
-            out.status.code().unwrap_or(-1),
-            v,
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| cli(ws.path(), args);
     let url = format!("{}/orgs/octo-org", server.uri());
     let add = [
         "backend",
@@ -834,24 +803,7 @@ async fn mock_hoop() -> MockServer {
 async fn hoop_connections_are_asked_about_and_an_open_session_is_killed_with_proof() {
     let server = mock_hoop().await;
     let ws = tempfile::tempdir().unwrap();
-    let run = |args: &[&str]| {
-        let out = Command::new(repo_root().join("target/debug/portcullis"))
-            .arg("--workspace")
-            .arg(ws.path())
-            .arg("--json")
-            .args(args)
-            .env("T_HOOP_KEY", "hpk_test-key-of-the-console")
-            .env_remove("PORTCULLIS_WORKSPACE")
-            .stdin(Stdio::null())
-            .output()
-            .unwrap();
-        let v: Value = serde_json::from_slice(&out.stdout).unwrap_or(Value::Null);
-        (
-            out.status.code().unwrap_or(-1),
-            v,
-            String::from_utf8_lossy(&out.stderr).into_owned(),
-        )
-    };
+    let run = |args: &[&str]| cli(ws.path(), args);
     let uri = server.uri();
     let add = [
         "backend",
