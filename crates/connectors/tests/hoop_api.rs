@@ -518,3 +518,55 @@ async fn error_statuses_keep_their_codes_and_redirects_carry_no_key() {
     let asked = elsewhere.received_requests().await.unwrap_or_default();
     assert!(asked.is_empty(), "the key went to another origin");
 }
+
+#[tokio::test]
+async fn removing_a_membership_puts_the_record_back_without_the_group() {
+    let server = MockServer::start().await;
+    let john = fixture("users.json")[0].clone();
+    let id = john["id"].as_str().unwrap().to_string();
+    // The first read (the revocation's) sees both groups; later ones what hoop kept.
+    Mock::given(method("GET"))
+        .and(path(format!("/api/users/{id}")))
+        .respond_with(ResponseTemplate::new(200).set_body_json(john.clone()))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let mut kept = john.clone();
+    kept["groups"] = json!(["sre"]);
+    serve(&server, &format!("/users/{id}"), kept.clone()).await;
+    Mock::given(method("PUT"))
+        .and(path(format!("/api/users/{id}")))
+        .and(body_partial_json(
+            json!({"groups": ["sre"], "status": "active", "email": "john.wick@bad.org"}),
+        ))
+        .respond_with(ResponseTemplate::new(200).set_body_json(kept))
+        .expect(1)
+        .mount(&server)
+        .await;
+    let target = RevokeTarget::Grant(portcullis_model::Grant {
+        from_kind: NodeKind::Principal,
+        from_id: id,
+        to_kind: NodeKind::Role,
+        to_id: "dba".into(),
+    });
+    let h = hoop(&server.uri());
+    let receipt = h.revoke(&target).await.unwrap();
+    assert!(
+        receipt.action.contains("without group dba"),
+        "{}",
+        receipt.action
+    );
+    let proof = h.verify_revoked(&target).await.unwrap();
+    assert!(proof.dead, "{}", proof.evidence);
+    // A connection's access control and the everyone role are not memberships.
+    let everyone = RevokeTarget::Grant(portcullis_model::Grant {
+        from_kind: NodeKind::Principal,
+        from_id: "x".into(),
+        to_kind: NodeKind::Role,
+        to_id: portcullis_model::HOOP_EVERYONE.into(),
+    });
+    assert_eq!(
+        h.revoke(&everyone).await.unwrap_err().code(),
+        ErrorCode::Unsupported
+    );
+}

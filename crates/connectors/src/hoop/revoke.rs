@@ -5,10 +5,11 @@
 //! - an open session: `POST /sessions/:id/kill`;
 //! - a user or a service account: its status set to `inactive` (`PUT /users/:id`,
 //!   `PUT /serviceaccounts/:subject`), the rest of the record sent back as read, since hoop's PUT
-//!   replaces the whole record.
+//!   replaces the whole record;
+//! - a user's or service account's membership of a group: the record PUT back without the group.
 
 use chrono::Utc;
-use portcullis_model::{RevokeReceipt, Verification};
+use portcullis_model::{string_list, NodeKind, RevokeReceipt, Verification, HOOP_EVERYONE};
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -31,6 +32,17 @@ enum Target<'a> {
     /// A principal: a user (by subject), else a service account, else an API key (whose
     /// principal is its id).
     Principal(&'a str),
+    /// A user's or service account's membership of a group.
+    Membership {
+        principal: &'a str,
+        group: &'a str,
+    },
+}
+
+/// A principal's record as hoop keeps it: a user, or a service account (served only as a list).
+struct Record {
+    collection: &'static str,
+    body: Value,
 }
 
 fn credential(id: &str) -> Result<Target<'_>, ConnectorError> {
@@ -53,8 +65,18 @@ fn target(t: &RevokeTarget) -> Result<Target<'_>, ConnectorError> {
     match t {
         RevokeTarget::Credential { external_id, .. } => credential(external_id),
         RevokeTarget::Login { principal } => Ok(Target::Principal(principal)),
+        RevokeTarget::Grant(g)
+            if g.from_kind == NodeKind::Principal
+                && g.to_kind == NodeKind::Role
+                && g.to_id != HOOP_EVERYONE =>
+        {
+            Ok(Target::Membership {
+                principal: &g.from_id,
+                group: &g.to_id,
+            })
+        }
         RevokeTarget::Grant(_) => Err(unsupported(
-            "a single grant (change the group's access in hoop's access control, or deactivate the principal)",
+            "a connection's access control or a built-in grant (change the group's access in hoop, or deactivate the principal)",
         )),
         RevokeTarget::Token { .. } => Err(unsupported(
             "a key by its value (revoke it by its id from the credentials list)",
@@ -96,6 +118,7 @@ pub async fn revoke(api: &Api, t: &RevokeTarget) -> Result<RevokeReceipt, Connec
             )
         }
         Target::Principal(id) => deactivate(api, id).await?,
+        Target::Membership { principal, group } => leave(api, principal, group).await?,
     };
     Ok(RevokeReceipt {
         action,
@@ -105,61 +128,88 @@ pub async fn revoke(api: &Api, t: &RevokeTarget) -> Result<RevokeReceipt, Connec
     })
 }
 
-/// A user (or, if hoop has no such user, a service account) set to `inactive`.
-async fn deactivate(api: &Api, id: &str) -> Result<(String, Vec<String>, Value), ConnectorError> {
+/// The user `id`, else the service account `id`; None when hoop has neither (an API key's id).
+async fn record_of(api: &Api, id: &str) -> Result<Option<Record>, ConnectorError> {
     let right = format!("GET /users/{id}");
     match api.get::<Value>(&["users", id], &[], &right).await {
-        Ok(mut user) => {
-            let action = format!("PUT /users/{id} status=inactive");
-            if let Some(o) = user.as_object_mut() {
-                o.insert("status".into(), json!("inactive"));
-            }
-            let _: Value = api.put(&["users", id], &user, &action).await?;
-            Ok((
-                action,
-                vec!["hoop refuses an inactive user's every request; open sessions are not killed by this call".into()],
-                json!({ "user": id }),
-            ))
-        }
+        Ok(body) => Ok(Some(Record {
+            collection: "users",
+            body,
+        })),
         Err(ConnectorError::NotFound { .. }) => {
-            let Some(account) = service_account(api, id).await? else {
-                let action = format!("DELETE /api-keys/{id}");
-                api.send_ok(Method::DELETE, &["api-keys", id], &action)
-                    .await?;
-                return Ok((
-                    action,
-                    vec![
-                        "hoop keeps the key as revoked; an administrator can reactivate it".into(),
-                    ],
-                    json!({ "key": id }),
-                ));
-            };
-            let action = format!("PUT /serviceaccounts/{id} status=inactive");
-            let body = json!({
-                "subject": id,
-                "name": account.get("name").cloned().unwrap_or(Value::Null),
-                "groups": account.get("groups").cloned().unwrap_or(json!([])),
-                "status": "inactive",
-            });
-            let _: Value = api.put(&["serviceaccounts", id], &body, &action).await?;
-            Ok((
-                action,
-                vec!["the identity provider's client keeps its secret; hoop refuses it while inactive".into()],
-                json!({ "service_account": id }),
-            ))
+            let all: Vec<Value> = api
+                .get(&["serviceaccounts"], &[], "GET /serviceaccounts")
+                .await?;
+            let account = all
+                .into_iter()
+                .find(|a| a.get("subject").and_then(Value::as_str) == Some(id));
+            Ok(account.map(|a| Record {
+                collection: "serviceaccounts",
+                // What `PUT /serviceaccounts/:subject` takes, as it was.
+                body: json!({
+                    "subject": id,
+                    "name": a.get("name").cloned().unwrap_or(Value::Null),
+                    "groups": a.get("groups").cloned().unwrap_or(json!([])),
+                    "status": a.get("status").cloned().unwrap_or(Value::Null),
+                }),
+            }))
         }
         Err(e) => Err(e),
     }
 }
 
-/// hoop serves service accounts only as a list.
-async fn service_account(api: &Api, subject: &str) -> Result<Option<Value>, ConnectorError> {
-    let all: Vec<Value> = api
-        .get(&["serviceaccounts"], &[], "GET /serviceaccounts")
+/// A user or service account set to `inactive`; an API key's id is revoked as the key.
+async fn deactivate(api: &Api, id: &str) -> Result<(String, Vec<String>, Value), ConnectorError> {
+    let Some(mut record) = record_of(api, id).await? else {
+        let action = format!("DELETE /api-keys/{id}");
+        api.send_ok(Method::DELETE, &["api-keys", id], &action)
+            .await?;
+        return Ok((
+            action,
+            vec!["hoop keeps the key as revoked; an administrator can reactivate it".into()],
+            json!({ "key": id }),
+        ));
+    };
+    let action = format!("PUT /{}/{id} status=inactive", record.collection);
+    record.body["status"] = json!("inactive");
+    let _: Value = api
+        .put(&[record.collection, id], &record.body, &action)
         .await?;
-    Ok(all
+    Ok((
+        action,
+        vec!["hoop refuses every request of an inactive user or service account; open sessions are not killed by this call".into()],
+        json!({ "principal": id }),
+    ))
+}
+
+/// The principal's record PUT back without `group`.
+async fn leave(
+    api: &Api,
+    id: &str,
+    group: &str,
+) -> Result<(String, Vec<String>, Value), ConnectorError> {
+    let Some(mut record) = record_of(api, id).await? else {
+        return Err(unsupported(
+            "an API key's group (revoke the key, or change its groups in hoop)",
+        ));
+    };
+    let groups: Vec<String> = string_list(record.body.get("groups"))
         .into_iter()
-        .find(|a| a.get("subject").and_then(Value::as_str) == Some(subject)))
+        .filter(|g| g != group)
+        .collect();
+    record.body["groups"] = json!(groups);
+    let action = format!("PUT /{}/{id} without group {group}", record.collection);
+    let _: Value = api
+        .put(&[record.collection, id], &record.body, &action)
+        .await?;
+    Ok((
+        action,
+        vec![
+            "the principal's other groups may still open the same connections".into(),
+            "open sessions are not killed by this call".into(),
+        ],
+        json!({ "principal": id, "group": group }),
+    ))
 }
 
 pub async fn verify(api: &Api, t: &RevokeTarget) -> Result<Verification, ConnectorError> {
@@ -196,31 +246,40 @@ pub async fn verify(api: &Api, t: &RevokeTarget) -> Result<Verification, Connect
                 format!("{right} answered status={status:?}"),
             )
         }
-        Target::Principal(id) => {
-            let right = format!("GET /users/{id}");
-            let record = match api.get::<Value>(&["users", id], &[], &right).await {
-                Ok(u) => Some(u),
-                Err(ConnectorError::NotFound { .. }) => service_account(api, id).await?,
-                Err(e) => return Err(e),
-            };
-            match record {
-                Some(r) => {
-                    let status = r.get("status").and_then(Value::as_str).unwrap_or_default();
-                    (
-                        status == "inactive",
-                        format!("hoop answered status={status:?} for {id}"),
-                    )
-                }
-                None => {
-                    let right = format!("GET /api-keys/{id}");
-                    let k: Key = api.get(&["api-keys", id], &[], &right).await?;
-                    let status = k.status.unwrap_or_default();
-                    (
-                        status == "revoked",
-                        format!("{right} answered status={status:?}"),
-                    )
-                }
+        Target::Principal(id) => match record_of(api, id).await? {
+            Some(r) => {
+                let status = r
+                    .body
+                    .get("status")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default();
+                (
+                    status == "inactive",
+                    format!("GET /{}/{id} answered status={status:?}", r.collection),
+                )
             }
+            None => {
+                let right = format!("GET /api-keys/{id}");
+                let k: Key = api.get(&["api-keys", id], &[], &right).await?;
+                let status = k.status.unwrap_or_default();
+                (
+                    status == "revoked",
+                    format!("{right} answered status={status:?}"),
+                )
+            }
+        },
+        Target::Membership { principal, group } => {
+            let Some(r) = record_of(api, principal).await? else {
+                return Err(unsupported("an API key's group"));
+            };
+            let groups = string_list(r.body.get("groups"));
+            (
+                !groups.iter().any(|g| g == group),
+                format!(
+                    "GET /{}/{principal} answered groups={groups:?}",
+                    r.collection
+                ),
+            )
         }
     };
     Ok(Verification {

@@ -468,9 +468,22 @@ fn hoop(spec: &TargetSpec) -> Knowledge {
             "GET /users/ID (or the service account's listing) must answer status \"inactive\"",
             ResendPolicy::Idempotent,
         ),
+        TargetSpec::Grant { grant }
+            if grant.from_kind == NodeKind::Principal
+                && grant.to_kind == NodeKind::Role
+                && grant.to_id != portcullis_model::HOOP_EVERYONE =>
+        {
+            ready(
+                format!("remove group {} from {} (GET the user or service account, then PUT it back without the group)", grant.to_id, grant.from_id),
+                &["the principal leaves the group, and the connections the group opened to it"],
+                &["its other groups may still open the same connections", "open sessions are not killed: kill them too", "an API key's groups are not changed this way: revoke the key"],
+                "the user's or service account's groups must no longer list the group",
+                ResendPolicy::Idempotent,
+            )
+        }
         TargetSpec::Grant { grant } => blocked(
             Readiness::Unsupported,
-            format!("`{} → {}` is a group membership or a connection's access control, which hoop edits as a whole record", grant.from_id, grant.to_id),
+            format!("`{} → {}` is a connection's access control or hoop's own (everyone while access control is off)", grant.from_id, grant.to_id),
             &["remove the group from the connection in hoop's access control", "deactivate the principal"],
         ),
         TargetSpec::Token { .. } => blocked(
