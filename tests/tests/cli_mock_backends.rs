@@ -26,6 +26,37 @@ fn fixture(rel: &str) -> Value {
     serde_json::from_str(&std::fs::read_to_string(fixtures().join(rel)).unwrap()).unwrap()
 }
 
+/// One-click revocation of `backend`'s credential `external_id` (extra `revoke` arguments
+/// after `--yes`): sent, and proved dead by the backend, whose evidence must contain `evidence`.
+fn revoke_proved(
+    ws: &std::path::Path,
+    backend: &str,
+    external_id: &str,
+    extra: &[&str],
+    evidence: &str,
+) {
+    let (_, creds, _) = cli(ws, &["credentials", "--backend", backend]);
+    let id = creds
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|c| c["external_id"] == external_id)
+        .map(|c| c["id"].as_i64().unwrap().to_string())
+        .unwrap_or_else(|| panic!("{creds}"));
+    let mut args = vec!["revoke", id.as_str(), "--yes"];
+    args.extend_from_slice(extra);
+    let (code, outcome, err) = cli(ws, &args);
+    assert_eq!(code, 0, "{outcome} {err}");
+    assert_eq!(outcome[0]["verification"]["dead"], true, "{outcome}");
+    assert!(
+        outcome[0]["verification"]["evidence"]
+            .as_str()
+            .unwrap()
+            .contains(evidence),
+        "{outcome}"
+    );
+}
+
 fn cli(ws: &std::path::Path, args: &[&str]) -> (i32, Value, String) {
     let out = Command::new(repo_root().join("target/debug/portcullis"))
         .arg("--workspace")
@@ -543,24 +574,7 @@ async fn gitlab_tokens_are_reviewed_asked_about_and_revoked_with_proof() {
     );
 
     // One-click revocation of the token, proved by GitLab's answer.
-    let (_, creds, _) = run(&["credentials", "--backend", "gl"]);
-    let id = creds
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["external_id"] == "4")
-        .map(|c| c["id"].as_i64().unwrap().to_string())
-        .unwrap_or_else(|| panic!("{creds}"));
-    let (code, outcome, err) = run(&["revoke", &id, "--yes"]);
-    assert_eq!(code, 0, "{outcome} {err}");
-    assert_eq!(outcome[0]["verification"]["dead"], true, "{outcome}");
-    assert!(
-        outcome[0]["verification"]["evidence"]
-            .as_str()
-            .unwrap()
-            .contains("revoked=true"),
-        "{outcome}"
-    );
+    revoke_proved(ws.path(), "gl", "4", &[], "revoked=true");
 }
 
 /// GitHub: a local mock (wiremock) serving the example answers of GitHub's REST API description
@@ -715,23 +729,12 @@ async fn github_grants_are_reviewed_asked_about_and_revoked_with_proof() {
     assert_eq!(found[0]["backend"], "gh", "{events}");
 
     // One-click revocation of the grant, proved by GitHub's listing.
-    let (_, creds, _) = run(&["credentials", "--backend", "gh"]);
-    let id = creds
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["external_id"] == "pat-grant:25382")
-        .map(|c| c["id"].as_i64().unwrap().to_string())
-        .unwrap_or_else(|| panic!("{creds}"));
-    let (code, outcome, err) = run(&["revoke", &id, "--yes"]);
-    assert_eq!(code, 0, "{outcome} {err}");
-    assert_eq!(outcome[0]["verification"]["dead"], true, "{outcome}");
-    assert!(
-        outcome[0]["verification"]["evidence"]
-            .as_str()
-            .unwrap()
-            .contains("no longer lists 25382"),
-        "{outcome}"
+    revoke_proved(
+        ws.path(),
+        "gh",
+        "pat-grant:25382",
+        &[],
+        "no longer lists 25382",
     );
 }
 
@@ -894,24 +897,13 @@ async fn hoop_connections_are_asked_about_and_an_open_session_is_killed_with_pro
     assert!(!events.to_string().contains("SELECT NOW()"));
 
     // The open session is killed in one click, and hoop reads it back done.
-    let (_, creds, _) = run(&["credentials", "--backend", "hoop"]);
-    let id = creds
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|c| c["external_id"] == "session:2DCD9EC6-0C09-4304-9F46-60B7FFB51318")
-        .map(|c| c["id"].as_i64().unwrap().to_string())
-        .unwrap_or_else(|| panic!("{creds}"));
     let reason = "INC-9 session left open on pgdemo";
-    let (code, outcome, err) = run(&["revoke", &id, "--yes", "--reason", reason]);
-    assert_eq!(code, 0, "{outcome} {err}");
-    assert_eq!(outcome[0]["verification"]["dead"], true, "{outcome}");
-    assert!(
-        outcome[0]["verification"]["evidence"]
-            .as_str()
-            .unwrap()
-            .contains("done"),
-        "{outcome}"
+    revoke_proved(
+        ws.path(),
+        "hoop",
+        "session:2DCD9EC6-0C09-4304-9F46-60B7FFB51318",
+        &["--reason", reason],
+        "done",
     );
     // The reason is journalled with the action.
     let (code, journal, err) = run(&["journal"]);
